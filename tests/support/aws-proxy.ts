@@ -1,0 +1,360 @@
+/**
+ * The wire proxy that sits between the AWS SDK and moto in every test.
+ *
+ * moto is the AWS emulator; this proxy adds only what moto cannot show, at the HTTP level, so the
+ * production code paths stay unchanged:
+ *  - **faults**: rules that answer an operation with an error (throttling, 5xx, any AWS error code),
+ *    drop the connection, or let the call through and then "crash" the caller (see FaultRule);
+ *  - **SSM command results**: moto reports every command as Success and has no
+ *    `ListCommandInvocations`. The proxy serves `ListCommandInvocations` from moto's own command
+ *    records, and overlays per-instance results reported by fleet agents or set by a test
+ *    (`setInvocation`), rewriting `ListCommands` / `GetCommandInvocation` to match;
+ *  - **IAM last-used**: `GetAccessKeyLastUsed` can be overlaid (`setKeyLastUsed`), standing in for what
+ *    IAM would report after an SMTP login (moto cannot see SMTP logins);
+ *  - **a record** of every call (service, operation, request body, response body) for call counting and
+ *    the leak scanner.
+ * Everything the proxy synthesises is named as such in tests and docs: it is an emulation, not AWS.
+ */
+import * as http from "http";
+import { AddressInfo } from "net";
+
+export interface AwsCall {
+    service: string;
+    operation: string;
+    requestBody: string;
+    status: number;
+    responseBody: string;
+    /** true when the proxy answered (fault or emulation) instead of moto */
+    synthesized: boolean;
+}
+
+export interface FaultRule {
+    /** signing name from the Authorization header, e.g. "iam", "secretsmanager", "ssm", "states", "dynamodb", "sns" */
+    service?: string;
+    operation: string;
+    /** only requests whose raw body contains this text */
+    bodyIncludes?: string;
+    /** how many matching calls to affect (default: unlimited); decremented as they happen */
+    times?: number;
+    /** skip this many matching calls before the rule applies (default 0) */
+    after?: number;
+    /** "error": answer with an AWS error; "drop": destroy the socket; "passThenFail": forward to moto (the
+     *  effect happens) and then answer 500, as if the caller crashed right after the call */
+    kind: "error" | "drop" | "passThenFail";
+    /** for "error": HTTP status (default 400) and AWS error code (default "ThrottlingException") */
+    status?: number;
+    code?: string;
+    message?: string;
+}
+
+export type InvocationStatus = "Pending" | "InProgress" | "Success" | "Failed" | "TimedOut" | "Cancelled" | "Undeliverable";
+
+export interface InvocationResult {
+    status: InvocationStatus;
+    responseCode?: number;
+    stdout?: string;
+    stderr?: string;
+}
+
+export interface LastUsedOverlay {
+    lastUsedDate: Date;
+    serviceName: string;
+    region: string;
+}
+
+interface ActiveRule extends FaultRule {
+    seen: number;
+    applied: number;
+}
+
+const TERMINAL: InvocationStatus[] = ["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable"];
+
+export class AwsProxy {
+    readonly calls: AwsCall[] = [];
+    private rules: ActiveRule[] = [];
+    /** commandId -> instanceId -> result */
+    private invocations = new Map<string, Map<string, InvocationResult>>();
+    /** when true, instances without a reported result are "Pending" (agents decide); otherwise moto's Success stands */
+    agentMode = false;
+    private lastUsed = new Map<string, LastUsedOverlay>();
+    private server?: http.Server;
+    url = "";
+
+    constructor(private readonly motoUrl: string) {}
+
+    async start(): Promise<string> {
+        this.server = http.createServer((req, res) => {
+            this.handle(req, res).catch((e) => {
+                res.writeHead(500, { "content-type": "text/plain" });
+                res.end(`proxy error: ${String(e)}`);
+            });
+        });
+        await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", () => r()));
+        this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+        return this.url;
+    }
+
+    async stop(): Promise<void> {
+        if (!this.server) return;
+        this.server.closeAllConnections();
+        await new Promise<void>((r) => this.server!.close(() => r()));
+    }
+
+    /** Forget rules, overlays and the call record (call between tests, with resetMoto). */
+    reset(): void {
+        this.rules = [];
+        this.invocations.clear();
+        this.lastUsed.clear();
+        this.calls.length = 0;
+        this.agentMode = false;
+    }
+
+    addFault(rule: FaultRule): ActiveRule {
+        const active = { ...rule, seen: 0, applied: 0 };
+        this.rules.push(active);
+        return active;
+    }
+
+    clearFaults(): void {
+        this.rules = [];
+    }
+
+    setInvocation(commandId: string, instanceId: string, result: InvocationResult): void {
+        let byInstance = this.invocations.get(commandId);
+        if (!byInstance) this.invocations.set(commandId, (byInstance = new Map()));
+        byInstance.set(instanceId, result);
+    }
+
+    setKeyLastUsed(accessKeyId: string, overlay: LastUsedOverlay): void {
+        this.lastUsed.set(accessKeyId, overlay);
+    }
+
+    /** Count of calls per "service:Operation". */
+    callCounts(): Record<string, number> {
+        const out: Record<string, number> = {};
+        for (const c of this.calls) out[`${c.service}:${c.operation}`] = (out[`${c.service}:${c.operation}`] ?? 0) + 1;
+        return out;
+    }
+
+    private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+        const body = await readBody(req);
+        const service = signingService(req.headers.authorization);
+        const operation = operationOf(req, body);
+
+        const rule = this.matchRule(service, operation, body);
+        if (rule && rule.kind === "drop") {
+            this.calls.push({ service, operation, requestBody: body, status: 0, responseBody: "", synthesized: true });
+            req.socket.destroy();
+            return;
+        }
+        if (rule && rule.kind === "error") {
+            const status = rule.status ?? 400;
+            const code = rule.code ?? "ThrottlingException";
+            const payload = errorPayload(req, code, rule.message ?? `injected ${code}`);
+            this.calls.push({ service, operation, requestBody: body, status, responseBody: payload.body, synthesized: true });
+            res.writeHead(status, payload.headers);
+            res.end(payload.body);
+            return;
+        }
+
+        const synthesized = await this.emulate(service, operation, body);
+        if (synthesized) {
+            this.calls.push({ service, operation, requestBody: body, status: 200, responseBody: synthesized, synthesized: true });
+            res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+            res.end(synthesized);
+            return;
+        }
+
+        const upstream = await forward(this.motoUrl, req, body);
+        let responseBody = upstream.body;
+        if (upstream.status === 200) responseBody = this.rewrite(service, operation, body, responseBody);
+        if (rule && rule.kind === "passThenFail") {
+            this.calls.push({ service, operation, requestBody: body, status: 500, responseBody, synthesized: true });
+            const payload = errorPayload(req, "InternalFailure", "injected crash after the call took effect");
+            res.writeHead(500, payload.headers);
+            res.end(payload.body);
+            return;
+        }
+        this.calls.push({ service, operation, requestBody: body, status: upstream.status, responseBody, synthesized: false });
+        const headers = { ...upstream.headers };
+        delete headers["content-length"];
+        delete headers["transfer-encoding"];
+        res.writeHead(upstream.status, headers);
+        res.end(responseBody);
+    }
+
+    private matchRule(service: string, operation: string, body: string): ActiveRule | undefined {
+        for (const r of this.rules) {
+            if (r.operation !== operation) continue;
+            if (r.service && r.service !== service) continue;
+            if (r.bodyIncludes && !body.includes(r.bodyIncludes)) continue;
+            r.seen++;
+            if (r.seen <= (r.after ?? 0)) continue;
+            if (r.times !== undefined && r.applied >= r.times) continue;
+            r.applied++;
+            return r;
+        }
+        return undefined;
+    }
+
+    /** Answers operations moto lacks. Returns the JSON body, or undefined to forward. */
+    private async emulate(service: string, operation: string, body: string): Promise<string | undefined> {
+        if (service === "ssm" && operation === "ListCommandInvocations") {
+            const input = JSON.parse(body || "{}");
+            const commands = await this.motoCommands(input.CommandId);
+            const rows: any[] = [];
+            for (const cmd of commands) {
+                for (const instanceId of [...(cmd.InstanceIds ?? [])].sort()) {
+                    if (input.InstanceId && input.InstanceId !== instanceId) continue;
+                    const r = this.resultFor(cmd.CommandId, instanceId);
+                    rows.push({
+                        CommandId: cmd.CommandId,
+                        InstanceId: instanceId,
+                        DocumentName: cmd.DocumentName,
+                        Status: r.status,
+                        StatusDetails: r.status,
+                        ...(input.Details
+                            ? {
+                                  CommandPlugins: [
+                                      {
+                                          Name: "update",
+                                          Status: r.status,
+                                          ResponseCode: r.responseCode ?? (r.status === "Success" ? 0 : -1),
+                                          Output: (r.stdout ?? "") + (r.stderr ?? ""),
+                                      },
+                                  ],
+                              }
+                            : {}),
+                    });
+                }
+            }
+            const max = Math.min(input.MaxResults ?? 50, 50);
+            const start = input.NextToken ? Number(input.NextToken) : 0;
+            const page = rows.slice(start, start + max);
+            const next = start + max < rows.length ? String(start + max) : undefined;
+            return JSON.stringify({ CommandInvocations: page, ...(next ? { NextToken: next } : {}) });
+        }
+        return undefined;
+    }
+
+    private resultFor(commandId: string, instanceId: string): InvocationResult {
+        const r = this.invocations.get(commandId)?.get(instanceId);
+        if (r) return r;
+        return this.agentMode ? { status: "Pending" } : { status: "Success", responseCode: 0 };
+    }
+
+    private async motoCommands(commandId?: string): Promise<any[]> {
+        const res = await fetch(`${this.motoUrl}/`, {
+            method: "POST",
+            headers: {
+                "content-type": "application/x-amz-json-1.1",
+                "x-amz-target": "AmazonSSM.ListCommands",
+                authorization: "AWS4-HMAC-SHA256 Credential=AKIAPROXY/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=x",
+            },
+            body: JSON.stringify(commandId ? { CommandId: commandId } : {}),
+        });
+        const json: any = await res.json();
+        return json.Commands ?? [];
+    }
+
+    /** Rewrites moto's answers where an overlay applies. */
+    private rewrite(service: string, operation: string, requestBody: string, responseBody: string): string {
+        if (service === "ssm" && operation === "ListCommands") {
+            const json = JSON.parse(responseBody);
+            for (const cmd of json.Commands ?? []) {
+                const ids: string[] = cmd.InstanceIds ?? [];
+                const results = ids.map((id) => this.resultFor(cmd.CommandId, id));
+                const done = results.filter((r) => TERMINAL.includes(r.status));
+                const errors = results.filter((r) => TERMINAL.includes(r.status) && r.status !== "Success");
+                cmd.TargetCount = ids.length;
+                cmd.CompletedCount = done.length;
+                cmd.ErrorCount = errors.filter((r) => r.status !== "Undeliverable").length;
+                cmd.DeliveryTimedOutCount = errors.filter((r) => r.status === "Undeliverable").length;
+                cmd.Status = done.length < ids.length ? "InProgress" : errors.length ? "Failed" : "Success";
+                cmd.StatusDetails = cmd.Status;
+            }
+            return JSON.stringify(json);
+        }
+        if (service === "ssm" && operation === "GetCommandInvocation") {
+            const input = JSON.parse(requestBody);
+            const json = JSON.parse(responseBody);
+            const r = this.resultFor(input.CommandId, input.InstanceId);
+            json.Status = r.status;
+            json.StatusDetails = r.status;
+            json.ResponseCode = r.responseCode ?? (r.status === "Success" ? 0 : -1);
+            json.StandardOutputContent = r.stdout ?? "";
+            json.StandardErrorContent = r.stderr ?? "";
+            return JSON.stringify(json);
+        }
+        if (service === "iam" && operation === "GetAccessKeyLastUsed") {
+            const id = new URLSearchParams(requestBody).get("AccessKeyId") ?? "";
+            const o = this.lastUsed.get(id);
+            if (!o) return responseBody;
+            const inner =
+                `<LastUsedDate>${o.lastUsedDate.toISOString()}</LastUsedDate>` +
+                `<ServiceName>${o.serviceName}</ServiceName><Region>${o.region}</Region>`;
+            return responseBody.replace(/<AccessKeyLastUsed>[\s\S]*?<\/AccessKeyLastUsed>/, `<AccessKeyLastUsed>${inner}</AccessKeyLastUsed>`);
+        }
+        return responseBody;
+    }
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c) => chunks.push(c));
+        req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        req.on("error", reject);
+    });
+}
+
+function signingService(authorization: string | undefined): string {
+    const m = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(authorization ?? "");
+    return m ? m[1] : "unknown";
+}
+
+function operationOf(req: http.IncomingMessage, body: string): string {
+    const target = req.headers["x-amz-target"];
+    if (typeof target === "string") return target.split(".").pop()!;
+    const action = new URLSearchParams(body).get("Action");
+    if (action) return action;
+    // REST protocols (e.g. API Gateway, Scheduler): method + path
+    return `${req.method} ${(req.url ?? "").split("?")[0]}`;
+}
+
+function errorPayload(req: http.IncomingMessage, code: string, message: string): { headers: Record<string, string>; body: string } {
+    if (req.headers["x-amz-target"]) {
+        return {
+            headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": code },
+            body: JSON.stringify({ __type: code, message }),
+        };
+    }
+    return {
+        headers: { "content-type": "text/xml" },
+        body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>`,
+    };
+}
+
+function forward(
+    base: string,
+    req: http.IncomingMessage,
+    body: string,
+): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: string }> {
+    const target = new URL(req.url ?? "/", base);
+    return new Promise((resolve, reject) => {
+        const out = http.request(
+            target,
+            { method: req.method, headers: { ...req.headers, host: target.host } },
+            (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c) => chunks.push(c));
+                res.on("end", () =>
+                    resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+                );
+                res.on("error", reject);
+            },
+        );
+        out.on("error", reject);
+        out.end(body);
+    });
+}

@@ -1,0 +1,61 @@
+/**
+ * Mocha root hooks: one moto_server and one wire proxy for the whole run.
+ * Every AWS SDK client in the tests (and the production code they drive) reaches moto through the proxy
+ * via AWS_ENDPOINT_URL, with fake credentials.
+ */
+import { AwsProxy } from "./aws-proxy";
+import { MotoServer, resetMoto, startMoto } from "./moto";
+
+export interface TestEnv {
+    moto: MotoServer;
+    proxy: AwsProxy;
+    /** the endpoint SDK clients use (the proxy) */
+    endpoint: string;
+    region: string;
+}
+
+let env: TestEnv | undefined;
+
+export function testEnv(): TestEnv {
+    if (!env) throw new Error("test environment not started (tests/support/hooks.ts is a mocha root hook)");
+    return env;
+}
+
+/** Clears moto and the proxy's rules, overlays and call record. */
+export async function resetAws(): Promise<void> {
+    const e = testEnv();
+    e.proxy.reset();
+    await resetMoto(e.moto.url);
+}
+
+/** Common SDK client config for tests. */
+export function clientConfig(region = "us-east-1"): { region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number } {
+    return {
+        region,
+        endpoint: testEnv().endpoint,
+        credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "test-secret" },
+        maxAttempts: 1,
+    };
+}
+
+export const mochaHooks = {
+    async beforeAll(this: Mocha.Context) {
+        this.timeout(60000);
+        process.env.AWS_ACCESS_KEY_ID ??= "AKIAIOSFODNN7EXAMPLE";
+        process.env.AWS_SECRET_ACCESS_KEY ??= "test-secret";
+        process.env.AWS_REGION ??= "us-east-1";
+        // The SDK prints a Node-version notice once per process; it is noise in test output.
+        process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = "1";
+        const moto = await startMoto();
+        const proxy = new AwsProxy(moto.url);
+        const endpoint = await proxy.start();
+        process.env.AWS_ENDPOINT_URL = endpoint;
+        env = { moto, proxy, endpoint, region: "us-east-1" };
+    },
+    async afterAll() {
+        if (!env) return;
+        await env.proxy.stop();
+        await env.moto.stop();
+        env = undefined;
+    },
+};
