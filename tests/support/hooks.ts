@@ -16,6 +16,12 @@ export interface TestEnv {
 
 let env: TestEnv | undefined;
 
+// The AWS SDK warns once per process that it will need Node 22 in 2027; keep every other warning visible.
+process.removeAllListeners("warning");
+process.on("warning", (w) => {
+    if (w.name !== "NodeVersionSupportWarning") console.warn(`${w.name}: ${w.message}`);
+});
+
 export function testEnv(): TestEnv {
     if (!env) throw new Error("test environment not started (tests/support/hooks.ts is a mocha root hook)");
     return env;
