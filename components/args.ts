@@ -1,0 +1,131 @@
+/**
+ * The arguments of the two components, documented field by field (meaning, default, constraints).
+ * Validation lives in `settings.ts`; the components live in `fleet.ts` and `rotator.ts`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { FleetTarget } from "../runtime/fleet-target";
+
+/** Select servers by EC2/SSM tags (EC2 `i-...` and hybrid `mi-...` managed nodes alike). */
+export interface TagFleetSelector {
+    tag: {
+        /** Tag key that marks the servers of this business unit, e.g. `SmtpFleet`. 1-128 chars, not `aws:...`. */
+        key: string;
+        /** Tag value to match, e.g. `payments`. 1-256 chars. */
+        value: string;
+        /**
+         * Tag key whose value says which software the server runs: `postfix` or `iis`.
+         * Default `SmtpSoftware`. Servers without it are not targeted.
+         */
+        softwareTagKey?: string;
+    };
+}
+
+/**
+ * Select servers listed in a DynamoDB table, one item per server:
+ * `{ serverId (S, partition key, i-... or mi-...), hostname (S), software (S: postfix|iis), ownerEmail (S) }`.
+ */
+export interface TableFleetSelector {
+    table:
+        | {
+              /** Create the table (partition key `serverId`, on-demand billing, point-in-time recovery on, autonamed). */
+              create: true;
+          }
+        | {
+              /** Use an existing table by name (must live in the stack's region and account). */
+              name: string;
+          };
+}
+
+/** How the fleet is selected: exactly one of `tag` or `table`. */
+export type FleetSelector = TagFleetSelector | TableFleetSelector;
+
+export interface EmailServerFleetArgs {
+    /** Which servers form the fleet. Required. */
+    selector: FleetSelector;
+    /**
+     * Names of the IAM roles the mail servers run with (EC2 instance profiles' roles, hybrid activation
+     * roles). The rotator attaches to each one an inline policy that allows reading the current credential
+     * (and decrypting it with the customer KMS key, if any). Default: none (attach `serverReadPolicy` yourself).
+     */
+    serverRoleNames?: pulumi.Input<string>[];
+    /** Tags for the resources the fleet creates (the table). */
+    tags?: Record<string, string>;
+}
+
+/** What a rotator needs from a fleet. `EmailServerFleet` implements it; so can anything else. */
+export interface FleetBinding {
+    /** the plain-JSON target the rotation runtime reads (env `FLEET_TARGET`) */
+    readonly target: pulumi.Output<FleetTarget>;
+    /** ARN of the fleet table (table selector only); the rotation gets `dynamodb:Scan` on it */
+    readonly tableArn?: pulumi.Output<string>;
+    /** roles that get the server read policy */
+    readonly serverRoleNames: pulumi.Input<string>[];
+}
+
+export type RotationMode = "auto" | "manual";
+
+/** Old-key retirement after all servers switched (shared by both modes, see runtime/retirement.ts). */
+export interface RetirementArgs {
+    /**
+     * Hours the old key stays active after every server confirmed the new one, before IAM's last-used report
+     * decides (IAM needs a few hours to report usage). 0..720, default 24.
+     */
+    observationHours?: number;
+    /** Days between deactivating the old key and deleting it. 0..365, default 3. */
+    graceDays?: number;
+}
+
+export interface SmtpCredentialRotatorArgs {
+    /**
+     * `auto` (default): Secrets Manager rotation with a Lambda that updates servers over SSM and proves the new
+     * credential with SMTP AUTH. `manual`: Step Functions workflow with per-server human confirmation
+     * (built by `components/manual/`).
+     */
+    mode?: RotationMode;
+    /** Business unit (tags, descriptions). 1-40 lowercase letters, digits, `-`. Default: the component name if it fits. */
+    businessUnit?: string;
+    /** The SES region the SMTP password is derived for; may differ from the stack region. Required. */
+    sesRegion: string;
+    /**
+     * SES identities the SMTP user may send as: domains, e-mail addresses, or identity ARNs. Names are turned
+     * into `arn:<partition>:ses:<sesRegion>:<account>:identity/<name>`. At least one identity or a
+     * configuration set is required.
+     */
+    sesIdentities?: string[];
+    /** Restrict sending to one SES configuration set (name or ARN). Optional. */
+    sesConfigurationSet?: string;
+    /** The servers to update (an `EmailServerFleet`). Required. */
+    fleet: FleetBinding;
+    /** E-mail addresses subscribed to the alert topic (each must confirm the SNS subscription). Default none. */
+    notifyEmails?: string[];
+    /** Rotate every N days, 1..1000. Default 90. Not together with `scheduleExpression`. */
+    rotateAfterDays?: number;
+    /** Instead of `rotateAfterDays`: `rate(N days)`, `rate(N hours)` (N >= 4) or `cron(<6 fields>)`, UTC. */
+    scheduleExpression?: string;
+    /** Rotation window (Secrets Manager `Duration`), `1h`..`24h`. Default: the service default. */
+    rotationWindow?: string;
+    /**
+     * Auto mode: rotate once as soon as rotation is configured (this creates the first credential and pushes it
+     * to the fleet). Default true.
+     */
+    rotateImmediately?: boolean;
+    /**
+     * Customer managed KMS key ARN for the credential (secret / SecureString). Honoured by every writer and
+     * reader; the servers' read policy gets `kms:Decrypt` on it through that service only. Default: AWS managed key.
+     */
+    kmsKeyArn?: string;
+    /** SMTP endpoint to test the credential against. Default `email-smtp.<sesRegion>.amazonaws.com`. */
+    smtpEndpoint?: string;
+    /** 587 (STARTTLS, default) or 465 (implicit TLS). */
+    smtpPort?: 587 | 465;
+    /** Auto mode: how long the server update step may wait for the fleet, seconds, 60..780 (Lambda limit 900). Default 600. */
+    fleetDeadlineSeconds?: number;
+    /** Old-key retirement timing. */
+    retirement?: RetirementArgs;
+    /** Retention of the rotation function's log group, days. Default 90. */
+    logRetentionDays?: number;
+    /** Manual mode options, passed unchanged to `components/manual/` (see its documentation). */
+    manual?: Record<string, unknown>;
+    /** Tags for every taggable resource the rotator creates. */
+    tags?: Record<string, string>;
+}

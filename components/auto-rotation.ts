@@ -1,0 +1,177 @@
+/**
+ * Auto mode: a Secrets Manager secret rotated by a Lambda (runtime/auto/rotation-handler.ts) that updates
+ * the fleet over SSM, proves the new credential with SMTP AUTH and hands the old key to retirement.
+ * Creates: secret, log group, Lambda role + inline policy, the function (CallbackFunction), the invoke
+ * permission for Secrets Manager (scoped to the secret), the rotation schedule, and an EventBridge rule
+ * that sends Secrets Manager's RotationFailed events to the alert topic.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { defaultSmtpEndpoint } from "../runtime/credential";
+import { FleetTarget } from "../runtime/fleet-target";
+import { alertTopicPolicy, rotationFailedEventPattern, rotationLambdaPolicy, serviceAssumeRolePolicy } from "./policies";
+import { rotationCodePathOptions, rotationLambdaFactory } from "./rotation-lambda";
+import { RotationModeResult, RotatorShared } from "./rotator-shared";
+import { ROTATION_LAMBDA_TIMEOUT_SECONDS, RotatorSettings } from "./settings";
+
+/** Values for the rotation Lambda's environment that are only known at deployment. */
+export interface RotationEnvironmentInputs {
+    iamUserName: string;
+    fleetTarget: FleetTarget;
+    postfixDocument: string;
+    iisDocument: string;
+    notifyTopicArn: string;
+}
+
+/** The rotation Lambda's environment variables (names and formats: runtime/auto/config.ts). Pure. */
+export function rotationLambdaEnvironment(settings: RotatorSettings, values: RotationEnvironmentInputs): Record<string, string> {
+    const env: Record<string, string> = {
+        IAM_USER_NAME: values.iamUserName,
+        SES_REGION: settings.sesRegion,
+        SMTP_ENDPOINT: settings.smtpEndpoint ?? defaultSmtpEndpoint(settings.sesRegion),
+        SMTP_PORT: String(settings.smtpPort),
+        FLEET_TARGET: JSON.stringify(values.fleetTarget),
+        POSTFIX_DOCUMENT: values.postfixDocument,
+        IIS_DOCUMENT: values.iisDocument,
+        NOTIFY_TOPIC_ARN: values.notifyTopicArn,
+        FLEET_DEADLINE_SECONDS: String(settings.fleetDeadlineSeconds),
+        RETIRE_OBSERVATION_HOURS: String(settings.retirement.observationHours),
+        RETIRE_GRACE_DAYS: String(settings.retirement.graceDays),
+    };
+    if (settings.kmsKeyArn) env.KMS_KEY_ID = settings.kmsKeyArn;
+    return env;
+}
+
+/** Builds auto mode under the rotator (`shared.parent`). */
+export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
+    const { parent, name, settings, tags } = shared;
+    const opts: pulumi.CustomResourceOptions = { parent };
+
+    const secret = new aws.secretsmanager.Secret(
+        `${name}-credential`,
+        {
+            description: `Amazon SES SMTP credential of business unit ${settings.businessUnit} (rotated automatically; servers read it by ARN + version)`,
+            kmsKeyId: settings.kmsKeyArn,
+            tags,
+        },
+        opts,
+    );
+
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-rotation`, { retentionInDays: settings.logRetentionDays, tags }, opts);
+
+    const role = new aws.iam.Role(
+        `${name}-rotation`,
+        {
+            description: `Rotation Lambda of the ${settings.businessUnit} SES SMTP credential`,
+            assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("lambda.amazonaws.com")),
+            tags,
+        },
+        opts,
+    );
+
+    const environment = pulumi
+        .all([shared.user.name, shared.fleetTarget, shared.documents.postfix.name, shared.documents.iis.name, shared.topic.arn])
+        .apply(([iamUserName, fleetTarget, postfixDocument, iisDocument, notifyTopicArn]) =>
+            rotationLambdaEnvironment(settings, { iamUserName, fleetTarget, postfixDocument, iisDocument, notifyTopicArn }),
+        );
+
+    const fn = new aws.lambda.CallbackFunction<any, void>(
+        `${name}-rotation`,
+        {
+            description: `Rotates the ${settings.businessUnit} SES SMTP credential across its mail servers`,
+            callbackFactory: rotationLambdaFactory,
+            codePathOptions: rotationCodePathOptions(),
+            role,
+            runtime: aws.lambda.Runtime.NodeJS22dX,
+            timeout: ROTATION_LAMBDA_TIMEOUT_SECONDS,
+            memorySize: 256,
+            environment: { variables: environment },
+            loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
+            tags,
+        },
+        opts,
+    );
+
+    const policy = new aws.iam.RolePolicy(
+        `${name}-rotation`,
+        {
+            role: role.id,
+            policy: pulumi
+                .all([
+                    shared.ctx,
+                    shared.user.arn,
+                    secret.arn,
+                    shared.topic.arn,
+                    shared.documents.postfix.arn,
+                    shared.documents.iis.arn,
+                    logGroup.arn,
+                    shared.fleetTableArn ?? pulumi.output(undefined),
+                ])
+                .apply(([ctx, userArn, secretArn, topicArn, postfixDocumentArn, iisDocumentArn, logGroupArn, fleetTableArn]) =>
+                    JSON.stringify(
+                        rotationLambdaPolicy(ctx, {
+                            userArn,
+                            secretArn,
+                            topicArn,
+                            postfixDocumentArn,
+                            iisDocumentArn,
+                            logGroupArn,
+                            fleetTableArn,
+                            kmsKeyArn: settings.kmsKeyArn,
+                        }),
+                    ),
+                ),
+        },
+        opts,
+    );
+
+    const permission = new aws.lambda.Permission(
+        `${name}-rotation-invoke`,
+        {
+            action: "lambda:InvokeFunction",
+            function: fn.name,
+            principal: "secretsmanager.amazonaws.com",
+            sourceArn: secret.arn,
+            sourceAccount: shared.ctx.accountId,
+        },
+        opts,
+    );
+
+    const rotation = new aws.secretsmanager.SecretRotation(
+        `${name}-rotation`,
+        {
+            secretId: secret.id,
+            rotationLambdaArn: fn.arn,
+            rotationRules: { scheduleExpression: settings.schedule.scheduleExpression, duration: settings.schedule.window },
+            rotateImmediately: settings.rotateImmediately,
+        },
+        { parent, dependsOn: [permission, policy] },
+    );
+
+    const rule = new aws.cloudwatch.EventRule(
+        `${name}-rotation-failed`,
+        {
+            description: `Secrets Manager could not rotate the ${settings.businessUnit} SES SMTP credential`,
+            eventPattern: secret.arn.apply((arn) => JSON.stringify(rotationFailedEventPattern(arn))),
+            tags,
+        },
+        opts,
+    );
+    const topicPolicy = new aws.sns.TopicPolicy(
+        `${name}-alerts`,
+        { arn: shared.topic.arn, policy: pulumi.all([shared.topic.arn, rule.arn]).apply(([t, r]) => JSON.stringify(alertTopicPolicy(t, r))) },
+        opts,
+    );
+    new aws.cloudwatch.EventTarget(`${name}-rotation-failed`, { rule: rule.name, arn: shared.topic.arn }, { parent, dependsOn: [topicPolicy] });
+
+    return {
+        credentialStore: secret.arn.apply((secretArn) => ({ kind: "secret" as const, secretArn })),
+        outputs: {
+            secretArn: secret.arn,
+            rotationFunctionName: fn.name,
+            rotationFunctionArn: fn.arn,
+            rotationEnabled: rotation.rotationEnabled,
+            rotationFailedRuleName: rule.name,
+        },
+    };
+}

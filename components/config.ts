@@ -1,0 +1,142 @@
+/**
+ * The program's stack configuration (namespace = project name, `ses-smtp-rotator`), read into component
+ * arguments with the same validation the components use. Pure: it takes a raw getter (`pulumi.Config#get`
+ * in the program, a plain map in tests). Keys are flat because Pulumi's project config schema types are
+ * only string / integer / boolean / array (see Pulumi.yaml, which declares every key below).
+ */
+import { EmailServerFleetArgs, FleetSelector, SmtpCredentialRotatorArgs } from "./args";
+import { RotatorSettings, validateFleetSelector, validateRotatorOptions, validateServerRoleNames } from "./settings";
+import { configLabel, InputLabel, invalid, requireIdentifier } from "./validation";
+
+export const CONFIG_NAMESPACE = "ses-smtp-rotator";
+
+export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
+
+/** Every stack config key the program reads, with its Pulumi.yaml type. */
+export const STACK_CONFIG_KEYS: Readonly<Record<string, ConfigKeyType>> = Object.freeze({
+    businessUnit: "string",
+    mode: "string",
+    sesRegion: "string",
+    sesIdentities: "array",
+    sesConfigurationSet: "string",
+    fleetTagKey: "string",
+    fleetTagValue: "string",
+    fleetSoftwareTagKey: "string",
+    fleetTable: "string",
+    serverRoleNames: "array",
+    notifyEmails: "array",
+    rotateAfterDays: "integer",
+    scheduleExpression: "string",
+    rotationWindow: "string",
+    rotateImmediately: "boolean",
+    kmsKeyArn: "string",
+    smtpEndpoint: "string",
+    smtpPort: "integer",
+    fleetDeadlineSeconds: "integer",
+    retirementObservationHours: "integer",
+    retirementGraceDays: "integer",
+    logRetentionDays: "integer",
+});
+
+/** Component-argument paths → the stack config key that carries them (for error messages). */
+const ARG_TO_CONFIG_KEY: Record<string, string> = {
+    "retirement.observationHours": "retirementObservationHours",
+    "retirement.graceDays": "retirementGraceDays",
+    "selector.tag.key": "fleetTagKey",
+    "selector.tag.value": "fleetTagValue",
+    "selector.tag.softwareTagKey": "fleetSoftwareTagKey",
+    "selector.table.name": "fleetTable",
+    "selector.table": "fleetTable",
+    selector: "fleetTagKey",
+};
+
+/** Labels component-argument keys with the stack config key the user actually set. */
+function stackLabel(namespace: string): InputLabel {
+    const label = configLabel(namespace);
+    return (key) => label(ARG_TO_CONFIG_KEY[key] ?? key);
+}
+
+/** Converts one raw (string) config value to its declared type; errors name the key. */
+function typed(label: InputLabel, key: string, type: ConfigKeyType, raw: string | undefined): unknown {
+    if (raw === undefined || raw === "") return undefined;
+    switch (type) {
+        case "string":
+            return raw;
+        case "integer":
+            if (!/^-?\d+$/.test(raw.trim())) invalid(label, key, "must be an integer", raw);
+            return Number(raw.trim());
+        case "boolean":
+            if (raw !== "true" && raw !== "false") invalid(label, key, "must be true or false", raw);
+            return raw === "true";
+        case "array": {
+            let v: unknown;
+            try {
+                v = JSON.parse(raw);
+            } catch {
+                invalid(label, key, "must be a list", raw);
+            }
+            if (!Array.isArray(v)) invalid(label, key, "must be a list", raw);
+            return v;
+        }
+    }
+}
+
+/** What the program builds from the stack config. */
+export interface StackSettings {
+    businessUnit: string;
+    fleetArgs: EmailServerFleetArgs;
+    /** rotator args without `fleet` (the program passes the fleet it built) */
+    rotatorArgs: Omit<SmtpCredentialRotatorArgs, "fleet">;
+    /** the validated rotator settings (defaults applied) */
+    rotator: RotatorSettings;
+}
+
+/**
+ * Reads and validates the stack config. `get(key)` returns the raw string Pulumi stores (JSON for arrays),
+ * or undefined. Throws at the first bad key, naming it as `stack config "ses-smtp-rotator:<key>"`.
+ */
+export function readStackConfig(get: (key: string) => string | undefined, namespace = CONFIG_NAMESPACE): StackSettings {
+    const label = stackLabel(namespace);
+    const v: Record<string, any> = {};
+    for (const [key, type] of Object.entries(STACK_CONFIG_KEYS)) v[key] = typed(label, key, type, get(key));
+
+    if (v.businessUnit === undefined) invalid(label, "businessUnit", "is required (e.g. payments)");
+    const businessUnit = requireIdentifier(label, "businessUnit", v.businessUnit);
+
+    const byTag = v.fleetTagKey !== undefined || v.fleetTagValue !== undefined;
+    if (byTag === (v.fleetTable !== undefined)) {
+        invalid(label, "fleetTagKey", "or fleetTable must be set, not both: fleetTagKey + fleetTagValue select servers by tag, fleetTable is \"create\" or an existing table's name");
+    }
+    const selector: FleetSelector = byTag
+        ? { tag: { key: v.fleetTagKey, value: v.fleetTagValue, ...(v.fleetSoftwareTagKey !== undefined ? { softwareTagKey: v.fleetSoftwareTagKey } : {}) } }
+        : { table: v.fleetTable === "create" ? { create: true } : { name: v.fleetTable } };
+    validateFleetSelector(label, selector);
+    validateServerRoleNames(label, v.serverRoleNames);
+
+    const rotatorArgs: Omit<SmtpCredentialRotatorArgs, "fleet"> = {
+        mode: v.mode,
+        businessUnit,
+        sesRegion: v.sesRegion,
+        sesIdentities: v.sesIdentities,
+        sesConfigurationSet: v.sesConfigurationSet,
+        notifyEmails: v.notifyEmails,
+        rotateAfterDays: v.rotateAfterDays,
+        scheduleExpression: v.scheduleExpression,
+        rotationWindow: v.rotationWindow,
+        rotateImmediately: v.rotateImmediately,
+        kmsKeyArn: v.kmsKeyArn,
+        smtpEndpoint: v.smtpEndpoint,
+        smtpPort: v.smtpPort,
+        fleetDeadlineSeconds: v.fleetDeadlineSeconds,
+        retirement: { observationHours: v.retirementObservationHours, graceDays: v.retirementGraceDays },
+        logRetentionDays: v.logRetentionDays,
+    };
+    for (const k of Object.keys(rotatorArgs) as (keyof typeof rotatorArgs)[]) if (rotatorArgs[k] === undefined) delete rotatorArgs[k];
+    const rotator = validateRotatorOptions(label, businessUnit, rotatorArgs);
+    return {
+        businessUnit,
+        fleetArgs: { selector, serverRoleNames: v.serverRoleNames ?? [], tags: { "ses-rotator:business-unit": businessUnit } },
+        rotatorArgs,
+        rotator,
+    };
+}

@@ -1,0 +1,195 @@
+/**
+ * Pure builders for every IAM / resource policy document the components create, and the ARNs they scope
+ * to. Plain strings in, plain JSON objects out (the components call them inside `pulumi.all(...).apply`),
+ * so each document is tested for its exact actions and resources without Pulumi.
+ * All ARNs are built with the deployment's partition (aws, aws-cn, aws-us-gov, ...).
+ */
+
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal?: Record<string, string | string[]>;
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+/** Where the deployment runs: from `aws.getPartition`, `aws.getCallerIdentity`, `aws.getRegion`. */
+export interface AwsContext {
+    partition: string;
+    accountId: string;
+    /** the stack's region (Secrets Manager, Lambda, SSM, SNS live here) */
+    region: string;
+}
+
+function doc(...statements: PolicyStatement[]): PolicyDocument {
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** `arn:<partition>:ses:<sesRegion>:<account>:identity/<identity>`; ARNs given by the user pass unchanged. */
+export function sesIdentityArn(ctx: AwsContext, sesRegion: string, identity: string): string {
+    return identity.startsWith("arn:") ? identity : `arn:${ctx.partition}:ses:${sesRegion}:${ctx.accountId}:identity/${identity}`;
+}
+
+export function sesConfigurationSetArn(ctx: AwsContext, sesRegion: string, configurationSet: string): string {
+    return configurationSet.startsWith("arn:")
+        ? configurationSet
+        : `arn:${ctx.partition}:ses:${sesRegion}:${ctx.accountId}:configuration-set/${configurationSet}`;
+}
+
+export function dynamoTableArn(ctx: AwsContext, tableName: string): string {
+    return `arn:${ctx.partition}:dynamodb:${ctx.region}:${ctx.accountId}:table/${tableName}`;
+}
+
+export function ssmDocumentArn(ctx: AwsContext, documentName: string): string {
+    return `arn:${ctx.partition}:ssm:${ctx.region}:${ctx.accountId}:document/${documentName}`;
+}
+
+/** Every managed node SSM may run a command on: EC2 instances and hybrid (on-premises) managed instances. */
+export function managedNodeArns(partition: string): string[] {
+    return [`arn:${partition}:ec2:*:*:instance/*`, `arn:${partition}:ssm:*:*:managed-instance/*`];
+}
+
+/**
+ * The SMTP user's only permission: send raw e-mail (what SES SMTP uses) from the given identities and/or
+ * through the given configuration set, in the SES region.
+ */
+export function smtpUserPolicy(resources: { identityArns: string[]; configurationSetArn?: string }): PolicyDocument {
+    const arns = [...resources.identityArns, ...(resources.configurationSetArn ? [resources.configurationSetArn] : [])];
+    if (arns.length === 0) throw new Error("smtpUserPolicy: at least one SES identity or configuration set ARN is required");
+    return doc({ Sid: "SendThroughSesSmtp", Effect: "Allow", Action: "ses:SendRawEmail", Resource: arns });
+}
+
+/** Trust policy for a role assumed by a service (lambda.amazonaws.com, states.amazonaws.com, ...). */
+export function serviceAssumeRolePolicy(servicePrincipal: string, ctx?: AwsContext): PolicyDocument {
+    return doc({
+        Effect: "Allow",
+        Principal: { Service: servicePrincipal },
+        Action: "sts:AssumeRole",
+        ...(ctx ? { Condition: { StringEquals: { "aws:SourceAccount": ctx.accountId } } } : {}),
+    });
+}
+
+/** Where the credential lives: a Secrets Manager secret (auto mode) or an SSM SecureString (manual mode). */
+export type CredentialStore = { kind: "secret"; secretArn: string } | { kind: "parameter"; parameterArn: string };
+
+/** The service that decrypts the credential with a customer KMS key (for `kms:ViaService`). */
+function viaService(store: CredentialStore, region: string): string {
+    return `${store.kind === "secret" ? "secretsmanager" : "ssm"}.${region}.amazonaws.com`;
+}
+
+/**
+ * What the mail servers' instance roles need to fetch the credential themselves (the SSM documents read it
+ * by ARN + version): read that one secret / parameter and, with a customer key, decrypt through that service.
+ */
+export function serverReadPolicy(ctx: AwsContext, store: CredentialStore, kmsKeyArn?: string): PolicyDocument {
+    const statements: PolicyStatement[] = [
+        store.kind === "secret"
+            ? { Sid: "ReadSmtpCredential", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: store.secretArn }
+            : { Sid: "ReadSmtpCredential", Effect: "Allow", Action: "ssm:GetParameter", Resource: store.parameterArn },
+    ];
+    if (kmsKeyArn) {
+        statements.push({
+            Sid: "DecryptSmtpCredential",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: kmsKeyArn,
+            Condition: { StringEquals: { "kms:ViaService": viaService(store, ctx.region) } },
+        });
+    }
+    return doc(...statements);
+}
+
+/** The resources the auto-mode rotation Lambda acts on. */
+export interface RotationLambdaScope {
+    userArn: string;
+    secretArn: string;
+    topicArn: string;
+    postfixDocumentArn: string;
+    iisDocumentArn: string;
+    /** ARN of the log group the function writes to */
+    logGroupArn: string;
+    /** fleet table (table selector only) */
+    fleetTableArn?: string;
+    kmsKeyArn?: string;
+}
+
+/** The IAM actions the rotation handler calls on its SMTP user (keys + retirement records kept as user tags). */
+export const ROTATION_USER_ACTIONS = [
+    "iam:CreateAccessKey",
+    "iam:DeleteAccessKey",
+    "iam:GetAccessKeyLastUsed",
+    "iam:ListAccessKeys",
+    "iam:ListUserTags",
+    "iam:TagUser",
+    "iam:UntagUser",
+    "iam:UpdateAccessKey",
+] as const;
+
+export const ROTATION_SECRET_ACTIONS = [
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+] as const;
+
+/** Least privilege for the rotation Lambda: exactly the calls `runtime/auto/rotation-handler.ts` makes. */
+export function rotationLambdaPolicy(ctx: AwsContext, scope: RotationLambdaScope): PolicyDocument {
+    const statements: PolicyStatement[] = [
+        { Sid: "ManageSmtpUserKeys", Effect: "Allow", Action: [...ROTATION_USER_ACTIONS], Resource: scope.userArn },
+        { Sid: "RotateSecret", Effect: "Allow", Action: [...ROTATION_SECRET_ACTIONS], Resource: scope.secretArn },
+        {
+            Sid: "UpdateServers",
+            Effect: "Allow",
+            Action: "ssm:SendCommand",
+            Resource: [scope.postfixDocumentArn, scope.iisDocumentArn, ...managedNodeArns(ctx.partition)],
+        },
+        // ListCommands / ListCommandInvocations support no resource-level permissions.
+        { Sid: "WatchServerUpdates", Effect: "Allow", Action: ["ssm:ListCommandInvocations", "ssm:ListCommands"], Resource: "*" },
+        { Sid: "Notify", Effect: "Allow", Action: "sns:Publish", Resource: scope.topicArn },
+        { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${scope.logGroupArn}:*` },
+    ];
+    if (scope.fleetTableArn) {
+        statements.push({ Sid: "ReadFleetTable", Effect: "Allow", Action: "dynamodb:Scan", Resource: scope.fleetTableArn });
+    }
+    if (scope.kmsKeyArn) {
+        statements.push({
+            Sid: "UseCredentialKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: scope.kmsKeyArn,
+            Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${ctx.region}.amazonaws.com` } },
+        });
+    }
+    return doc(...statements);
+}
+
+/** Topic policy: EventBridge may publish to the alert topic, only for the given rule. */
+export function alertTopicPolicy(topicArn: string, ruleArn: string): PolicyDocument {
+    return doc({
+        Sid: "RotationFailureEvents",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sns:Publish",
+        Resource: topicArn,
+        Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+    });
+}
+
+/** EventBridge pattern: Secrets Manager reports (via CloudTrail) that rotation of this secret failed. */
+export function rotationFailedEventPattern(secretArn: string): object {
+    return {
+        source: ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail"],
+        detail: {
+            eventSource: ["secretsmanager.amazonaws.com"],
+            eventName: ["RotationFailed"],
+            additionalEventData: { SecretId: [secretArn] },
+        },
+    };
+}

@@ -1,0 +1,65 @@
+/**
+ * The auto-mode rotation Lambda's code: a `callbackFactory` that Pulumi closure-serializes into the
+ * function archive (`aws.lambda.CallbackFunction`), plus the archive's packaging options.
+ *
+ * Serialization rules this file follows (see Pulumi "function serialization"):
+ *  - local modules are imported with `import x = require(...)` at the top: Pulumi captures them BY VALUE
+ *    (a `require("../runtime/...")` inside the function would be left as is and fail in Lambda, where only
+ *    the serialized `__index.js` and node_modules exist);
+ *  - AWS SDK clients are required inside the factory and are NOT packaged: the nodejs22.x runtime provides
+ *    the AWS SDK for JavaScript v3;
+ *  - no `@pulumi/*` import here (nothing of Pulumi may end up in the archive).
+ * The factory runs once per cold start: it reads the environment and builds the SDK clients once.
+ */
+import fs = require("fs");
+import path = require("path");
+import rotationHandler = require("../runtime/auto/rotation-handler");
+import smtpCheck = require("../runtime/smtp-check");
+
+/** The Lambda entry point the factory returns (Secrets Manager rotation event, Lambda context). */
+export type RotationLambdaEntry = (event: any, context?: any) => Promise<void>;
+
+/**
+ * Builds the rotation handler from the Lambda environment (see runtime/auto/config.ts for the variables).
+ * SDK clients use the function's own region and credentials; IAM is global.
+ */
+export function rotationLambdaFactory(): RotationLambdaEntry {
+    const { IAMClient } = require("@aws-sdk/client-iam");
+    const { SecretsManagerClient } = require("@aws-sdk/client-secrets-manager");
+    const { SSMClient } = require("@aws-sdk/client-ssm");
+    const { SNSClient } = require("@aws-sdk/client-sns");
+    const { DynamoDBClient } = require("@aws-sdk/client-dynamodb");
+    const config = rotationHandler.rotationConfigFromEnv(process.env);
+    const handler = rotationHandler.createRotationHandler(
+        {
+            iam: new IAMClient({}),
+            secrets: new SecretsManagerClient({}),
+            ssm: new SSMClient({}),
+            sns: new SNSClient({}),
+            dynamodb: config.fleet.kind === "table" ? new DynamoDBClient({}) : undefined,
+            smtpCheck: smtpCheck.createSmtpCheck({
+                host: config.smtpEndpoint,
+                port: config.smtpPort,
+                tlsMode: config.smtpPort === 465 ? "implicit" : "starttls",
+            }),
+        },
+        config,
+    );
+    return async (event: any, context?: any) => {
+        await handler(event, context);
+    };
+}
+
+/**
+ * Packages the archive must not contain: every `@aws-sdk/*` package installed (the Lambda runtime has the
+ * SDK v3) and every `@pulumi/*` package (deployment-time only). Listed from `node_modules` in `projectDir`
+ * (Pulumi computes the archive from the project's package.json there). A fresh object per call: the AWS
+ * provider appends to it.
+ */
+export function rotationCodePathOptions(projectDir: string = process.cwd()): { extraExcludePackages: string[] } {
+    const scoped = (scope: string) => {
+        const dir = path.join(projectDir, "node_modules", scope);
+        return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith(".")).map((n) => `${scope}/${n}`) : [];
+    };
+    return { extraExcludePackages: [...scoped("@aws-sdk"), ...scoped("@pulumi")].sort() };
+}

@@ -1,0 +1,51 @@
+/**
+ * The pieces `SmtpCredentialRotator` creates for both modes, handed to the mode builders
+ * (`auto-rotation.ts` here, `buildManualRotation` in `components/manual/`), and what a mode builder returns.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { FleetTarget } from "../runtime/fleet-target";
+import { FleetBinding } from "./args";
+import { AwsContext, CredentialStore } from "./policies";
+import { RotatorSettings } from "./settings";
+
+/** Shared resources and settings of one rotator. Every resource a mode builder creates must use `{ parent }`. */
+export interface RotatorShared {
+    /** the rotator component: parent of everything the mode builder creates */
+    parent: pulumi.ComponentResource;
+    /** the rotator's name: prefix of every logical name (never a physical name) */
+    name: string;
+    /** validated settings (defaults applied) */
+    settings: RotatorSettings;
+    /** partition, account and stack region, from data sources */
+    ctx: pulumi.Output<AwsContext>;
+    /** the SMTP IAM user (its access keys are the credentials; `forceDestroy`) */
+    user: aws.iam.User;
+    /** alert topic: rotation start / success / failure / held retirements */
+    topic: aws.sns.Topic;
+    /** SSM Command documents that install the credential on servers */
+    documents: { postfix: aws.ssm.Document; iis: aws.ssm.Document };
+    /** the fleet binding as given */
+    fleet: FleetBinding;
+    /** the fleet target JSON */
+    fleetTarget: pulumi.Output<FleetTarget>;
+    /** the fleet table ARN (table selector only) */
+    fleetTableArn?: pulumi.Output<string>;
+    /** customer KMS key ARN for the credential, if any */
+    kmsKeyArn?: string;
+    /** SES region the SMTP password is derived for */
+    sesRegion: string;
+    /** tags for taggable resources */
+    tags: Record<string, string>;
+}
+
+/** What a mode builder returns to the rotator. */
+export interface RotationModeResult {
+    /** where the credential lives (the servers' read policy is built from it) */
+    credentialStore: pulumi.Output<CredentialStore>;
+    /** extra component outputs (no secrets), e.g. `secretArn`, `rotationFunctionName`, `stateMachineArn` */
+    outputs: Record<string, pulumi.Output<unknown>>;
+}
+
+/** Signature `components/manual/index.ts` exports as `buildManualRotation`. */
+export type ManualRotationBuilder = (parent: pulumi.ComponentResource, name: string, inputs: RotatorShared) => RotationModeResult;

@@ -1,0 +1,164 @@
+/**
+ * `SmtpCredentialRotator`: the SMTP IAM user, the alert topic and the SSM documents (both modes), then the
+ * mode's rotation machinery (auto: `auto-rotation.ts`; manual: `components/manual/`), and the policy that
+ * lets the fleet's servers read the credential. Thin: every decision is in the pure builders.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { createHash } from "crypto";
+import { iisDocumentContent, postfixDocumentContent } from "../documents";
+import { SmtpCredentialRotatorArgs } from "./args";
+import { buildAutoRotation } from "./auto-rotation";
+import { AwsContext, CredentialStore, serverReadPolicy, sesConfigurationSetArn, sesIdentityArn, smtpUserPolicy } from "./policies";
+import { ManualRotationBuilder, RotationModeResult, RotatorShared } from "./rotator-shared";
+import { RotatorSettings, validateRotatorArgs } from "./settings";
+import { argsLabel, InputLabel } from "./validation";
+
+export const SMTP_CREDENTIAL_ROTATOR_TYPE = "ses-smtp-rotator:index:SmtpCredentialRotator";
+
+/** Loads `components/manual/` on demand (only manual mode needs it). */
+function manualBuilder(label: InputLabel): ManualRotationBuilder {
+    let mod: { buildManualRotation?: ManualRotationBuilder };
+    try {
+        mod = require("./manual");
+    } catch (e: any) {
+        if (e?.code === "MODULE_NOT_FOUND" && String(e.message).includes("./manual")) {
+            throw new Error(`${label("mode")} "manual" is not yet available in this version (components/manual is missing)`);
+        }
+        throw e;
+    }
+    if (typeof mod.buildManualRotation !== "function") {
+        throw new Error(`${label("mode")} "manual" is not yet available in this version (components/manual exports no buildManualRotation)`);
+    }
+    return mod.buildManualRotation;
+}
+
+/** Stable short id for logical names derived from user input (e-mail addresses). */
+function shortId(text: string): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, 8);
+}
+
+/**
+ * Rotates one business unit's Amazon SES SMTP credential across its mail servers.
+ *
+ * Auto mode: Secrets Manager rotation (schedule from `rotateAfterDays` / `scheduleExpression`) with a Lambda
+ * that updates every server over SSM, proves the new key with SMTP AUTH, and retires the old key only after
+ * every server switched. Manual mode: a Step Functions workflow with per-server human confirmation.
+ * No physical names are fixed, so several rotators can share one account and region.
+ *
+ * The servers' roles (`fleet.serverRoleNames`) get an inline policy (`serverReadPolicy`) to read the
+ * credential; attach `serverReadPolicy` yourself to anything else that must read it.
+ */
+export class SmtpCredentialRotator extends pulumi.ComponentResource {
+    /** The SMTP IAM user's name (its access key id is the SMTP user name). */
+    readonly userName: pulumi.Output<string>;
+    readonly userArn: pulumi.Output<string>;
+    /** Alert topic: rotation start, success, failure (with per-server status), held retirements. */
+    readonly topicArn: pulumi.Output<string>;
+    readonly postfixDocumentName: pulumi.Output<string>;
+    readonly iisDocumentName: pulumi.Output<string>;
+    /** Where the credential is stored (secret ARN in auto mode, parameter ARN in manual mode). */
+    readonly credentialStore: pulumi.Output<CredentialStore>;
+    /** IAM policy JSON that lets a server read (and decrypt) the credential. */
+    readonly serverReadPolicy: pulumi.Output<string>;
+    /** Auto mode: the secret's ARN. */
+    readonly secretArn?: pulumi.Output<string>;
+    /** Auto mode: the rotation function's name. */
+    readonly rotationFunctionName?: pulumi.Output<string>;
+    /** Mode-specific outputs (no secrets), as returned by the mode builder. */
+    readonly modeOutputs: Record<string, pulumi.Output<unknown>>;
+    /** Validated settings (defaults applied). */
+    readonly settings: RotatorSettings;
+
+    constructor(name: string, args: SmtpCredentialRotatorArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(SMTP_CREDENTIAL_ROTATOR_TYPE, name, {}, opts);
+        const label = argsLabel("SmtpCredentialRotator", name);
+        const settings = validateRotatorArgs(label, name, args);
+        this.settings = settings;
+        // Resolve the mode builder before creating anything, so "not available" fails cleanly at preview.
+        const buildMode = settings.mode === "manual" ? manualBuilder(label) : undefined;
+
+        const tags = { ...(args.tags ?? {}), "ses-rotator:business-unit": settings.businessUnit };
+        const partition = aws.getPartitionOutput({}, { parent: this });
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        const ctx: pulumi.Output<AwsContext> = pulumi
+            .all([partition.partition, identity.accountId, region.region])
+            .apply(([p, accountId, r]) => ({ partition: p, accountId, region: r }));
+
+        const user = new aws.iam.User(`${name}-smtp`, { forceDestroy: true, tags }, { parent: this });
+        new aws.iam.UserPolicy(
+            `${name}-smtp-send`,
+            {
+                user: user.name,
+                policy: ctx.apply((c) =>
+                    JSON.stringify(
+                        smtpUserPolicy({
+                            identityArns: settings.sesIdentities.map((i) => sesIdentityArn(c, settings.sesRegion, i)),
+                            configurationSetArn: settings.sesConfigurationSet
+                                ? sesConfigurationSetArn(c, settings.sesRegion, settings.sesConfigurationSet)
+                                : undefined,
+                        }),
+                    ),
+                ),
+            },
+            { parent: this },
+        );
+
+        const topic = new aws.sns.Topic(`${name}-alerts`, { displayName: `SES SMTP rotation ${settings.businessUnit}`.slice(0, 100), tags }, { parent: this });
+        for (const email of settings.notifyEmails) {
+            new aws.sns.TopicSubscription(`${name}-notify-${shortId(email)}`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent: this });
+        }
+
+        const documentArgs = (content: object) => ({ documentType: "Command", documentFormat: "JSON", content: JSON.stringify(content), tags });
+        const documents = {
+            postfix: new aws.ssm.Document(`${name}-postfix`, documentArgs(postfixDocumentContent()), { parent: this }),
+            iis: new aws.ssm.Document(`${name}-iis`, documentArgs(iisDocumentContent()), { parent: this }),
+        };
+
+        const shared: RotatorShared = {
+            parent: this,
+            name,
+            settings,
+            ctx,
+            user,
+            topic,
+            documents,
+            fleet: args.fleet,
+            fleetTarget: pulumi.output(args.fleet.target),
+            fleetTableArn: args.fleet.tableArn,
+            kmsKeyArn: settings.kmsKeyArn,
+            sesRegion: settings.sesRegion,
+            tags,
+        };
+        const result: RotationModeResult = buildMode ? buildMode(this, name, shared) : buildAutoRotation(shared);
+
+        this.serverReadPolicy = pulumi
+            .all([ctx, result.credentialStore])
+            .apply(([c, store]) => JSON.stringify(serverReadPolicy(c, store, settings.kmsKeyArn)));
+        args.fleet.serverRoleNames.forEach((roleName, i) => {
+            new aws.iam.RolePolicy(`${name}-server-read-${i}`, { role: roleName, policy: this.serverReadPolicy }, { parent: this });
+        });
+
+        this.userName = user.name;
+        this.userArn = user.arn;
+        this.topicArn = topic.arn;
+        this.postfixDocumentName = documents.postfix.name;
+        this.iisDocumentName = documents.iis.name;
+        this.credentialStore = result.credentialStore;
+        this.modeOutputs = result.outputs;
+        this.secretArn = result.outputs.secretArn as pulumi.Output<string> | undefined;
+        this.rotationFunctionName = result.outputs.rotationFunctionName as pulumi.Output<string> | undefined;
+
+        this.registerOutputs({
+            userName: this.userName,
+            userArn: this.userArn,
+            topicArn: this.topicArn,
+            postfixDocumentName: this.postfixDocumentName,
+            iisDocumentName: this.iisDocumentName,
+            credentialStore: this.credentialStore,
+            serverReadPolicy: this.serverReadPolicy,
+            ...result.outputs,
+        });
+    }
+}

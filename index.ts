@@ -1,0 +1,30 @@
+/**
+ * The Pulumi program: one business unit per stack. Reads the stack config (see Pulumi.yaml for every key),
+ * builds the unit's EmailServerFleet and SmtpCredentialRotator, and exports references only (no secrets).
+ * Library users import the components from the package instead (components/index.ts).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { readStackConfig } from "./components/config";
+import { EmailServerFleet } from "./components/fleet";
+import { SmtpCredentialRotator } from "./components/rotator";
+
+const config = new pulumi.Config();
+const stack = readStackConfig((key) => config.get(key), config.name);
+
+const fleet = new EmailServerFleet(`${stack.businessUnit}-fleet`, stack.fleetArgs);
+const rotator = new SmtpCredentialRotator(stack.businessUnit, { ...stack.rotatorArgs, fleet });
+
+export const businessUnit = stack.businessUnit;
+export const mode = stack.rotator.mode;
+export const sesRegion = stack.rotator.sesRegion;
+export const smtpUserName = rotator.userName;
+export const alertTopicArn = rotator.topicArn;
+export const postfixDocumentName = rotator.postfixDocumentName;
+export const iisDocumentName = rotator.iisDocumentName;
+export const credentialStore = rotator.credentialStore;
+export const secretArn = rotator.secretArn;
+export const rotationFunctionName = rotator.rotationFunctionName;
+export const fleetTarget = fleet.target;
+export const fleetTableName = fleet.tableName;
+export const serverReadPolicy = rotator.serverReadPolicy;
+export const rotation = rotator.modeOutputs;
