@@ -10,13 +10,17 @@ import { SecretsManagerClient, CreateSecretCommand, GetSecretValueCommand, Descr
 import { SSMClient, GetParameterCommand, DescribeParametersCommand } from "@aws-sdk/client-ssm";
 import { KMSClient, CreateKeyCommand } from "@aws-sdk/client-kms";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { hosted } from "./support/dynamic-provider-host";
 import { startSesEndpoint, SesEndpoint } from "./support/ses-endpoint";
 import { createSmtpCheck } from "../runtime/smtp-check";
 import { parseCredential } from "../runtime/credential";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
-import { bootstrapCredentialProvider as provider, BootstrapCredentialInputs, BootstrapCredentialOutputs } from "../components/providers/bootstrap-credential";
+import { bootstrapCredentialProvider, BootstrapCredentialInputs, BootstrapCredentialOutputs } from "../components/providers/bootstrap-credential";
 import { PartialCreateError, UNKNOWN_INPUT } from "../components/providers/provider-support";
 
+
+/** Called through the host's data path (protobuf Struct conversion, `__provider` present). */
+const provider = hosted(bootstrapCredentialProvider);
 const region = "us-east-1";
 const sesRegion = "eu-west-1";
 const userName = "smtp-rotator-bu-a";
@@ -159,7 +163,7 @@ describe("providers: BootstrapCredential", () => {
     });
 
     it("a failed write whose cleanup fails too reports the key; the next update converges", async () => {
-        const inputs = { ...(await autoInputs()), __provider: "serialized-provider-text" } as BootstrapCredentialInputs;
+        const inputs = await autoInputs();
         testEnv().proxy.addFault({ service: "secretsmanager", operation: "PutSecretValue", kind: "error", code: "AccessDeniedException", times: 1 });
         testEnv().proxy.addFault({ service: "iam", operation: "DeleteAccessKey", kind: "error", code: "ServiceFailure", status: 400, times: 1 });
         let partial: PartialCreateError | undefined;

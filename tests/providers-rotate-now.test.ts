@@ -7,9 +7,13 @@ import * as assert from "assert";
 import { SecretsManagerClient, CreateSecretCommand, DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { SFNClient, CreateStateMachineCommand, ListExecutionsCommand, DescribeExecutionCommand } from "@aws-sdk/client-sfn";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
-import { rotateNowProvider as provider, RotateNowInputs, RotateNowOutputs, rotationExecutionName } from "../components/providers/rotate-now";
+import { hosted, throughWire } from "./support/dynamic-provider-host";
+import { rotateNowProvider, RotateNowInputs, RotateNowOutputs, rotationExecutionName } from "../components/providers/rotate-now";
 import { UNKNOWN_INPUT } from "../components/providers/provider-support";
 
+
+/** Called through the host's data path (protobuf Struct conversion, `__provider` present). */
+const provider = hosted(rotateNowProvider);
 const region = "us-east-1";
 
 async function makeSecret(): Promise<string> {
@@ -36,6 +40,10 @@ function count(op: string): number {
 
 describe("providers: RotateNow", () => {
     beforeEach(resetAws);
+
+    it("the host's wire conversion used by these tests refuses undefined outputs, as the real host does", () => {
+        assert.throws(() => throughWire({ startedAt: undefined }), /Unexpected struct type/);
+    });
 
     describe("check", () => {
         it("accepts valid auto and manual inputs", async () => {

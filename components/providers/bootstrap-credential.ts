@@ -113,7 +113,7 @@ export const bootstrapCredentialProvider: pulumi.dynamic.ResourceProvider<Bootst
 
     async create(inputs: BootstrapCredentialInputs) {
         const outs = await bootstrap(inputs);
-        return { id: outs.accessKeyId, outs };
+        return { id: outs.accessKeyId, outs: support.plainJson(outs) };
     },
 
     async update(_id: string, olds: BootstrapCredentialOutputs, news: BootstrapCredentialInputs) {
@@ -124,18 +124,18 @@ export const bootstrapCredentialProvider: pulumi.dynamic.ResourceProvider<Bootst
             if (stored?.username !== olds.accessKeyId) {
                 await accessKeys.deleteAccessKey(iamClient(olds.region), olds.iamUserName, olds.accessKeyId);
             }
-            return { outs: await bootstrap(news) };
+            return { outs: support.plainJson(await bootstrap(news)) };
         }
         const recorded: Partial<BootstrapCredentialOutputs> = {};
         for (const k of RECORDED_INPUTS) (recorded as any)[k] = news[k];
-        return { outs: { ...olds, ...recorded } };
+        return { outs: support.plainJson({ ...olds, ...recorded }) };
     },
 
     async read(id: string, props?: BootstrapCredentialOutputs) {
         if (!props) return { id, props };
         const keys = await listKeysOrNone(props);
         const key = keys.find((k) => k.accessKeyId === props.accessKeyId);
-        return { id, props: { ...props, accessKeyStatus: key ? key.status : "Deleted" } };
+        return { id, props: support.plainJson({ ...props, accessKeyStatus: key ? key.status : "Deleted" }) };
     },
 
     async delete(_id: string, props: BootstrapCredentialOutputs) {
@@ -198,7 +198,7 @@ async function bootstrap(inputs: BootstrapCredentialInputs): Promise<BootstrapCr
                 `${failure}; created access key ${key.accessKeyId} for IAM user ${inputs.iamUserName} and could not delete it ` +
                     `(${(cleanupError as Error).message}): it is recorded in the stack, the next pulumi up deletes it and retries`,
                 key.accessKeyId,
-                { ...(inputs as any), accessKeyId: key.accessKeyId, incomplete: true },
+                support.plainJson({ ...(inputs as any), accessKeyId: key.accessKeyId, incomplete: true }),
             );
         }
         throw new Error(`${failure}; the access key ${key.accessKeyId} it had created was deleted again (nothing left behind)`);

@@ -85,6 +85,14 @@ export function shortHash(length: number, ...parts: string[]): string {
     return crypto.createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, length);
 }
 
+/**
+ * The value as plain JSON, without `undefined` members: the dynamic provider host converts outputs with
+ * protobuf's `Struct.fromJavaScript`, which throws "Unexpected struct type" on `undefined`.
+ */
+export function plainJson<T>(value: T): T {
+    return JSON.parse(JSON.stringify(value));
+}
+
 /** The AWS SDK error name (`ResourceNotFoundException`, `NoSuchEntity` ...), or "" for other errors. */
 export function awsErrorName(e: unknown): string {
     return (e as { name?: string })?.name ?? "";

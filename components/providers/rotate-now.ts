@@ -96,14 +96,14 @@ export const rotateNowProvider: pulumi.dynamic.ResourceProvider<RotateNowInputs,
 
     async create(inputs: RotateNowInputs) {
         const id = support.shortHash(16, inputs.mode, inputs.secretArn ?? inputs.stateMachineArn ?? "", inputs.region);
-        return { id, outs: { ...inputs } };
+        return { id, outs: support.plainJson({ ...inputs }) };
     },
 
     async update(_id: string, olds: RotateNowOutputs, news: RotateNowInputs) {
-        if (olds.trigger === news.trigger) return { outs: { ...olds, ...news } };
+        if (olds.trigger === news.trigger) return { outs: support.plainJson({ ...olds, ...news }) };
         const previous = olds.rotationVersionId ?? olds.executionArn ?? "";
         const started = await startRotation(news, previous);
-        return { outs: { ...news, ...started, startedForTrigger: news.trigger } };
+        return { outs: support.plainJson({ ...news, ...started, startedForTrigger: news.trigger }) };
     },
 
     async read(id: string, props?: RotateNowOutputs) {
