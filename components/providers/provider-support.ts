@@ -29,10 +29,10 @@ export interface InputFailure {
 export function requireThat(failures: InputFailure[], inputs: any, property: string, ok: (v: any) => boolean, reason: string): void {
     const value = inputs?.[property];
     if (isUnknown(value)) return;
-    if (!ok(value)) failures.push({ property, reason: `${property}: ${reason} (got ${describe(value)})` });
+    if (!ok(value)) failures.push({ property, reason: `${property}: ${reason} (got ${describeValue(value)})` });
 }
 
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
     if (value === undefined) return "nothing";
     const text = JSON.stringify(value);
     return text.length > 80 ? text.slice(0, 77) + "..." : text;
