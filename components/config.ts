@@ -5,7 +5,7 @@
  * only string / integer / boolean / array (see Pulumi.yaml, which declares every key below).
  */
 import { EmailServerFleetArgs, FleetSelector, SmtpCredentialRotatorArgs } from "./args";
-import { RotatorSettings, validateFleetSelector, validateRotatorOptions, validateServerRoleNames } from "./settings";
+import { DEFAULT_ROTATE_AFTER_DAYS, RotatorSettings, validateFleetSelector, validateRotatorOptions, validateServerRoleNames } from "./settings";
 import { configLabel, InputLabel, invalid, requireIdentifier } from "./validation";
 
 export const CONFIG_NAMESPACE = "ses-smtp-rotator";
@@ -113,6 +113,8 @@ export function readStackConfig(get: (key: string) => string | undefined, namesp
     validateFleetSelector(label, selector);
     validateServerRoleNames(label, v.serverRoleNames);
 
+    // Pulumi applies Pulumi.yaml's default (90) to rotateAfterDays, so "both set" means a non-default value.
+    if (v.scheduleExpression !== undefined && v.rotateAfterDays === DEFAULT_ROTATE_AFTER_DAYS) delete v.rotateAfterDays;
     const rotatorArgs: Omit<SmtpCredentialRotatorArgs, "fleet"> = {
         mode: v.mode,
         businessUnit,

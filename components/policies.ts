@@ -134,6 +134,7 @@ export const ROTATION_USER_ACTIONS = [
 export const ROTATION_SECRET_ACTIONS = [
     "secretsmanager:DescribeSecret",
     "secretsmanager:GetSecretValue",
+    "secretsmanager:ListSecretVersionIds",
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecretVersionStage",
 ] as const;

@@ -1,0 +1,224 @@
+/**
+ * Configuration validation (pure): every invalid component argument or stack config value fails with an
+ * error naming the key; Pulumi.yaml declares exactly the keys the program reads, with the code's defaults;
+ * Pulumi.prod.yaml is a valid business unit.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import yaml = require("js-yaml");
+import { SmtpCredentialRotatorArgs } from "../components/args";
+import { CONFIG_NAMESPACE, readStackConfig, STACK_CONFIG_KEYS } from "../components/config";
+import {
+    DEFAULT_FLEET_DEADLINE_SECONDS,
+    DEFAULT_GRACE_DAYS,
+    DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_OBSERVATION_HOURS,
+    DEFAULT_ROTATE_AFTER_DAYS,
+    DEFAULT_SOFTWARE_TAG_KEY,
+    validateFleetArgs,
+    validateRotatorArgs,
+} from "../components/settings";
+import { argsLabel } from "../components/validation";
+
+const ROOT = path.join(__dirname, "..");
+const label = argsLabel("SmtpCredentialRotator", "payments");
+const fleet = { target: {} as any, serverRoleNames: [] };
+const base: SmtpCredentialRotatorArgs = { sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleet };
+const validate = (over: Partial<SmtpCredentialRotatorArgs> & Record<string, unknown>) => validateRotatorArgs(label, "payments", { ...base, ...over } as any);
+
+/** Asserts the call throws and the message starts with the label of `key`. */
+function rejectsKey(fn: () => unknown, key: string, prefix = `SmtpCredentialRotator "payments": args.${key} `): void {
+    assert.throws(fn, (e: Error) => {
+        assert.ok(e.message.startsWith(prefix), `expected the error to name ${key}, got: ${e.message}`);
+        return true;
+    });
+}
+
+describe("configuration validation", () => {
+    describe("SmtpCredentialRotator args", () => {
+        it("applies the documented defaults", () => {
+            const s = validate({});
+            assert.strictEqual(s.mode, "auto");
+            assert.strictEqual(s.businessUnit, "payments");
+            assert.deepStrictEqual(s.schedule, { scheduleExpression: `rate(${DEFAULT_ROTATE_AFTER_DAYS} days)`, window: undefined });
+            assert.strictEqual(s.smtpPort, 587);
+            assert.strictEqual(s.rotateImmediately, true);
+            assert.strictEqual(s.fleetDeadlineSeconds, DEFAULT_FLEET_DEADLINE_SECONDS);
+            assert.deepStrictEqual(s.retirement, { observationHours: DEFAULT_OBSERVATION_HOURS, graceDays: DEFAULT_GRACE_DAYS });
+            assert.strictEqual(s.logRetentionDays, DEFAULT_LOG_RETENTION_DAYS);
+        });
+
+        it("accepts schedules, windows, ports, keys and identities in every documented form", () => {
+            assert.strictEqual(validate({ rotateAfterDays: 1 }).schedule.scheduleExpression, "rate(1 day)");
+            assert.strictEqual(validate({ rotateAfterDays: 1000 }).schedule.scheduleExpression, "rate(1000 days)");
+            assert.strictEqual(validate({ scheduleExpression: "rate(4 hours)" }).schedule.scheduleExpression, "rate(4 hours)");
+            assert.strictEqual(validate({ scheduleExpression: "cron(0 4 ? * SUN *)", rotationWindow: "3h" }).schedule.window, "3h");
+            assert.strictEqual(validate({ smtpPort: 465 }).smtpPort, 465);
+            const key = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+            assert.strictEqual(validate({ kmsKeyArn: key }).kmsKeyArn, key);
+            const ids = ["example.com", "ops@example.com", "arn:aws:ses:eu-west-1:111122223333:identity/example.org"];
+            assert.deepStrictEqual(validate({ sesIdentities: ids }).sesIdentities, ids);
+            assert.strictEqual(validate({ sesIdentities: [], sesConfigurationSet: "transactional" }).sesConfigurationSet, "transactional");
+        });
+
+        const cases: [string, Record<string, unknown>][] = [
+            ["mode", { mode: "automatic" }],
+            ["businessUnit", { businessUnit: "Payments Team" }],
+            ["sesRegion", { sesRegion: "eu-west-x" }],
+            ["sesRegion", { sesRegion: undefined }],
+            ["sesIdentities", { sesIdentities: [] }],
+            ["sesIdentities[1]", { sesIdentities: ["example.com", "not an identity"] }],
+            ["sesIdentities[0]", { sesIdentities: ["arn:aws:s3:::bucket"] }],
+            ["sesConfigurationSet", { sesConfigurationSet: "bad name!" }],
+            ["notifyEmails[0]", { notifyEmails: ["ops at example.com"] }],
+            ["notifyEmails", { notifyEmails: "ops@example.com" }],
+            ["rotateAfterDays", { rotateAfterDays: 0 }],
+            ["rotateAfterDays", { rotateAfterDays: 1001 }],
+            ["rotateAfterDays", { rotateAfterDays: 2.5 }],
+            ["scheduleExpression", { scheduleExpression: "every 30 days" }],
+            ["scheduleExpression", { scheduleExpression: "rate(2 hours)" }],
+            ["scheduleExpression", { scheduleExpression: "cron(0 4 * * *)" }],
+            ["scheduleExpression", { rotateAfterDays: 30, scheduleExpression: "rate(30 days)" }],
+            ["rotationWindow", { rotationWindow: "90m" }],
+            ["rotationWindow", { rotationWindow: "25h" }],
+            ["rotateImmediately", { rotateImmediately: "yes" }],
+            ["kmsKeyArn", { kmsKeyArn: "alias/aws/secretsmanager" }],
+            ["kmsKeyArn", { kmsKeyArn: "arn:aws:kms:eu-west-1:111122223333:alias/mine" }],
+            ["smtpEndpoint", { smtpEndpoint: "smtp://host" }],
+            ["smtpPort", { smtpPort: 25 }],
+            ["fleetDeadlineSeconds", { fleetDeadlineSeconds: 900 }],
+            ["retirement.observationHours", { retirement: { observationHours: -1 } }],
+            ["retirement.graceDays", { retirement: { graceDays: 400 } }],
+            ["logRetentionDays", { logRetentionDays: 10 }],
+            ["fleet", { fleet: undefined }],
+            ["serverRoleNames[0]", { fleet: { target: {}, serverRoleNames: ["role with spaces"] } }],
+        ];
+        for (const [key, over] of cases) {
+            it(`rejects ${JSON.stringify(over)} naming ${key}`, () => rejectsKey(() => validate(over as any), key));
+        }
+
+        it("requires businessUnit when the component name is not a valid unit id", () => {
+            rejectsKey(() => validateRotatorArgs(argsLabel("SmtpCredentialRotator", "Payments_EU"), "Payments_EU", base), "businessUnit", 'SmtpCredentialRotator "Payments_EU": args.businessUnit ');
+        });
+    });
+
+    describe("EmailServerFleet args", () => {
+        const fleetLabel = argsLabel("EmailServerFleet", "f");
+        const check = (args: any) => validateFleetArgs(fleetLabel, args);
+        const rejects = (args: any, key: string) => rejectsKey(() => check(args), key, `EmailServerFleet "f": args.${key} `);
+
+        it("accepts tag and table selectors and fills the software tag default", () => {
+            assert.deepStrictEqual(check({ selector: { tag: { key: "SmtpFleet", value: "payments" } } }), {
+                kind: "tag",
+                tagKey: "SmtpFleet",
+                tagValue: "payments",
+                softwareTagKey: DEFAULT_SOFTWARE_TAG_KEY,
+            });
+            assert.deepStrictEqual(check({ selector: { table: { create: true } } }), { kind: "table", create: true });
+            assert.deepStrictEqual(check({ selector: { table: { name: "mail-servers" } } }), { kind: "table", create: false, tableName: "mail-servers" });
+        });
+
+        it("rejects bad selectors naming the field", () => {
+            rejects({}, "selector");
+            rejects({ selector: { tag: { key: "k", value: "v" }, table: { create: true } } }, "selector");
+            rejects({ selector: { tag: { key: "aws:reserved", value: "v" } } }, "selector.tag.key");
+            rejects({ selector: { tag: { key: "SmtpFleet", value: "" } } }, "selector.tag.value");
+            rejects({ selector: { tag: { key: "SmtpFleet", value: "v", softwareTagKey: "SmtpFleet" } } }, "selector.tag.softwareTagKey");
+            rejects({ selector: { table: { create: true, name: "t" } } }, "selector.table");
+            rejects({ selector: { table: { create: false } } }, "selector.table.create");
+            rejects({ selector: { table: { name: "x" } } }, "selector.table.name");
+            rejects({ selector: { table: { create: true } }, serverRoleNames: "role" }, "serverRoleNames");
+        });
+    });
+
+    describe("stack config", () => {
+        const projectFile = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as any;
+        const prodFile = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as any;
+
+        /** The raw string values Pulumi hands the program: stack values over project defaults (arrays as JSON). */
+        function rawConfig(stackValues: Record<string, unknown>): (key: string) => string | undefined {
+            const merged: Record<string, unknown> = {};
+            for (const [key, decl] of Object.entries<any>(projectFile.config)) if ("default" in decl) merged[key] = decl.default;
+            for (const [full, value] of Object.entries(stackValues)) {
+                const [ns, key] = full.includes(":") ? full.split(":") : [CONFIG_NAMESPACE, full];
+                if (ns === CONFIG_NAMESPACE) merged[key] = value;
+            }
+            return (key) => {
+                const v = merged[key];
+                return v === undefined ? undefined : typeof v === "string" ? v : Array.isArray(v) ? JSON.stringify(v) : String(v);
+            };
+        }
+
+        it("Pulumi.yaml declares exactly the keys the program reads, with the same types", () => {
+            assert.strictEqual(projectFile.name, CONFIG_NAMESPACE);
+            assert.deepStrictEqual(projectFile.runtime, { name: "nodejs", options: { typescript: true } });
+            const declared = Object.fromEntries(Object.entries<any>(projectFile.config).map(([k, d]) => [k, d.type]));
+            assert.deepStrictEqual(declared, { ...STACK_CONFIG_KEYS });
+            for (const [key, decl] of Object.entries<any>(projectFile.config)) {
+                assert.ok(typeof decl.description === "string" && decl.description.length > 20, `${key} needs a description`);
+                if (decl.type === "array") assert.deepStrictEqual(decl.items, { type: "string" }, `${key} items`);
+            }
+            // Only the two keys without a sensible default are required.
+            const required = Object.entries<any>(projectFile.config).filter(([, d]) => !("default" in d)).map(([k]) => k);
+            assert.deepStrictEqual(required.sort(), ["businessUnit", "sesRegion"]);
+        });
+
+        it("Pulumi.yaml defaults are the code's defaults", () => {
+            const s = readStackConfig(rawConfig({ businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleetTable: "create" }));
+            const c = projectFile.config;
+            assert.strictEqual(s.rotator.mode, c.mode.default);
+            assert.strictEqual(c.rotateAfterDays.default, DEFAULT_ROTATE_AFTER_DAYS);
+            assert.strictEqual(s.rotator.schedule.scheduleExpression, `rate(${c.rotateAfterDays.default} days)`);
+            assert.strictEqual(s.rotator.smtpPort, c.smtpPort.default);
+            assert.strictEqual(s.rotator.rotateImmediately, c.rotateImmediately.default);
+            assert.strictEqual(s.rotator.fleetDeadlineSeconds, c.fleetDeadlineSeconds.default);
+            assert.strictEqual(s.rotator.retirement.observationHours, c.retirementObservationHours.default);
+            assert.strictEqual(s.rotator.retirement.graceDays, c.retirementGraceDays.default);
+            assert.strictEqual(s.rotator.logRetentionDays, c.logRetentionDays.default);
+            assert.strictEqual(c.fleetSoftwareTagKey.default, DEFAULT_SOFTWARE_TAG_KEY);
+        });
+
+        it("Pulumi.prod.yaml is one valid business unit selected by tag", () => {
+            const s = readStackConfig(rawConfig(prodFile.config));
+            assert.strictEqual(s.businessUnit, "payments");
+            assert.deepStrictEqual(s.fleetArgs.selector, { tag: { key: "SmtpFleet", value: "payments", softwareTagKey: "SmtpSoftware" } });
+            assert.deepStrictEqual(s.fleetArgs.serverRoleNames, ["payments-mail-server"]);
+            assert.deepStrictEqual(s.rotator.notifyEmails, ["payments-ops@example.com"]);
+            assert.deepStrictEqual(s.rotator.schedule, { scheduleExpression: "rate(90 days)", window: "4h" });
+        });
+
+        it("a schedule expression replaces the default rotateAfterDays, but not an explicit other value", () => {
+            const common = { businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleetTable: "mail-servers" };
+            assert.strictEqual(readStackConfig(rawConfig({ ...common, scheduleExpression: "rate(7 days)" })).rotator.schedule.scheduleExpression, "rate(7 days)");
+            rejectsKey(() => readStackConfig(rawConfig({ ...common, scheduleExpression: "rate(7 days)", rotateAfterDays: 30 })), "scheduleExpression", `stack config "ses-smtp-rotator:scheduleExpression" `);
+        });
+
+        const good = { businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleetTagKey: "SmtpFleet", fleetTagValue: "payments" };
+        const bad: [string, Record<string, unknown>][] = [
+            ["businessUnit", { businessUnit: undefined }],
+            ["sesRegion", { sesRegion: "europe" }],
+            ["rotateAfterDays", { rotateAfterDays: "ninety" }],
+            ["rotateAfterDays", { rotateAfterDays: 0 }],
+            ["rotateImmediately", { rotateImmediately: "maybe" }],
+            ["notifyEmails", { notifyEmails: "ops@example.com" }],
+            ["notifyEmails[0]", { notifyEmails: ["nobody"] }],
+            ["fleetTagKey", { fleetTable: "create" }],
+            ["fleetTagKey", { fleetTagKey: undefined, fleetTagValue: undefined }],
+            ["fleetTagValue", { fleetTagValue: undefined }],
+            ["fleetTable", { fleetTagKey: undefined, fleetTagValue: undefined, fleetTable: "x" }],
+            ["retirementGraceDays", { retirementGraceDays: 1000 }],
+            ["retirementObservationHours", { retirementObservationHours: -2 }],
+            ["serverRoleNames[0]", { serverRoleNames: ["bad role"] }],
+            ["kmsKeyArn", { kmsKeyArn: "my-key" }],
+            ["mode", { mode: "semi" }],
+        ];
+        for (const [key, over] of bad) {
+            it(`stack config ${JSON.stringify(over)} fails naming ${CONFIG_NAMESPACE}:${key}`, () => {
+                const values: Record<string, unknown> = { ...good, ...over };
+                for (const k of Object.keys(values)) if (values[k] === undefined) delete values[k];
+                rejectsKey(() => readStackConfig(rawConfig(values)), key, `stack config "${CONFIG_NAMESPACE}:${key}" `);
+            });
+        }
+    });
+});
