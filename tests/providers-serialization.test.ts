@@ -12,44 +12,62 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { execFile } from "child_process";
-import { IAMClient, CreateUserCommand, ListAccessKeysCommand } from "@aws-sdk/client-iam";
+import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { SecretsManagerClient, CreateSecretCommand, DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { RotateNow } from "../components/providers/rotate-now";
 import { BootstrapCredential } from "../components/providers/bootstrap-credential";
+import { RetirementGuard } from "../components/providers/retirement-guard";
+import { retirementLambdaFactory } from "../components/providers/retirement-lambda";
+import { scheduleRetirement } from "../runtime/retirement";
+import { silentLogger } from "../runtime/notify";
+import * as pulumi from "@pulumi/pulumi";
 
 const projectDir = path.resolve(__dirname, "..");
 const region = "us-east-1";
 /** Upper bound for one provider's serialized text: the runtime helpers it uses, not whole modules. */
 const MAX_PROVIDER_TEXT_BYTES = 100 * 1024;
 
-/** Loads the provider text like the Pulumi host and calls one method; prints the JSON result. */
+/** Loads the text like the Pulumi host (provider: `.handler()` returns it) or the Lambda runtime (`.handler(event)`); prints the JSON result. */
+const RESULT_MARKER = "@@provider-result@@";
 const LOADER = `
+const RESULT_MARKER = ${JSON.stringify(RESULT_MARKER)};
 const fs = require("fs");
 const [file, method, argsJson] = process.argv.slice(1);
 const requireFromString = require(require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi")] }));
-const provider = requireFromString(fs.readFileSync(file, "utf8")).handler();
-const methods = ["check", "diff", "create", "read", "update", "delete"].filter((m) => typeof provider[m] === "function");
-if (method === "methods") { process.stdout.write(JSON.stringify(methods)); process.exit(0); }
-provider[method](...JSON.parse(argsJson)).then(
-  (r) => process.stdout.write(JSON.stringify(r === undefined ? null : r)),
-  (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(3); });
+const loaded = requireFromString(fs.readFileSync(file, "utf8"));
+const print = (r) => process.stdout.write("\\n" + RESULT_MARKER + JSON.stringify(r === undefined ? null : r));
+const fail = (e) => { process.stderr.write(String((e && e.stack) || e)); process.exit(3); };
+if (method === "lambda") {
+  loaded.handler(...JSON.parse(argsJson)).then(print, fail);
+} else {
+  const provider = loaded.handler();
+  const methods = ["check", "diff", "create", "read", "update", "delete"].filter((m) => typeof provider[m] === "function");
+  if (method === "methods") print(methods);
+  else provider[method](...JSON.parse(argsJson)).then(print, fail);
+}
 `;
 
 let tmpDir: string;
+/** what the last fresh process wrote to stdout before its result (e.g. the Lambda's JSON log lines) */
+let lastLogs = "";
 
 /** Runs one provider method in a fresh node process; resolves with its JSON result. */
-function inFreshProcess(providerFile: string, method: string, args: unknown[] = []): Promise<any> {
+function inFreshProcess(providerFile: string, method: string, args: unknown[] = [], extraEnv: Record<string, string> = {}): Promise<any> {
     return new Promise((resolve, reject) => {
         execFile(
             process.execPath,
             ["-e", LOADER, providerFile, method, JSON.stringify(args)],
             {
                 cwd: projectDir,
-                env: { ...process.env, AWS_ENDPOINT_URL: testEnv().endpoint, AWS_REGION: region, NODE_OPTIONS: "" },
+                env: { ...process.env, AWS_ENDPOINT_URL: testEnv().endpoint, AWS_REGION: region, NODE_OPTIONS: "", ...extraEnv },
                 timeout: 60000,
             },
-            (err, stdout, stderr) => (err ? reject(new Error(`${method} failed in a fresh process: ${stderr || err.message}`)) : resolve(JSON.parse(stdout))),
+            (err, stdout, stderr) => {
+                if (err) return reject(new Error(`${method} failed in a fresh process: ${stderr || err.message}`));
+                lastLogs = stdout.slice(0, stdout.lastIndexOf(RESULT_MARKER));
+                resolve(JSON.parse(stdout.slice(stdout.lastIndexOf(RESULT_MARKER) + RESULT_MARKER.length)));
+            },
         );
     });
 }
@@ -114,5 +132,37 @@ describe("providers: serialized __provider text loads and runs in a fresh proces
         assert.deepStrictEqual(Object.keys(created.outs).sort(), [...Object.keys(inputs), "accessKeyId", "accessKeyStatus", "adopted", "credentialArn", "credentialVersion"].sort());
         await inFreshProcess(file, "delete", [created.id, created.outs]);
         assert.deepStrictEqual(await keys(), []);
+    });
+
+    it("RetirementGuard: lean text, and create from the fresh process advances a due retirement", async () => {
+        const iam = new IAMClient(clientConfig(region));
+        await iam.send(new CreateUserCommand({ UserName: "serialized-guard" }));
+        const [oldKey, newKey] = [await iam.send(new CreateAccessKeyCommand({ UserName: "serialized-guard" })), await iam.send(new CreateAccessKeyCommand({ UserName: "serialized-guard" }))].map((r) => r.AccessKey!.AccessKeyId!);
+        await scheduleRetirement({ iam, log: silentLogger }, { userName: "serialized-guard", oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(Date.now() - 60_000), observationHours: 0 });
+        const inputs = { iamUserName: "serialized-guard", region, observationHours: 0, graceDays: 3 };
+        const { file, text } = await serializedProvider("pulumi-nodejs:dynamic/ses-rotator:RetirementGuard", () => {
+            new RetirementGuard("guard", inputs);
+        });
+        assertLean(text);
+        const created = await inFreshProcess(file, "create", [inputs]);
+        assert.deepStrictEqual(created.outs.retirements.map((r: any) => [r.accessKeyId, r.phase]), [[oldKey, "deactivated"]]);
+    });
+
+    it("retirement Lambda (callbackFactory): the serialized handler runs in a fresh process and advances retirements", async () => {
+        const iam = new IAMClient(clientConfig(region));
+        await iam.send(new CreateUserCommand({ UserName: "scheduled-retire" }));
+        const [oldKey, newKey] = [await iam.send(new CreateAccessKeyCommand({ UserName: "scheduled-retire" })), await iam.send(new CreateAccessKeyCommand({ UserName: "scheduled-retire" }))].map((r) => r.AccessKey!.AccessKeyId!);
+        await scheduleRetirement({ iam, log: silentLogger }, { userName: "scheduled-retire", oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(Date.now() - 60_000), observationHours: 0 });
+        const serialized = await pulumi.runtime.serializeFunction(retirementLambdaFactory, { isFactoryFunction: true });
+        assertLean(serialized.text);
+        const file = path.join(tmpDir, "retirement-lambda.js");
+        fs.writeFileSync(file, serialized.text);
+        console.log(`      retirement Lambda handler text ${(Buffer.byteLength(serialized.text) / 1024).toFixed(1)} KiB`);
+        const env = { IAM_USER_NAME: "scheduled-retire", RETIRE_OBSERVATION_HOURS: "0", RETIRE_GRACE_DAYS: "0" };
+        const report = await inFreshProcess(file, "lambda", [{ source: "aws.scheduler" }, {}], env);
+        assert.deepStrictEqual(report.keys.map((k: any) => [k.accessKeyId, k.action]), [[oldKey, "deleted"]]);
+        const left = (await iam.send(new ListAccessKeysCommand({ UserName: "scheduled-retire" }))).AccessKeyMetadata!.map((k) => k.AccessKeyId);
+        assert.deepStrictEqual(left, [newKey]);
+        assert.match(lastLogs, /"msg":"retirement check"/);
     });
 });

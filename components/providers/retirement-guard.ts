@@ -1,0 +1,239 @@
+/**
+ * `RetirementGuard`: the usage-guarded retirement of old SMTP keys (runtime/retirement.ts), seen from the stack.
+ *
+ * On `pulumi up` it advances the retirements of the rotator's IAM user (`advanceRetirements`: observe →
+ * hold or deactivate → delete) and exposes the result as outputs: the held key ids with IAM's evidence
+ * (last-used date, service, region) and every retirement in progress. Setting the `overrideKeyId` input
+ * (stack config `retirementOverrideKeyId: AKIA...`) releases that key's held retirement (`overrideHold`);
+ * the same run then deactivates it.
+ *
+ * `diff` reads the retirement records (read only) so a preview shows an update only when there is
+ * something to do or report: a transition is due, a requested override is pending, or the records changed
+ * since the last run. Retirement records live on the IAM user (tags); nothing here is destroyed with the
+ * resource. Auto mode also advances them hourly from a scheduled Lambda (see retirement-lambda.ts).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import retirement = require("../../runtime/retirement");
+import notify = require("../../runtime/notify");
+import support = require("./provider-support");
+import type { RetirementRecord, RetirementKeyReport } from "../../runtime/retirement";
+
+/** Inputs of {@link RetirementGuard}. */
+export interface RetirementGuardArgs {
+    /** the rotator's IAM user (its tags hold the retirement records) */
+    iamUserName: pulumi.Input<string>;
+    /** region for the IAM/SNS clients */
+    region: pulumi.Input<string>;
+    /** hours the old key stays Active after the switch before IAM's last-use report decides */
+    observationHours: pulumi.Input<number>;
+    /** days an Inactive old key is kept before deletion */
+    graceDays: pulumi.Input<number>;
+    /** alert topic for held retirements */
+    notifyTopicArn?: pulumi.Input<string>;
+    /** an operator's release of a held retirement: the held key's id (stack config); empty = none */
+    overrideKeyId?: pulumi.Input<string>;
+}
+
+/** Plain inputs as the provider receives them. */
+export interface RetirementGuardInputs {
+    iamUserName: string;
+    region: string;
+    observationHours: number;
+    graceDays: number;
+    notifyTopicArn?: string;
+    overrideKeyId?: string;
+}
+
+/** One retirement in progress, as recorded in the outputs. */
+export type RetirementSummary = Omit<RetirementKeyReport, "action" | "note"> & { note?: string };
+
+/** What the provider records (plain JSON, key ids and dates only). */
+export interface RetirementGuardOutputs extends RetirementGuardInputs {
+    /** when the retirement state was last checked */
+    checkedAt: string;
+    /** retirements still in progress after the check */
+    retirements: RetirementSummary[];
+    /** keys deleted (retirement finished) by the last check */
+    retiredKeyIds: string[];
+    /** keys whose retirement is held: some consumer used them after the switch */
+    heldKeyIds: string[];
+    /** the first held key, if any */
+    heldKeyId?: string;
+    /** IAM's report for the first held key: when, which service, which region */
+    heldEvidence?: { lastUsedDate: string; serviceName?: string; region?: string };
+    /** what the last override request did */
+    override?: { accessKeyId: string; status: "released" | "already-released" | "no-held-retirement"; at: string };
+}
+
+const REPLACING_INPUTS = ["iamUserName", "region"] as const;
+const IN_PLACE_INPUTS = ["observationHours", "graceDays", "notifyTopicArn", "overrideKeyId"] as const;
+const HOUR_MS = 3600_000;
+
+function iamClient(region: string) {
+    const iam = require("@aws-sdk/client-iam");
+    return new iam.IAMClient({ region });
+}
+
+function snsClient(region: string) {
+    const sns = require("@aws-sdk/client-sns");
+    return new sns.SNSClient({ region });
+}
+
+/** Records of the user; none when the user does not exist (yet / any more). */
+async function recordsOf(inputs: RetirementGuardInputs): Promise<RetirementRecord[]> {
+    try {
+        return await retirement.listRetirements(iamClient(inputs.region), inputs.iamUserName);
+    } catch (e) {
+        if (support.awsErrorName(e) === "NoSuchEntity" || support.awsErrorName(e) === "NoSuchEntityException") return [];
+        throw e;
+    }
+}
+
+/** True when advancing would change something now (a time-based transition is due, or a hold was released). */
+export function transitionDue(record: RetirementRecord, observationHours: number, now: Date): boolean {
+    if (record.phase === "held") return record.overrideAt !== undefined;
+    if (record.phase === "deactivated") return now.getTime() >= Date.parse(record.deleteAfter ?? "1970-01-01T00:00:00Z");
+    const deactivateAfter = record.deactivateAfter ?? new Date(Date.parse(record.switchedAt) + observationHours * HOUR_MS).toISOString();
+    return now.getTime() >= Date.parse(deactivateAfter);
+}
+
+function fingerprint(records: { accessKeyId: string; phase: string; overrideAt?: string }[]): string {
+    return records
+        .map((r) => `${r.accessKeyId}:${r.phase}:${r.overrideAt ?? ""}`)
+        .sort()
+        .join(",");
+}
+
+/** Override (if asked), advance, and shape the outputs. */
+async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutputs> {
+    const deps = { iam: iamClient(inputs.region), sns: inputs.notifyTopicArn ? snsClient(inputs.region) : undefined, log: notify.silentLogger };
+    const now = new Date();
+    let override: RetirementGuardOutputs["override"];
+    if (inputs.overrideKeyId) {
+        const record = (await recordsOf(inputs)).find((r) => r.accessKeyId === inputs.overrideKeyId);
+        const at = retirement.isoSeconds(now);
+        if (record?.phase === "held" && !record.overrideAt) {
+            await retirement.overrideHold(deps, { userName: inputs.iamUserName, accessKeyId: inputs.overrideKeyId, now });
+            override = { accessKeyId: inputs.overrideKeyId, status: "released", at };
+        } else {
+            override = { accessKeyId: inputs.overrideKeyId, status: record?.overrideAt ? "already-released" : "no-held-retirement", at };
+        }
+    }
+    const report = (await recordsOf(inputs)).length
+        ? await retirement.advanceRetirements(deps, {
+              userName: inputs.iamUserName,
+              policy: { observationHours: inputs.observationHours, graceDays: inputs.graceDays },
+              notifyTopicArn: inputs.notifyTopicArn,
+              now,
+          })
+        : { checkedAt: retirement.isoSeconds(now), keys: [] as RetirementKeyReport[], held: [] as string[] };
+    const finished = (k: RetirementKeyReport) => k.action === "deleted" || k.action === "record-removed";
+    const retirements = report.keys.filter((k) => !finished(k)).map(({ action: _action, ...rest }) => rest);
+    const firstHeld = report.keys.find((k) => k.accessKeyId === report.held[0]);
+    return support.plainJson({
+        ...inputs,
+        checkedAt: report.checkedAt,
+        retirements,
+        retiredKeyIds: report.keys.filter(finished).map((k) => k.accessKeyId),
+        heldKeyIds: report.held,
+        heldKeyId: firstHeld?.accessKeyId,
+        heldEvidence: firstHeld?.evidence,
+        override,
+    });
+}
+
+/** The dynamic provider behind {@link RetirementGuard}. Exported for tests that call its methods directly. */
+export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<RetirementGuardInputs, RetirementGuardOutputs> = {
+    async check(_olds: RetirementGuardInputs, news: RetirementGuardInputs) {
+        const failures: support.InputFailure[] = [];
+        support.requireThat(failures, news, "iamUserName", support.isIamUserName, "must be an IAM user name");
+        support.requireThat(failures, news, "region", support.isRegion, "must be an AWS region such as eu-west-1");
+        support.requireThat(failures, news, "observationHours", (v) => typeof v === "number" && v >= 0 && v <= 24 * 90, "must be a number of hours from 0 to 2160");
+        support.requireThat(failures, news, "graceDays", (v) => typeof v === "number" && v >= 0 && v <= 365, "must be a number of days from 0 to 365");
+        support.requireThat(failures, news, "notifyTopicArn", (v) => v === undefined || (typeof v === "string" && /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(v)), "must be an SNS topic ARN");
+        support.requireThat(failures, news, "overrideKeyId", (v) => v === undefined || v === "" || (typeof v === "string" && /^AKIA[A-Z0-9]{12,124}$/.test(v)), "must be the held access key id (AKIA...) or empty");
+        return { inputs: news, failures };
+    },
+
+    async diff(_id: string, olds: RetirementGuardOutputs, news: RetirementGuardInputs) {
+        const replaces = REPLACING_INPUTS.filter((k) => olds[k] !== news[k]);
+        const inputChanged = replaces.length > 0 || IN_PLACE_INPUTS.some((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+        if (inputChanged || Object.values(news).some(support.isUnknown)) {
+            return { changes: true, replaces: [...replaces], deleteBeforeReplace: false };
+        }
+        const records = await recordsOf(news);
+        const now = new Date();
+        const overridePending = !!news.overrideKeyId && records.some((r) => r.accessKeyId === news.overrideKeyId && r.phase === "held" && !r.overrideAt);
+        const due = records.some((r) => transitionDue(r, news.observationHours, now));
+        const changedSinceLastCheck = fingerprint(records) !== fingerprint(olds.retirements ?? []);
+        return { changes: overridePending || due || changedSinceLastCheck, replaces: [], deleteBeforeReplace: false };
+    },
+
+    async create(inputs: RetirementGuardInputs) {
+        return { id: `${inputs.iamUserName}-retirement`, outs: await guard(inputs) };
+    },
+
+    async update(_id: string, _olds: RetirementGuardOutputs, news: RetirementGuardInputs) {
+        return { outs: await guard(news) };
+    },
+
+    async read(id: string, props?: RetirementGuardOutputs) {
+        // Refresh: report the records as they are, without advancing anything.
+        if (!props) return { id, props };
+        const records = await recordsOf(props);
+        const held = records.filter((r) => r.phase === "held" && !r.overrideAt);
+        return {
+            id,
+            props: support.plainJson({
+                ...props,
+                retirements: records.map((r) => ({ ...(props.retirements ?? []).find((p) => p.accessKeyId === r.accessKeyId), ...r })),
+                heldKeyIds: held.map((r) => r.accessKeyId),
+                heldKeyId: held[0]?.accessKeyId,
+                heldEvidence: held[0]?.evidence,
+            }),
+        };
+    },
+
+    async delete() {
+        // The records belong to the IAM user (its tags) and go with it; the scheduled Lambda keeps advancing them.
+    },
+};
+
+/**
+ * Advances old-key retirements on every `pulumi up` and exposes held retirements as outputs; its
+ * `overrideKeyId` input releases a hold. Type `pulumi-nodejs:dynamic/ses-rotator:RetirementGuard`.
+ */
+export class RetirementGuard extends pulumi.dynamic.Resource {
+    /** keys whose retirement is held (a consumer used them after the switch) */
+    public readonly heldKeyIds!: pulumi.Output<string[]>;
+    /** the first held key, if any */
+    public readonly heldKeyId!: pulumi.Output<string | undefined>;
+    /** IAM's evidence for the first held key */
+    public readonly heldEvidence!: pulumi.Output<{ lastUsedDate: string; serviceName?: string; region?: string } | undefined>;
+    /** retirements in progress */
+    public readonly retirements!: pulumi.Output<RetirementSummary[]>;
+    /** what the last override request did */
+    public readonly override!: pulumi.Output<RetirementGuardOutputs["override"]>;
+    /** when the state was last checked */
+    public readonly checkedAt!: pulumi.Output<string>;
+
+    constructor(name: string, args: RetirementGuardArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            retirementGuardProvider,
+            name,
+            {
+                ...args,
+                heldKeyIds: undefined,
+                heldKeyId: undefined,
+                heldEvidence: undefined,
+                retirements: undefined,
+                retiredKeyIds: undefined,
+                override: undefined,
+                checkedAt: undefined,
+            },
+            opts,
+            "ses-rotator",
+            "RetirementGuard",
+        );
+    }
+}
