@@ -122,7 +122,7 @@ DONE=no
 # function called from `||`.
 install_map() {
     TMP_FILE="$(mktemp "$MAP_DIR/.sasl_passwd.rotate.XXXXXX")" || return 1
-    if printf '%s' "$1" >"$TMP_FILE" && chmod 0600 "$TMP_FILE" && postmap "$MAP_TYPE:$TMP_FILE" \
+    if printf '%s' "$1" >"$TMP_FILE" && chmod 0600 "$TMP_FILE" && postmap -c "$CONFIG_DIR" "$MAP_TYPE:$TMP_FILE" \
         && chmod 0600 "$TMP_FILE$MAP_SUFFIX"; then
         CHANGED=yes
         if mv -f -- "$TMP_FILE$MAP_SUFFIX" "$MAP_FILE$MAP_SUFFIX" && mv -f -- "$TMP_FILE" "$MAP_FILE"; then
@@ -178,7 +178,7 @@ if postfix -c "$CONFIG_DIR" status >/dev/null 2>&1; then
 else
     RELOADED="no (Postfix is not running; it reads the new map when it starts)"
 fi
-LOOKUP="$(postmap -q "$RELAYHOST" "$MAP_TYPE:$MAP_FILE")" || fail "postmap -q cannot find $RELAYHOST in $MAP_FILE after the update"
+LOOKUP="$(postmap -c "$CONFIG_DIR" -q "$RELAYHOST" "$MAP_TYPE:$MAP_FILE")" || fail "postmap -q cannot find $RELAYHOST in $MAP_FILE after the update"
 [ "$LOOKUP" = "$SMTP_USERNAME:$SMTP_PASSWORD" ] || fail "the map does not hold the new credential for $RELAYHOST after the update"
 LOOKUP=""
 DONE=yes
