@@ -1,0 +1,161 @@
+/**
+ * The leak scanner itself: it must find each kind of secret in each channel, and stay quiet in the narrow
+ * list of places where a secret legitimately travels. Planted leaks go through a private proxy and a private
+ * scanner (and moto is reset before the suite-wide sweep) so they never trip the suite-wide check, which
+ * this file also verifies is installed.
+ */
+import * as assert from "assert";
+import { promises as fs } from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, TagUserCommand } from "@aws-sdk/client-iam";
+import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { CreateTopicCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { CreateStateMachineCommand, GetExecutionHistoryCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { AwsProxy } from "./support/aws-proxy";
+import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { LeakScanner, leakScanner, sweepMoto, tapProxy } from "./support/leak-scanner";
+import { deriveSmtpPassword } from "../runtime/smtp-password";
+import { serializeCredential } from "../runtime/credential";
+
+describe("leak scanner", () => {
+    let proxy: AwsProxy;
+    let scanner: LeakScanner;
+    let cfg: ReturnType<typeof clientConfig>;
+    let secretKey: string;
+    let accessKeyId: string;
+    let password: string;
+
+    before(async () => {
+        proxy = new AwsProxy(testEnv().moto.url);
+        cfg = { ...clientConfig(), endpoint: await proxy.start() };
+    });
+    after(async () => {
+        await proxy.stop();
+    });
+    beforeEach(async () => {
+        await resetAws();
+        proxy.reset();
+        scanner = new LeakScanner();
+        tapProxy(proxy, scanner);
+        const iam = new IAMClient(cfg);
+        await iam.send(new CreateUserCommand({ UserName: "leaky" }));
+        const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "leaky" }))).AccessKey!;
+        secretKey = key.SecretAccessKey!;
+        accessKeyId = key.AccessKeyId!;
+        password = deriveSmtpPassword(secretKey, "eu-west-1");
+    });
+    // Planted leaks sit in moto: clear it before the suite-wide sweep (a root afterEach) looks.
+    afterEach(resetAws);
+
+    it("learns the IAM secret from CreateAccessKey and stays quiet in the legitimate places", async () => {
+        assert.ok(scanner.secretCounts()["iam-secret-access-key"] >= 1);
+        assert.ok(scanner.secretCounts()["smtp-password"] >= 37, "derived SMTP passwords for every SES region");
+        const sm = new SecretsManagerClient(cfg);
+        const value = serializeCredential({ username: accessKeyId, password, endpoint: "email-smtp.eu-west-1.amazonaws.com", port: 587, region: "eu-west-1" });
+        const created = await sm.send(new CreateSecretCommand({ Name: "cred", SecretString: "{}" }));
+        await sm.send(new PutSecretValueCommand({ SecretId: created.ARN!, SecretString: value, VersionStages: ["AWSPENDING"] }));
+        await sm.send(new GetSecretValueCommand({ SecretId: created.ARN!, VersionStage: "AWSPENDING" }));
+        assert.deepStrictEqual(scanner.scan(), []);
+    });
+
+    it("finds the SMTP password in an SNS message and an SSM command parameter, naming the place", async () => {
+        const sns = new SNSClient(cfg);
+        const topic = await sns.send(new CreateTopicCommand({ Name: "alerts" }));
+        await sns.send(new PublishCommand({ TopicArn: topic.TopicArn!, Message: `rotation done, new password ${password}` }));
+        const ssm = new SSMClient(cfg);
+        await ssm.send(new SendCommandCommand({ DocumentName: "AWS-RunShellScript", InstanceIds: ["i-0123456789abcdef0"], Parameters: { commands: [`echo ${password}`] } }));
+        const found = scanner.scan();
+        assert.deepStrictEqual(found.map((f) => `${f.kind} ${f.where}`).sort(), [
+            "smtp-password aws sns:Publish request",
+            "smtp-password aws ssm:SendCommand request",
+            "smtp-password aws ssm:SendCommand response", // SSM echoes the parameters back
+        ]);
+        await sweepMoto(testEnv().moto.url, scanner);
+        assert.ok(scanner.scan().some((f) => f.where === "moto sns message on alerts"), "the moto sweep sees the SNS message too");
+    });
+
+    it("finds the IAM secret percent-encoded in a query-protocol body, and never prints a secret", async () => {
+        const iam = new IAMClient(cfg);
+        await iam.send(new TagUserCommand({ UserName: "leaky", Tags: [{ Key: "k", Value: secretKey.slice(0, 40) }] }));
+        const found = scanner.scan();
+        assert.deepStrictEqual(found.map((f) => `${f.kind} ${f.where}`), ["iam-secret-access-key aws iam:TagUser request"]);
+        const report = scanner.report();
+        assert.ok(!report.includes(secretKey), "the report must not contain the secret");
+        assert.match(report, /«iam-secret-access-key»/);
+    });
+
+    it("finds a credential base64-encoded in a log line, and a secret learned after the text was seen", () => {
+        const log = scanner.log("handler");
+        log("stored", { blob: Buffer.from(JSON.stringify({ password })).toString("base64") });
+        assert.deepStrictEqual(scanner.scan().map((f) => f.where), ["log handler"]);
+        const later = "Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eA+/AB";
+        log(`value ${later}`);
+        assert.deepStrictEqual(scanner.scan(), [], "unknown yet");
+        scanner.addSecret("smtp-password", later);
+        assert.deepStrictEqual(scanner.scan().map((f) => f.where), ["log handler"]);
+    });
+
+    it("finds a raw task token in an SNS message sent by Step Functions, allows it in SendTaskSuccess", async function () {
+        const sns = new SNSClient(cfg);
+        const topic = await sns.send(new CreateTopicCommand({ Name: "owners" }));
+        const sfn = new SFNClient(cfg);
+        const definition = {
+            StartAt: "Ask",
+            States: { Ask: { Type: "Task", Resource: "arn:aws:states:::sns:publish.waitForTaskToken", Parameters: { TopicArn: topic.TopicArn, "Message.$": "$$.Task.Token" }, End: true } },
+        };
+        const sm = await sfn.send(new CreateStateMachineCommand({ name: "ask", roleArn: "arn:aws:iam::123456789012:role/sfn", definition: JSON.stringify(definition) }));
+        const ex = await sfn.send(new StartExecutionCommand({ stateMachineArn: sm.stateMachineArn!, name: "ask-1" }));
+        const deadline = Date.now() + 20000;
+        let scheduled = false;
+        while (!scheduled) {
+            assert.ok(Date.now() < deadline, "the task was never scheduled");
+            const h = await sfn.send(new GetExecutionHistoryCommand({ executionArn: ex.executionArn! }));
+            scheduled = (h.events ?? []).some((e) => e.type === "TaskScheduled");
+            if (!scheduled) await new Promise((r) => setTimeout(r, 100)); // polling moto's executor thread
+        }
+        assert.strictEqual(scanner.secretCounts()["task-token"], 1, "token harvested from the history");
+        assert.deepStrictEqual(scanner.scan(), [], "the history itself is a legitimate place");
+        await sweepMoto(testEnv().moto.url, scanner);
+        const found = scanner.scan();
+        assert.deepStrictEqual(found.map((f) => `${f.kind} ${f.where}`), ["task-token moto sns message on owners"]);
+        const token = JSON.parse((await sfn.send(new GetExecutionHistoryCommand({ executionArn: ex.executionArn! }))).events!.find((e) => e.type === "TaskScheduled")!.taskScheduledEventDetails!.parameters!).Message;
+        await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" }));
+        assert.deepStrictEqual(scanner.scan(), []);
+    });
+
+    it("finds secrets in Pulumi state and in server files other than the live sasl_passwd", async () => {
+        scanner.observePulumiResource({ type: "aws:secretsmanager/secretVersion:SecretVersion", name: "v", inputs: { secretString: serializeCredential({ username: accessKeyId, password, endpoint: "e", port: 587, region: "eu-west-1" }) } });
+        const dir = await fs.mkdtemp(path.join(os.tmpdir(), "leak-host-"));
+        try {
+            await fs.writeFile(path.join(dir, "sasl_passwd"), `[email-smtp.eu-west-1.amazonaws.com]:587 ${accessKeyId}:${password}\n`);
+            await fs.mkdir(path.join(dir, "backup"));
+            await fs.writeFile(path.join(dir, "backup", "sasl_passwd.old"), `[x]:587 ${accessKeyId}:${password}\n`);
+            assert.strictEqual(await scanner.observeDirectory(dir, new Set(["sasl_passwd"])), 2);
+        } finally {
+            await fs.rm(dir, { recursive: true, force: true });
+        }
+        const where = scanner.scan().map((f) => f.where.replace(dir, "<dir>")).sort();
+        assert.deepStrictEqual(where, ["file <dir>/backup/sasl_passwd.old", "pulumi aws:secretsmanager/secretVersion:SecretVersion v inputs"]);
+    });
+});
+
+describe("suite-wide leak check", () => {
+    beforeEach(resetAws);
+
+    it("is installed as a root hook plugin and taps the harness proxy", async () => {
+        const mocharc = JSON.parse(await fs.readFile(path.join(__dirname, "..", ".mocharc.json"), "utf8"));
+        assert.ok(mocharc.require.includes("tests/support/leak-scanner.ts"));
+        const before = leakScanner.stats.observations;
+        const iam = new IAMClient(clientConfig());
+        await iam.send(new CreateUserCommand({ UserName: "watched" }));
+        const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "watched" }))).AccessKey!;
+        assert.ok(leakScanner.stats.observations > before, "the harness proxy's calls are observed");
+        // the secret is known (so a leak of it anywhere would be found), and its legitimate place is no finding
+        const findings = leakScanner.findings.length;
+        leakScanner.scan();
+        assert.strictEqual(leakScanner.findings.length, findings);
+        assert.ok(key.SecretAccessKey && key.SecretAccessKey.length === 40);
+    });
+});

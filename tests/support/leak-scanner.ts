@@ -1,0 +1,190 @@
+/**
+ * The suite-wide leak check (a mocha root hook plugin listed in `.mocharc.json` after `hooks.ts`).
+ *
+ * One {@link leakScanner} observes the whole run (see leak-scanner-core.ts for what and how):
+ *  - it taps the wire proxy's call record (every request/response, before tests reset it);
+ *  - it tees stdout/stderr;
+ *  - after each test it sweeps moto directly (not through the proxy, so call counts stay untouched):
+ *    IAM secrets from `/moto-api/data.json`, SNS messages moto recorded, every Step Functions execution
+ *    history, and DynamoDB items (a task token may live there: the confirmation id -> token mapping);
+ *  - after each test it collects the Pulumi registrations recorded by `pulumi-mocks.ts` (if loaded) and the
+ *    files under watched directories;
+ *  - the root `afterAll` fails the run, listing every finding (never the secret), if anything leaked.
+ *
+ * Tests use: `leakScanner.log("name")` as the `log` dependency of the code under test,
+ * `leakScanner.watchDirectory(dir, ["sasl_passwd", ...])` for a server's files, `leakScanner.observe(where, text)`
+ * for anything else they see (an HTML page, an email body), `leakScanner.addSecret("task-token", t)` for
+ * tokens handled outside the proxy.
+ */
+import * as path from "path";
+import type { AwsCall, AwsProxy } from "./aws-proxy";
+import { testEnv } from "./hooks";
+import { motoData } from "./moto";
+import { LeakScanner, SecretKind } from "./leak-scanner-core";
+
+export * from "./leak-scanner-core";
+
+/** The scanner that watches the whole test run. */
+export const leakScanner = new LeakScanner();
+
+const MAX_EXECUTIONS_PER_SWEEP = 5000;
+const MAX_ITEMS_PER_TABLE = 20000;
+const tapTargets = new WeakMap<AwsProxy, LeakScanner>();
+
+/** Taps a proxy's call record: every call it records is also observed by `scanner` (re-tapping switches scanner). */
+export function tapProxy(proxy: AwsProxy, scanner: LeakScanner = leakScanner): void {
+    const patched = tapTargets.has(proxy);
+    tapTargets.set(proxy, scanner);
+    if (patched) return;
+    Object.defineProperty(proxy.calls, "push", {
+        configurable: true,
+        writable: true,
+        value(this: AwsCall[], ...items: AwsCall[]): number {
+            for (const c of items) tapTargets.get(proxy)?.observeAwsCall(c);
+            return Array.prototype.push.apply(this, items);
+        },
+    });
+}
+
+let consoleTeed = false;
+function teeConsole(): void {
+    if (consoleTeed) return;
+    consoleTeed = true;
+    for (const [name, stream] of [["stdout", process.stdout], ["stderr", process.stderr]] as const) {
+        const write = stream.write.bind(stream) as (...a: any[]) => boolean;
+        (stream as any).write = (chunk: any, ...rest: any[]) => {
+            leakScanner.observe(`log ${name}`, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+            return write(chunk, ...rest);
+        };
+    }
+}
+
+async function motoCall(motoUrl: string, service: "states" | "dynamodb", target: string, region: string, body: object): Promise<any> {
+    const res = await fetch(`${motoUrl}/`, {
+        method: "POST",
+        headers: {
+            "content-type": "application/x-amz-json-1.0",
+            "x-amz-target": target,
+            authorization: `AWS4-HMAC-SHA256 Credential=AKIALEAKSCANNER0/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=x`,
+        },
+        body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${target}: ${res.status} ${text.slice(0, 200)}`);
+    return { text, json: JSON.parse(text) };
+}
+
+const regionOfArn = (arn: string): string => arn.split(":")[3] || "us-east-1";
+
+/**
+ * Reads moto's state directly: learns every IAM secret (and its SMTP passwords), observes every SNS message,
+ * Step Functions execution history and DynamoDB item. Returns what it swept.
+ */
+export async function sweepMoto(motoUrl: string, scanner: LeakScanner = leakScanner): Promise<{ executions: number; messages: number; items: number }> {
+    const data = await motoData(motoUrl);
+    for (const key of data?.iam?.AccessKey ?? []) scanner.addSecret("iam-secret-access-key", key.secret_access_key);
+
+    let messages = 0;
+    for (const topic of data?.sns?.Topic ?? []) {
+        for (const n of topic.sent_notifications ?? []) {
+            messages++;
+            scanner.observe(`moto sns message on ${topic.name}`, JSON.stringify(n));
+        }
+    }
+
+    let executions = 0;
+    for (const m of data?.stepfunctions?.StateMachine ?? []) scanner.learnDefinition(m.definition);
+    const machines = new Set<string>((data?.stepfunctions?.StateMachine ?? []).map((m: any) => m.arn));
+    for (const arn of machines) {
+        let nextToken: string | undefined;
+        do {
+            const page = await motoCall(motoUrl, "states", "AWSStepFunctions.ListExecutions", regionOfArn(arn), { stateMachineArn: arn, maxResults: 1000, nextToken }).catch(() => undefined);
+            if (!page) break;
+            for (const ex of page.json.executions ?? []) {
+                if (++executions > MAX_EXECUTIONS_PER_SWEEP) break;
+                let historyToken: string | undefined;
+                do {
+                    const h = await motoCall(motoUrl, "states", "AWSStepFunctions.GetExecutionHistory", regionOfArn(arn), { executionArn: ex.executionArn, maxResults: 1000, nextToken: historyToken });
+                    scanner.observeExecutionHistory(`moto sfn history ${ex.name}`, h.text);
+                    historyToken = h.json.nextToken;
+                } while (historyToken);
+            }
+            nextToken = page.json.nextToken;
+        } while (nextToken && executions <= MAX_EXECUTIONS_PER_SWEEP);
+    }
+
+    let items = 0;
+    const tables = new Map<string, string>((data?.dynamodb?.Table ?? []).map((t: any) => [`${t.region_name}/${t.name}`, t.region_name]));
+    for (const [id, region] of tables) {
+        const name = id.slice(region.length + 1);
+        let start: any;
+        let tableItems = 0;
+        do {
+            const page = await motoCall(motoUrl, "dynamodb", "DynamoDB_20120810.Scan", region, { TableName: name, ExclusiveStartKey: start }).catch(() => undefined);
+            if (!page) break;
+            tableItems += page.json.Items?.length ?? 0;
+            // The confirmation table maps opaque ids to task tokens: tokens may be stored, nothing else secret.
+            scanner.observe(`moto dynamodb items of ${name}`, page.text, new Set<SecretKind>(["task-token"]));
+            start = page.json.LastEvaluatedKey;
+        } while (start && tableItems < MAX_ITEMS_PER_TABLE);
+        items += tableItems;
+    }
+    return { executions, messages, items };
+}
+
+/** Observes the Pulumi registrations pulumi-mocks.ts recorded, if a Pulumi test loaded it. */
+function observePulumiRecords(): void {
+    const mod = require.cache[path.join(__dirname, "pulumi-mocks.ts")] ?? require.cache[path.join(__dirname, "pulumi-mocks.js")];
+    const recorded = mod?.exports?.recorded as undefined | (() => any[]);
+    if (!recorded) return;
+    for (const r of recorded()) leakScanner.observePulumiResource(r);
+}
+
+function tapHarnessProxy(): void {
+    try {
+        tapProxy(testEnv().proxy);
+    } catch {
+        /* harness not started yet */
+    }
+}
+
+const sweepProblems: string[] = [];
+
+/** Root hooks: tap, sweep after each test, fail the run at the end on any finding. */
+export const mochaHooks = {
+    beforeAll(): void {
+        teeConsole();
+        tapHarnessProxy();
+    },
+    beforeEach(this: Mocha.Context): void {
+        tapHarnessProxy();
+        leakScanner.currentTest = this.currentTest?.fullTitle() ?? "(unknown test)";
+    },
+    async afterEach(this: Mocha.Context): Promise<void> {
+        this.timeout(300000);
+        try {
+            await sweepMoto(testEnv().moto.url);
+        } catch (e) {
+            sweepProblems.push(`${leakScanner.currentTest}: ${String(e).slice(0, 200)}`);
+        }
+        observePulumiRecords();
+        for (const [dir, allowed] of leakScanner.watchedDirectories) await leakScanner.observeDirectory(dir, allowed);
+        leakScanner.scan();
+        leakScanner.currentTest = "(between tests)";
+    },
+    afterAll(): void {
+        leakScanner.scan();
+        const s = leakScanner.stats;
+        const secrets = leakScanner.secretCounts();
+        process.stdout.write(
+            `\nleak scan: ${s.observations} observations (${Object.entries(s.byChannel).map(([k, v]) => `${k} ${v}`).join(", ")}), ` +
+                `${(s.chars / 1e6).toFixed(1)} MB, secrets known: ${Object.entries(secrets).map(([k, v]) => `${v} ${k}`).join(", ")}; ` +
+                `${leakScanner.findings.length} finding(s)` +
+                (sweepProblems.length ? `; moto sweep problems: ${sweepProblems.length} (first: ${sweepProblems[0]})` : "") +
+                "\n",
+        );
+        if (leakScanner.findings.length) {
+            throw new Error(`secrets leaked (${leakScanner.findings.length}):\n${leakScanner.report()}`);
+        }
+    },
+};
