@@ -117,8 +117,13 @@ describe("leak scanner", () => {
         }
         assert.strictEqual(scanner.secretCounts()["task-token"], 1, "token harvested from the history");
         assert.deepStrictEqual(scanner.scan(), [], "the history itself is a legitimate place");
-        await sweepMoto(testEnv().moto.url, scanner);
-        const found = scanner.scan();
+        // moto's executor publishes right after recording TaskScheduled: poll the sweep until the message is there
+        let found: ReturnType<LeakScanner["scan"]> = [];
+        while (found.length === 0) {
+            assert.ok(Date.now() < deadline, "the sweep never saw the SNS message");
+            await sweepMoto(testEnv().moto.url, scanner);
+            found = scanner.scan();
+        }
         assert.deepStrictEqual(found.map((f) => `${f.kind} ${f.where}`), ["task-token moto sns message on owners"]);
         const token = JSON.parse((await sfn.send(new GetExecutionHistoryCommand({ executionArn: ex.executionArn! }))).events!.find((e) => e.type === "TaskScheduled")!.taskScheduledEventDetails!.parameters!).Message;
         await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" }));
