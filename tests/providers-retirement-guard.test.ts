@@ -132,7 +132,7 @@ describe("providers: RetirementGuard", () => {
         assert.ok(Date.parse(entry.nextStepAt!) > Date.now() + 23 * 3600_000);
         assert.strictEqual((await provider.diff(created.id, created.outs!, inputs)).changes, false);
         const refreshed = await provider.read(created.id, created.outs);
-        assert.strictEqual(refreshed.props!.retirements[0].phase, "observing");
+        assert.deepStrictEqual([refreshed.props!.retirements[0].phase, refreshed.props!.retirements[0].keyStatus], ["observing", "Active"]);
         assert.strictEqual(await keyStatus(oldKey.accessKeyId), "Active");
     });
 

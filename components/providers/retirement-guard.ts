@@ -15,6 +15,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import retirement = require("../../runtime/retirement");
 import notify = require("../../runtime/notify");
+import accessKeys = require("../../runtime/access-keys");
 import support = require("./provider-support");
 import type { RetirementRecord, RetirementKeyReport } from "../../runtime/retirement";
 
@@ -45,7 +46,11 @@ export interface RetirementGuardInputs {
 }
 
 /** One retirement in progress, as recorded in the outputs. */
-export type RetirementSummary = Omit<RetirementKeyReport, "action" | "note"> & { note?: string };
+export type RetirementSummary = Omit<RetirementKeyReport, "action" | "note" | "keyStatus"> & {
+    /** the old key's state in IAM at the last check or refresh */
+    keyStatus?: RetirementKeyReport["keyStatus"];
+    note?: string;
+};
 
 /** What the provider records (plain JSON, key ids and dates only). */
 export interface RetirementGuardOutputs extends RetirementGuardInputs {
@@ -181,12 +186,19 @@ export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<Retirement
         // Refresh: report the records as they are, without advancing anything.
         if (!props) return { id, props };
         const records = await recordsOf(props);
+        const keys = records.length ? await accessKeys.listAccessKeys(iamClient(props.region), props.iamUserName) : [];
         const held = records.filter((r) => r.phase === "held" && !r.overrideAt);
         return {
             id,
             props: support.plainJson({
                 ...props,
-                retirements: records.map((r) => ({ ...(props.retirements ?? []).find((p) => p.accessKeyId === r.accessKeyId), ...r })),
+                retirements: records.map(
+                    (r): RetirementSummary => ({
+                        ...(props.retirements ?? []).find((p) => p.accessKeyId === r.accessKeyId),
+                        ...r,
+                        keyStatus: keys.find((k) => k.accessKeyId === r.accessKeyId)?.status ?? "absent",
+                    }),
+                ),
                 heldKeyIds: held.map((r) => r.accessKeyId),
                 heldKeyId: held[0]?.accessKeyId,
                 heldEvidence: held[0]?.evidence,
