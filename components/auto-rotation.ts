@@ -95,7 +95,7 @@ export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
     const policy = new aws.iam.RolePolicy(
         `${name}-rotation`,
         {
-            role: role.id,
+            role: role.name,
             policy: pulumi
                 .all([
                     shared.ctx,
@@ -170,7 +170,7 @@ export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
             secretArn: secret.arn,
             rotationFunctionName: fn.name,
             rotationFunctionArn: fn.arn,
-            rotationEnabled: rotation.rotationEnabled,
+            rotationId: rotation.id,
             rotationFailedRuleName: rule.name,
         },
     };

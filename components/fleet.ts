@@ -32,8 +32,8 @@ export class EmailServerFleet extends pulumi.ComponentResource implements FleetB
     readonly serverRoleNames: pulumi.Input<string>[];
 
     constructor(name: string, args: EmailServerFleetArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(EMAIL_SERVER_FLEET_TYPE, name, {}, opts);
         const settings: FleetSettings = validateFleetArgs(argsLabel("EmailServerFleet", name), args);
+        super(EMAIL_SERVER_FLEET_TYPE, name, {}, opts);
         this.serverRoleNames = args.serverRoleNames ?? [];
 
         if (settings.kind === "tag") {

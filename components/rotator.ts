@@ -71,12 +71,13 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
     readonly settings: RotatorSettings;
 
     constructor(name: string, args: SmtpCredentialRotatorArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(SMTP_CREDENTIAL_ROTATOR_TYPE, name, {}, opts);
+        // Validate (and resolve the mode builder) before registering anything: bad input fails at preview
+        // with an error naming it, and leaves no half-built component behind.
         const label = argsLabel("SmtpCredentialRotator", name);
         const settings = validateRotatorArgs(label, name, args);
-        this.settings = settings;
-        // Resolve the mode builder before creating anything, so "not available" fails cleanly at preview.
         const buildMode = settings.mode === "manual" ? manualBuilder(label) : undefined;
+        super(SMTP_CREDENTIAL_ROTATOR_TYPE, name, {}, opts);
+        this.settings = settings;
 
         const tags = { ...(args.tags ?? {}), "ses-rotator:business-unit": settings.businessUnit };
         const partition = aws.getPartitionOutput({}, { parent: this });
