@@ -15,21 +15,12 @@ import {
 } from "../runtime/retirement";
 import { createSmtpCheck } from "../runtime/smtp-check";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { publishedMessages } from "./support/rotation-driver";
 import { startSesEndpoint, SesEndpoint } from "./support/ses-endpoint";
 
 const USER = "smtp-user";
 const T0 = new Date("2026-11-29T12:00:00Z");
 const hours = (h: number) => new Date(T0.getTime() + h * 3600_000);
-
-/** Messages the code under test published to SNS, read from the proxy's record of calls to moto. */
-export function publishedMessages(): { subject: string; message: string }[] {
-    return testEnv()
-        .proxy.calls.filter((c) => c.service === "sns" && c.operation === "Publish" && c.status === 200)
-        .map((c) => {
-            const body = c.requestBody.trim().startsWith("{") ? JSON.parse(c.requestBody) : Object.fromEntries(new URLSearchParams(c.requestBody));
-            return { subject: body.Subject ?? "", message: body.Message ?? "" };
-        });
-}
 
 describe("usage-guarded retirement of old keys (IAM in moto)", () => {
     let iam: IAMClient;

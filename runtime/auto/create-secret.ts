@@ -1,0 +1,158 @@
+/**
+ * createSecret: put a working credential for a new (or reusable) access key into the AWSPENDING version.
+ *
+ * At most two keys exist. Besides the key in AWSCURRENT, a second key is one of:
+ *  - the pending version's own key (a retry after PutSecretValue): nothing to do;
+ *  - a key under retirement (old key in its observation window, held, or in its grace period): it blocks a
+ *    new key; fail naming it and saying how to proceed;
+ *  - the key of a stale pending version (a rotation that failed after setSecret reached some servers):
+ *    reuse it: it may already be on servers, deleting it would break them;
+ *  - a key no stored version references (a crash between CreateAccessKey and PutSecretValue): an orphan,
+ *    deleted. Never the key in AWSCURRENT.
+ */
+import smSdk = require("@aws-sdk/client-secrets-manager");
+import { AccessKeyInfo, createAccessKeyForSmtp, deleteAccessKey, listAccessKeys, smtpCredentialForKey } from "../access-keys";
+import { serializeCredential, SmtpCredentialValue } from "../credential";
+import { publishNotice } from "../notify";
+import { advanceRetirements, RetirementKeyReport, scheduleRetirement } from "../retirement";
+import type { StepContext } from "./context";
+import { readCredential, StoredKeyIndex } from "./secret-versions";
+
+/** What createSecret did. */
+export type CreateOutcome = "already-created" | "reused-stale-pending" | "created";
+
+async function putPending(ctx: StepContext, value: SmtpCredentialValue): Promise<void> {
+    await ctx.deps.secrets.send(
+        new smSdk.PutSecretValueCommand({
+            SecretId: ctx.secret.arn,
+            ClientRequestToken: ctx.token,
+            SecretString: serializeCredential(value),
+            VersionStages: ["AWSPENDING"],
+        }),
+    );
+}
+
+/**
+ * A key stored in AWSPREVIOUS that still exists but has no retirement record: finishSecret moved AWSCURRENT
+ * and crashed before handing the old key to retirement. Hand it over now (observation starts now).
+ */
+export async function ensurePreviousKeyRetiring(ctx: StepContext, currentKeyId: string | undefined): Promise<void> {
+    if (!currentKeyId) return;
+    const previous = await readCredential(ctx.deps.secrets, ctx.secret.arn, { stage: "AWSPREVIOUS" });
+    if (!previous || previous.value.username === currentKeyId) return;
+    const keys = await listAccessKeys(ctx.deps.iam, ctx.config.iamUserName);
+    if (!keys.some((k) => k.accessKeyId === previous.value.username)) return;
+    await scheduleRetirement(
+        { iam: ctx.deps.iam, sns: ctx.deps.sns, log: ctx.log },
+        {
+            userName: ctx.config.iamUserName,
+            oldAccessKeyId: previous.value.username,
+            newAccessKeyId: currentKeyId,
+            switchedAt: ctx.now(),
+            observationHours: ctx.config.retirement.observationHours,
+        },
+    );
+}
+
+function blockingMessage(userName: string, r: RetirementKeyReport): string {
+    const base = `old access key ${r.accessKeyId} of IAM user "${userName}" is still being retired (phase ${r.phase})`;
+    if (r.phase === "held") {
+        const ev = r.evidence;
+        return (
+            `${base}: IAM reported it used at ${ev?.lastUsedDate ?? "?"} (${ev?.serviceName ?? "?"}, ${ev?.region ?? "?"}) after the switch at ${r.switchedAt}. ` +
+            `Move that consumer to the current credential, then override the hold (overrideHold / the stack's retirement override) and rotate again`
+        );
+    }
+    if (r.phase === "observing") {
+        return `${base}: its observation window ends at ${r.nextStepAt ?? "?"}; rotate again after the retirement has deactivated and deleted it, or delete it yourself if you are sure nothing uses it`;
+    }
+    return `${base}: it is Inactive and will be deleted after ${r.nextStepAt ?? r.deleteAfter ?? "?"}; rotate again after that, or delete it yourself once no consumer needs it`;
+}
+
+/** The createSecret step. */
+export async function createSecretStep(ctx: StepContext): Promise<CreateOutcome> {
+    const { deps, config, log } = ctx;
+    const userName = config.iamUserName;
+    const current = await readCredential(deps.secrets, ctx.secret.arn, { stage: "AWSCURRENT" });
+    const currentKeyId = current?.value.username;
+    if (current) ctx.secrets.push(current.value.password);
+
+    let keys = await listAccessKeys(deps.iam, userName);
+    const pending = await readCredential(deps.secrets, ctx.secret.arn, { versionId: ctx.token });
+    if (pending) ctx.secrets.push(pending.value.password);
+    // moto copies the current value into the pending version; AWS leaves it empty. Only a different key is ours.
+    if (pending && pending.value.username !== currentKeyId) {
+        const key = keys.find((k) => k.accessKeyId === pending.value.username);
+        if (key?.status === "Active") {
+            log("createSecret: pending version already holds a credential for an Active key", { accessKeyId: key.accessKeyId, versionId: ctx.token });
+            return "already-created";
+        }
+        throw new Error(
+            `pending version ${ctx.token} of ${ctx.secret.arn} holds access key ${pending.value.username}, which is ${key ? "Inactive" : "deleted"}; ` +
+                `a version's value cannot be replaced: cancel this rotation (CancelRotateSecret) and rotate again`,
+        );
+    }
+
+    // Make room: hand a forgotten previous key to retirement, then let due retirements move on.
+    await ensurePreviousKeyRetiring(ctx, currentKeyId);
+    const retirements = await advanceRetirements(
+        { iam: deps.iam, sns: deps.sns, log },
+        { userName, policy: config.retirement, notifyTopicArn: config.notifyTopicArn, now: ctx.now() },
+    );
+    if (retirements.keys.some((r) => r.action !== "none")) keys = await listAccessKeys(deps.iam, userName);
+
+    const index = new StoredKeyIndex(deps.secrets, ctx.secret.arn);
+    const blocking: string[] = [];
+    let reusable: SmtpCredentialValue | undefined;
+    for (const key of keys.filter((k: AccessKeyInfo) => k.accessKeyId !== currentKeyId)) {
+        const retiring = retirements.keys.find((r) => r.accessKeyId === key.accessKeyId && r.keyStatus !== "absent");
+        if (retiring) {
+            blocking.push(blockingMessage(userName, retiring));
+            continue;
+        }
+        const stored = await index.find(key.accessKeyId);
+        if (stored) ctx.secrets.push(stored.value.password);
+        if (stored && key.status === "Active" && !stored.stages.includes("AWSPREVIOUS")) {
+            log("createSecret: reusing the key of an unfinished earlier rotation (it may already be on servers)", {
+                accessKeyId: key.accessKeyId,
+                fromVersionId: stored.versionId,
+            });
+            reusable = stored.value;
+            continue;
+        }
+        // Referenced by no stored version (or only by a dead one) and not being retired: an orphan.
+        await deleteAccessKey(deps.iam, userName, key.accessKeyId);
+        log("createSecret: deleted an orphan access key no stored version uses", { accessKeyId: key.accessKeyId, status: key.status });
+    }
+    if (blocking.length > 0) {
+        throw new Error(`cannot create a new access key: ${blocking.join("; ")}`);
+    }
+
+    if (reusable) {
+        await putPending(ctx, reusable);
+        await notifyStart(ctx, reusable.username, true, currentKeyId);
+        return "reused-stale-pending";
+    }
+
+    const created = await createAccessKeyForSmtp(deps.iam, userName, config.sesRegion);
+    const value = smtpCredentialForKey(created, { sesRegion: config.sesRegion, smtpEndpoint: config.smtpEndpoint, smtpPort: config.smtpPort });
+    ctx.secrets.push(value.password, created.secretAccessKey);
+    await putPending(ctx, value);
+    log("createSecret: new access key stored in AWSPENDING", { accessKeyId: created.accessKeyId, versionId: ctx.token });
+    await notifyStart(ctx, created.accessKeyId, false, currentKeyId);
+    return "created";
+}
+
+async function notifyStart(ctx: StepContext, newKeyId: string, reused: boolean, oldKeyId: string | undefined): Promise<void> {
+    await publishNotice(
+        ctx.deps.sns,
+        ctx.config.notifyTopicArn,
+        {
+            kind: "rotation-started",
+            summary: `SES SMTP credential rotation started for ${ctx.config.iamUserName}`,
+            subject: { secretArn: ctx.secret.arn, iamUser: ctx.config.iamUserName, versionId: ctx.token },
+            details: { newAccessKeyId: newKeyId, reusedFromEarlierAttempt: reused, currentAccessKeyId: oldKeyId ?? null },
+        },
+        { log: ctx.log, secrets: ctx.secrets },
+    );
+}

@@ -1,0 +1,223 @@
+/**
+ * The auto-mode rotation handler driven step by step as Secrets Manager drives it (tests/support/rotation-driver.ts),
+ * against moto through the wire proxy, with the real SMTP AUTH check against the local SES-compatible endpoint
+ * (which accepts only keys Active in moto). Server failures are played through the proxy's SSM overlay.
+ */
+import * as assert from "assert";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { deactivateAccessKey, listAccessKeys } from "../runtime/access-keys";
+import { listRetirements } from "../runtime/retirement";
+import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { RotationWorld, SES_REGION, STEPS, USER } from "./support/rotation-driver";
+import { startSesEndpoint, SesEndpoint } from "./support/ses-endpoint";
+
+describe("auto-mode rotation handler (Secrets Manager contract, moto + SES-compatible endpoint)", () => {
+    let endpoint: SesEndpoint;
+    let world: RotationWorld;
+    before(async () => {
+        endpoint = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: SES_REGION });
+    });
+    after(() => endpoint.stop());
+    beforeEach(async () => {
+        await resetAws();
+        world = await new RotationWorld(endpoint).setUp();
+    });
+
+    const keys = () => listAccessKeys(new IAMClient(clientConfig()), USER);
+    const keyStatus = async (id: string) => (await keys()).find((k) => k.accessKeyId === id)?.status ?? "absent";
+    const counts = () => testEnv().proxy.callCounts();
+    const smtpLoginOk = (username: string) => endpoint.authLog.some((e) => e.username === username && e.ok);
+
+    it("rotates: new key in AWSCURRENT, servers told by reference, SMTP proven, old key retired", async () => {
+        const token = await world.rotate();
+        const current = await world.value({ stage: "AWSCURRENT" });
+        assert.deepStrictEqual(Object.keys(current).sort(), ["endpoint", "password", "port", "region", "username"]);
+        assert.notStrictEqual(current.username, world.firstKeyId);
+        assert.deepStrictEqual([current.endpoint, current.port, current.region], [`email-smtp.${SES_REGION}.amazonaws.com`, 587, SES_REGION]);
+        assert.deepStrictEqual((await world.stages())[token], ["AWSCURRENT"]);
+        assert.ok(smtpLoginOk(current.username), "testSecret logged in with the new key");
+
+        const sent = world.sentCommands();
+        assert.deepStrictEqual(sent.map((s) => s.request.DocumentName).sort(), ["ses-iis-update", "ses-postfix-update"]);
+        for (const { request, command } of sent) {
+            assert.deepStrictEqual(request.Parameters, { CredentialSource: ["SecretsManager"], CredentialId: [world.secretArn], CredentialVersion: [token], Region: ["us-east-1"] });
+            assert.ok(!JSON.stringify(request).includes(current.password));
+            assert.strictEqual(command.InstanceIds.length, request.DocumentName === "ses-iis-update" ? 1 : 2, "only this business unit's servers");
+        }
+
+        // observationHours 0: the old key is Inactive right away (grace 7 days), the new one Active.
+        assert.strictEqual(await keyStatus(world.firstKeyId), "Inactive");
+        assert.strictEqual(await keyStatus(current.username), "Active");
+        assert.deepStrictEqual((await listRetirements(new IAMClient(clientConfig()), USER)).map((r) => [r.accessKeyId, r.phase]), [[world.firstKeyId, "deactivated"]]);
+
+        const notes = world.published();
+        assert.deepStrictEqual(notes.map((n) => JSON.parse(n.message.slice(n.message.indexOf("{"))).kind), ["rotation-started", "rotation-succeeded"]);
+        for (const text of [...notes.map((n) => n.message), ...world.logs]) assert.ok(!text.includes(current.password), "no password in notices or logs");
+    });
+
+    it("handles real Secrets Manager's value-less pending placeholder (ResourceNotFound, emulated at the proxy) and snake_case steps", async () => {
+        const token = await world.beginRotation({ placeholder: "aws" });
+        for (const s of ["create_secret", "set_secret", "test_secret", "finish_secret"]) await world.step(s, token);
+        assert.strictEqual((await world.value({ stage: "AWSCURRENT" })).username, (await world.value({ versionId: token })).username);
+        assert.notStrictEqual((await world.value({ stage: "AWSCURRENT" })).username, world.firstKeyId);
+    });
+
+    it("runs the stage checks first: rotation disabled, unknown token, not pending, already current, unknown step", async () => {
+        const token = await world.beginRotation();
+        await assert.rejects(world.step("createSecret", "00000000-0000-4000-8000-000000000000"), /has no stage for rotation/);
+        const previous = Object.entries(await world.stages()).find(([, s]) => s.includes("AWSPREVIOUS"))![0];
+        await assert.rejects(world.step("createSecret", previous), /is not set as AWSPENDING/);
+        await assert.rejects(world.step("rotateSecret", token), /Step "rotateSecret" is not one of/);
+        const current = Object.entries(await world.stages()).find(([, s]) => s.includes("AWSCURRENT"))![0];
+        const before = counts()["iam:CreateAccessKey"];
+        await world.step("createSecret", current);
+        assert.strictEqual(counts()["iam:CreateAccessKey"], before, "already AWSCURRENT: nothing to do");
+        // A secret without rotation turned on (moto cannot turn it off again: a second secret).
+        const plain = await world.secrets.send(new CreateSecretCommand({ Name: "no-rotation", SecretString: "{}" }));
+        await world.secrets.send(new PutSecretValueCommand({ SecretId: plain.ARN!, ClientRequestToken: token, SecretString: "{}", VersionStages: ["AWSPENDING"] }));
+        assert.notStrictEqual((await world.secrets.send(new DescribeSecretCommand({ SecretId: plain.ARN! }))).RotationEnabled, true);
+        await assert.rejects(world.handler()({ Step: "createSecret", SecretId: plain.ARN!, ClientRequestToken: token }), /is not enabled for rotation/);
+    });
+
+    it("every step run twice gives the same state (idempotent)", async () => {
+        const token = await world.beginRotation();
+        for (const s of STEPS) {
+            await world.step(s, token);
+            await world.step(s, token);
+        }
+        await world.endRotation(token);
+        assert.strictEqual(counts()["iam:CreateAccessKey"], 2, "the first key and exactly one new key");
+        const all = await keys();
+        assert.strictEqual(all.length, 2);
+        const current = await world.value({ stage: "AWSCURRENT" });
+        assert.strictEqual(await keyStatus(current.username), "Active");
+        assert.strictEqual((await listRetirements(world.iam, USER)).length, 1);
+        assert.strictEqual(world.published().filter((n) => n.subject.includes("rotation started")).length, 1, "start notified once");
+    });
+
+    for (const [service, operation] of [
+        ["iam", "CreateAccessKey"],
+        ["secretsmanager", "PutSecretValue"],
+        ["ssm", "SendCommand"],
+        ["secretsmanager", "UpdateSecretVersionStage"],
+        ["iam", "TagUser"],
+        ["iam", "UpdateAccessKey"],
+    ] as const) {
+        it(`a crash right after ${service}:${operation} took effect is completed by retrying the step`, async () => {
+            const token = await world.beginRotation();
+            testEnv().proxy.addFault({ service, operation, kind: "passThenFail", times: 1 });
+            let crashes = 0;
+            for (const s of STEPS) {
+                try {
+                    await world.step(s, token);
+                } catch {
+                    crashes++;
+                    await world.step(s, token); // Secrets Manager / Lambda retry with the same token
+                }
+            }
+            await world.endRotation(token);
+            assert.strictEqual(crashes, 1);
+            const current = await world.value({ stage: "AWSCURRENT" });
+            const all = await keys();
+            assert.deepStrictEqual(all.map((k) => k.accessKeyId).sort(), [world.firstKeyId, current.username].sort(), "no orphan left, at most 2 keys");
+            assert.strictEqual(await keyStatus(current.username), "Active");
+            assert.strictEqual(await keyStatus(world.firstKeyId), "Inactive");
+            assert.ok(smtpLoginOk(current.username));
+        });
+    }
+
+    it("deletes an orphan key (crash between CreateAccessKey and PutSecretValue), never the key in use", async () => {
+        const orphan = (await world.iam.send(new (await import("@aws-sdk/client-iam")).CreateAccessKeyCommand({ UserName: USER }))).AccessKey!.AccessKeyId!;
+        await world.rotate();
+        const current = await world.value({ stage: "AWSCURRENT" });
+        assert.strictEqual(await keyStatus(orphan), "absent");
+        assert.deepStrictEqual((await keys()).map((k) => k.accessKeyId).sort(), [world.firstKeyId, current.username].sort());
+        assert.ok(world.logs.some((l) => l.includes("deleted an orphan") && l.includes(orphan)));
+    });
+
+    it("a failed server: AWSCURRENT unchanged, old key Active, alert naming the server; the next rotation reuses the half-deployed key", async () => {
+        const failing = world.instances.postfix[1];
+        testEnv().proxy.agentMode = true;
+        world.onFleetWait = () => {
+            for (const { command } of world.sentCommands()) {
+                for (const id of command.InstanceIds as string[]) {
+                    testEnv().proxy.setInvocation(command.CommandId, id, id === failing ? { status: "Failed", responseCode: 2, stderr: "postmap: fatal: open /etc/postfix/sasl_passwd" } : { status: "Success", responseCode: 0 });
+                }
+            }
+        };
+        const first = await world.beginRotation();
+        await world.step("createSecret", first);
+        const halfDeployed = (await world.value({ versionId: first })).username;
+        await assert.rejects(world.step("setSecret", first), (e: Error) => e.message.includes(failing) && /1 of 3 servers/.test(e.message));
+        assert.strictEqual((await world.value({ stage: "AWSCURRENT" })).username, world.firstKeyId);
+        assert.strictEqual(await keyStatus(world.firstKeyId), "Active");
+        const alert = world.published().find((n) => n.subject.includes("FAILED"))!;
+        assert.ok(alert, "failure alert published");
+        assert.ok(alert.message.includes(failing) && alert.message.includes('"Failed"') && alert.message.includes(world.instances.iis[0]), "per-server status in the alert");
+
+        // The operator fixes the server; a new rotation must not delete the key some servers already use.
+        world.onFleetWait = () => {
+            for (const { command } of world.sentCommands()) for (const id of command.InstanceIds as string[]) testEnv().proxy.setInvocation(command.CommandId, id, { status: "Success", responseCode: 0 });
+        };
+        const createsBefore = counts()["iam:CreateAccessKey"];
+        const second = await world.beginRotation();
+        for (const s of STEPS) await world.step(s, second);
+        assert.strictEqual(counts()["iam:CreateAccessKey"], createsBefore, "no new key: the half-deployed one is reused");
+        assert.strictEqual((await world.value({ stage: "AWSCURRENT" })).username, halfDeployed);
+        assert.strictEqual(await keyStatus(halfDeployed), "Active");
+    });
+
+    it("a pending key that stopped working fails testSecret by real SMTP AUTH; AWSCURRENT stays", async () => {
+        const token = await world.beginRotation();
+        await world.step("createSecret", token);
+        await world.step("setSecret", token);
+        const pending = await world.value({ versionId: token });
+        await deactivateAccessKey(world.iam, USER, pending.username);
+        await assert.rejects(world.step("testSecret", token), /auth-rejected/);
+        assert.strictEqual((await world.value({ stage: "AWSCURRENT" })).username, world.firstKeyId);
+        assert.ok(endpoint.authLog.some((e) => e.username === pending.username && e.reason === "inactive-key"));
+    });
+
+    it("a key under retirement blocks a new key, saying why and how to proceed; after the grace period rotation resumes", async () => {
+        world = await reset({ observationHours: 24, graceDays: 7 });
+        await world.rotate();
+        const second = (await world.value({ stage: "AWSCURRENT" })).username;
+        assert.strictEqual(await keyStatus(world.firstKeyId), "Active", "observing: the old key still works");
+        const token = await world.beginRotation();
+        const creates = counts()["iam:CreateAccessKey"];
+        await assert.rejects(world.step("createSecret", token), (e: Error) => e.message.includes(world.firstKeyId) && /observation window ends at 2026-11-30T12:0\d:\d\dZ/.test(e.message));
+        assert.strictEqual(counts()["iam:CreateAccessKey"], creates);
+        assert.ok(world.published().some((n) => n.subject.includes("FAILED") && n.message.includes("still being retired")));
+
+        world.clock += 25 * 3600_000; // observation over: createSecret advances the retirement, the key is now Inactive
+        await assert.rejects(world.step("createSecret", token), /Inactive and will be deleted after/);
+        assert.strictEqual(await keyStatus(world.firstKeyId), "Inactive");
+        world.clock += 8 * 24 * 3600_000;
+        for (const s of STEPS) await world.step(s, token);
+        assert.strictEqual(await keyStatus(world.firstKeyId), "absent");
+        assert.notStrictEqual((await world.value({ stage: "AWSCURRENT" })).username, second);
+    });
+
+    it("works with a customer KMS key on the secret, and with implicit TLS on 465", async () => {
+        world = await reset({ kms: true, smtpPort: 465 });
+        await world.rotate();
+        const meta = await world.secrets.send(new DescribeSecretCommand({ SecretId: world.secretArn }));
+        assert.strictEqual(meta.KmsKeyId, world.kmsKeyId);
+        const current = await world.value({ stage: "AWSCURRENT" });
+        assert.strictEqual(current.port, 465);
+        assert.ok(smtpLoginOk(current.username));
+    });
+
+    it("a failed notification does not fail the rotation", async () => {
+        testEnv().proxy.addFault({ service: "sns", operation: "Publish", kind: "error", code: "InternalError", status: 500 });
+        await world.rotate();
+        assert.notStrictEqual((await world.value({ stage: "AWSCURRENT" })).username, world.firstKeyId);
+        assert.ok(world.logs.some((l) => l.startsWith("notification failed")));
+    });
+
+    async function reset(options: ConstructorParameters<typeof RotationWorld>[1]): Promise<RotationWorld> {
+        await resetAws();
+        return new RotationWorld(endpoint, options).setUp();
+    }
+});

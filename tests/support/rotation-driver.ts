@@ -1,0 +1,204 @@
+/**
+ * Plays Secrets Manager for the auto-mode rotation handler in tests (moto cannot invoke our Lambda: its
+ * RotateSecret either needs Docker-run Lambdas or, without one, moves AWSCURRENT itself).
+ *
+ * A test world: an IAM user with its first key stored as AWSCURRENT of a rotation-enabled secret (optionally
+ * encrypted with a customer KMS key), tagged EC2 instances as the mail fleet (moto resolves SSM tag targets
+ * against them), an SNS topic, and the handler wired to moto through the proxy with the real SMTP check
+ * against the local SES-compatible endpoint.
+ *
+ * `beginRotation` prepares the pending version for a new token like moto's RotateSecret(RotateImmediately=false)
+ * does: a version labelled AWSPENDING holding a copy of the current value. With `placeholder: "aws"` the
+ * proxy answers the first read of that version with ResourceNotFoundException, as real Secrets Manager does
+ * for its value-less pending placeholder (an emulation, named as such).
+ */
+import { randomUUID } from "crypto";
+import { CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
+import {
+    CreateSecretCommand,
+    DescribeSecretCommand,
+    GetSecretValueCommand,
+    PutSecretValueCommand,
+    RotateSecretCommand,
+    SecretsManagerClient,
+    UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
+import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { createAccessKeyForSmtp, smtpCredentialForKey } from "../../runtime/access-keys";
+import { createRotationHandler, RotationConfig, RotationEvent } from "../../runtime/auto/rotation-handler";
+import { serializeCredential, SmtpCredentialValue } from "../../runtime/credential";
+import { createSmtpCheck } from "../../runtime/smtp-check";
+import { createTaggedInstances } from "./ec2-fleet";
+import { clientConfig, testEnv } from "./hooks";
+import { leakScanner } from "./leak-scanner";
+import type { SesEndpoint } from "./ses-endpoint";
+
+export const SES_REGION = "eu-west-1";
+export const USER = "ses-smtp-bu-a";
+export const STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
+export const FLEET = { kind: "tag" as const, tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" };
+
+/** SNS messages the code under test published, read from the proxy's record of calls to moto. */
+export function publishedMessages(): { subject: string; message: string }[] {
+    return testEnv()
+        .proxy.calls.filter((c) => c.service === "sns" && c.operation === "Publish" && c.status === 200)
+        .map((c) => {
+            const body = c.requestBody.trim().startsWith("{") ? JSON.parse(c.requestBody) : Object.fromEntries(new URLSearchParams(c.requestBody));
+            return { subject: body.Subject ?? "", message: body.Message ?? "" };
+        });
+}
+
+export interface WorldOptions {
+    kms?: boolean;
+    smtpPort?: 587 | 465;
+    observationHours?: number;
+    graceDays?: number;
+}
+
+/** A prepared test world; `clock` is the handler's fake clock (it moves when updateFleet waits). */
+export class RotationWorld {
+    readonly iam = new IAMClient(clientConfig());
+    readonly secrets = new SecretsManagerClient(clientConfig());
+    readonly ssm = new SSMClient(clientConfig());
+    readonly sns = new SNSClient(clientConfig());
+    readonly ec2 = new EC2Client(clientConfig());
+    readonly kms = new KMSClient(clientConfig());
+    clock = new Date("2026-11-29T12:00:00Z").getTime();
+    secretArn = "";
+    topicArn = "";
+    kmsKeyId?: string;
+    firstKeyId = "";
+    instances: { postfix: string[]; iis: string[] } = { postfix: [], iis: [] };
+    logs: string[] = [];
+    config!: RotationConfig;
+    /** called whenever updateFleet waits between polls (tests play the servers here) */
+    onFleetWait: () => void = () => undefined;
+
+    constructor(
+        readonly endpoint: SesEndpoint,
+        readonly options: WorldOptions = {},
+    ) {}
+
+    async setUp(): Promise<this> {
+        await this.iam.send(new CreateUserCommand({ UserName: USER }));
+        const first = await createAccessKeyForSmtp(this.iam, USER, SES_REGION);
+        this.firstKeyId = first.accessKeyId;
+        const port = this.options.smtpPort ?? 587;
+        const initial = smtpCredentialForKey(first, { sesRegion: SES_REGION, smtpPort: port });
+        if (this.options.kms) {
+            this.kmsKeyId = (await this.kms.send(new CreateKeyCommand({ Description: "ses smtp secret" }))).KeyMetadata!.Arn!;
+        }
+        const created = await this.secrets.send(
+            new CreateSecretCommand({ Name: "ses-smtp-bu-a", SecretString: serializeCredential(initial), ...(this.kmsKeyId ? { KmsKeyId: this.kmsKeyId } : {}) }),
+        );
+        this.secretArn = created.ARN!;
+        // Turns rotation on in moto. Without a Lambda ARN moto completes this rotation itself, copying the value.
+        await this.secrets.send(new RotateSecretCommand({ SecretId: this.secretArn, RotationRules: { AutomaticallyAfterDays: 30 }, RotateImmediately: false }));
+        this.topicArn = (await this.sns.send(new CreateTopicCommand({ Name: "ses-rotation-bu-a" }))).TopicArn!;
+        this.instances.postfix = await createTaggedInstances(this.ec2, 2, { [FLEET.tagKey]: FLEET.tagValue, [FLEET.softwareTagKey]: "postfix" });
+        this.instances.iis = await createTaggedInstances(this.ec2, 1, { [FLEET.tagKey]: FLEET.tagValue, [FLEET.softwareTagKey]: "iis" });
+        await createTaggedInstances(this.ec2, 1, { [FLEET.tagKey]: "other-bu", [FLEET.softwareTagKey]: "postfix" });
+        this.config = {
+            iamUserName: USER,
+            sesRegion: SES_REGION,
+            smtpPort: port,
+            fleet: FLEET,
+            postfixDocument: "ses-postfix-update",
+            iisDocument: "ses-iis-update",
+            notifyTopicArn: this.topicArn,
+            fleetDeadlineSeconds: 600,
+            ...(this.kmsKeyId ? { kmsKeyId: this.kmsKeyId } : {}),
+            retirement: { observationHours: this.options.observationHours ?? 0, graceDays: this.options.graceDays ?? 7 },
+        };
+        return this;
+    }
+
+    /** The handler as the Lambda builds it, with the real SMTP check against the local SES endpoint. */
+    handler(overrides: Partial<RotationConfig> = {}): (event: RotationEvent, context?: { getRemainingTimeInMillis?: () => number }) => Promise<void> {
+        const implicit = this.config.smtpPort === 465;
+        const scannerLog = leakScanner.log("rotation-handler");
+        return createRotationHandler(
+            {
+                iam: this.iam,
+                secrets: this.secrets,
+                ssm: this.ssm,
+                sns: this.sns,
+                smtpCheck: createSmtpCheck({
+                    host: this.endpoint.host,
+                    port: implicit ? this.endpoint.implicitTlsPort : this.endpoint.port,
+                    tlsMode: implicit ? "implicit" : "starttls",
+                    ca: this.endpoint.ca,
+                    budgetMs: 0,
+                }),
+                now: () => new Date(this.clock),
+                sleep: async (ms) => {
+                    this.clock += ms;
+                    this.onFleetWait();
+                },
+                log: (msg, fields) => {
+                    this.logs.push(`${msg} ${JSON.stringify(fields ?? {})}`);
+                    scannerLog(msg, fields);
+                },
+            },
+            { ...this.config, ...overrides },
+        );
+    }
+
+    /** Creates the pending version for a new token the way moto's RotateSecret(RotateImmediately=false) does. */
+    async beginRotation(opts: { placeholder?: "moto" | "aws" } = {}): Promise<string> {
+        const token = randomUUID();
+        const current = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretArn, VersionStage: "AWSCURRENT" }));
+        await this.secrets.send(new PutSecretValueCommand({ SecretId: this.secretArn, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
+        if (opts.placeholder === "aws") {
+            testEnv().proxy.addFault({ service: "secretsmanager", operation: "GetSecretValue", bodyIncludes: token, kind: "error", code: "ResourceNotFoundException", status: 400, times: 1 });
+        }
+        return token;
+    }
+
+    /** One step, as Secrets Manager invokes it. */
+    async step(step: string, token: string, handler = this.handler()): Promise<void> {
+        await handler({ Step: step, SecretId: this.secretArn, ClientRequestToken: token });
+    }
+
+    /** What Secrets Manager does after a successful finishSecret: the pending label goes. */
+    async endRotation(token: string): Promise<void> {
+        const stages = await this.stages();
+        if (stages[token]?.includes("AWSPENDING")) {
+            await this.secrets.send(new UpdateSecretVersionStageCommand({ SecretId: this.secretArn, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));
+        }
+    }
+
+    /** A whole rotation: begin, the four steps, end. Returns the token. */
+    async rotate(handler = this.handler()): Promise<string> {
+        const token = await this.beginRotation();
+        for (const s of STEPS) await this.step(s, token, handler);
+        await this.endRotation(token);
+        return token;
+    }
+
+    async stages(): Promise<Record<string, string[]>> {
+        return (await this.secrets.send(new DescribeSecretCommand({ SecretId: this.secretArn }))).VersionIdsToStages ?? {};
+    }
+
+    async value(which: { stage: string } | { versionId: string }): Promise<SmtpCredentialValue> {
+        const out = await this.secrets.send(
+            new GetSecretValueCommand({ SecretId: this.secretArn, ...("stage" in which ? { VersionStage: which.stage } : { VersionId: which.versionId }) }),
+        );
+        return JSON.parse(out.SecretString!);
+    }
+
+    /** SNS messages published (see publishedMessages). */
+    published(): { subject: string; message: string }[] {
+        return publishedMessages();
+    }
+
+    /** The SendCommand requests made (parameters only). */
+    sentCommands(): { request: any; command: any }[] {
+        return testEnv()
+            .proxy.calls.filter((c) => c.service === "ssm" && c.operation === "SendCommand" && c.status === 200)
+            .map((c) => ({ request: JSON.parse(c.requestBody), command: JSON.parse(c.responseBody).Command }));
+    }
+}
