@@ -9,6 +9,7 @@ import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand } fro
 import { deactivateAccessKey, listAccessKeys } from "../runtime/access-keys";
 import { listRetirements } from "../runtime/retirement";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { rotationConfigFromEnv } from "../runtime/auto/rotation-handler";
 import { RotationWorld, SES_REGION, STEPS, USER } from "./support/rotation-driver";
 import { startSesEndpoint, SesEndpoint } from "./support/ses-endpoint";
 
@@ -216,8 +217,82 @@ describe("auto-mode rotation handler (Secrets Manager contract, moto + SES-compa
         assert.ok(world.logs.some((l) => l.startsWith("notification failed")));
     });
 
+    it("bounds the fleet wait by the Lambda's remaining time, reporting the silent servers as TimedOut", async () => {
+        testEnv().proxy.agentMode = true; // no server answers
+        const token = await world.beginRotation();
+        await world.step("createSecret", token);
+        const started = world.clock;
+        await assert.rejects(
+            world.handler()({ Step: "setSecret", SecretId: world.secretArn, ClientRequestToken: token }, { getRemainingTimeInMillis: () => 40_000 }),
+            (e: Error) => /3 of 3 servers did not take the new credential/.test(e.message) && e.message.includes("TimedOut"),
+        );
+        assert.ok(world.clock - started <= 10_000, `waited ${world.clock - started} ms of fake time: 40 s remaining minus the 30 s margin`);
+    });
+
     async function reset(options: ConstructorParameters<typeof RotationWorld>[1]): Promise<RotationWorld> {
         await resetAws();
         return new RotationWorld(endpoint, options).setUp();
+    }
+});
+
+describe("rotationConfigFromEnv (the rotation Lambda's environment)", () => {
+    const env = {
+        IAM_USER_NAME: "ses-smtp-bu-a",
+        SES_REGION: "eu-west-1",
+        FLEET_TARGET: JSON.stringify({ kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" }),
+        POSTFIX_DOCUMENT: "postfix-doc",
+        IIS_DOCUMENT: "iis-doc",
+    };
+
+    it("applies the defaults", () => {
+        assert.deepStrictEqual(rotationConfigFromEnv(env), {
+            iamUserName: "ses-smtp-bu-a",
+            sesRegion: "eu-west-1",
+            smtpPort: 587,
+            fleet: { kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" },
+            postfixDocument: "postfix-doc",
+            iisDocument: "iis-doc",
+            fleetDeadlineSeconds: 600,
+            retirement: { observationHours: 24, graceDays: 7 },
+        });
+    });
+
+    it("reads every optional variable", () => {
+        const c = rotationConfigFromEnv({
+            ...env,
+            SMTP_ENDPOINT: "email-smtp.eu-west-1.amazonaws.com",
+            SMTP_PORT: "465",
+            FLEET_TARGET: JSON.stringify({ kind: "table", tableName: "fleet-bu-a" }),
+            NOTIFY_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:rotation",
+            FLEET_DEADLINE_SECONDS: "300",
+            KMS_KEY_ID: "arn:aws:kms:eu-west-1:123456789012:key/1234",
+            RETIRE_OBSERVATION_HOURS: "0",
+            RETIRE_GRACE_DAYS: "1.5",
+        });
+        assert.strictEqual(c.smtpPort, 465);
+        assert.deepStrictEqual(c.fleet, { kind: "table", tableName: "fleet-bu-a" });
+        assert.deepStrictEqual(c.retirement, { observationHours: 0, graceDays: 1.5 });
+        assert.strictEqual(c.fleetDeadlineSeconds, 300);
+        assert.strictEqual(c.notifyTopicArn, "arn:aws:sns:eu-west-1:123456789012:rotation");
+    });
+
+    const cases: [Record<string, string | undefined>, RegExp][] = [
+        [{ IAM_USER_NAME: undefined }, /IAM_USER_NAME is required/],
+        [{ IAM_USER_NAME: "has space" }, /IAM_USER_NAME is not a valid IAM user name/],
+        [{ SES_REGION: "eu-west" }, /SES_REGION is not an AWS region/],
+        [{ SMTP_PORT: "25" }, /SMTP_PORT must be 587 \(STARTTLS\) or 465/],
+        [{ FLEET_TARGET: "{" }, /FLEET_TARGET must be JSON/],
+        [{ FLEET_TARGET: JSON.stringify({ kind: "tag", tagKey: "k" }) }, /FLEET_TARGET needs a non-empty string "tagValue"/],
+        [{ FLEET_TARGET: JSON.stringify({ kind: "list" }) }, /FLEET_TARGET must have "kind"/],
+        [{ IIS_DOCUMENT: " " }, /IIS_DOCUMENT is required/],
+        [{ NOTIFY_TOPIC_ARN: "my-topic" }, /NOTIFY_TOPIC_ARN must be an SNS topic ARN/],
+        [{ FLEET_DEADLINE_SECONDS: "900" }, /FLEET_DEADLINE_SECONDS must be an integer from 30 to 840/],
+        [{ RETIRE_OBSERVATION_HOURS: "-1" }, /RETIRE_OBSERVATION_HOURS must be a number from 0/],
+        [{ RETIRE_GRACE_DAYS: "soon" }, /RETIRE_GRACE_DAYS must be a number/],
+    ];
+    for (const [over, expected] of cases) {
+        it(`names the bad variable: ${Object.keys(over)[0]}=${JSON.stringify(Object.values(over)[0])}`, () => {
+            assert.throws(() => rotationConfigFromEnv({ ...env, ...over }), expected);
+        });
     }
 });
