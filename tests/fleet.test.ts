@@ -1,0 +1,246 @@
+/**
+ * Fleet fan-out against moto through the wire proxy.
+ * moto resolves SSM tag targets only against its own EC2 instances (real SSM also reaches hybrid `mi-` nodes
+ * by tag), records every command as Success and has no ListCommandInvocations: the proxy emulates that API
+ * and, in `agentMode`, lets these tests play the servers' answers (`setInvocation`). Servers are simulated by
+ * that overlay here; the real agent path (documents run by tests/support/fleet-agent.ts) is tested elsewhere.
+ */
+import * as assert from "assert";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { FleetUpdateRequest, listFleetServers, updateFleet } from "../runtime/fleet";
+import { InvocationResult } from "./support/aws-proxy";
+import { createFleetTable, createTaggedInstances, makeServers } from "./support/ec2-fleet";
+import { clientConfig, resetAws, testEnv } from "./support/hooks";
+
+const START = new Date("2026-11-29T19:00:00Z");
+const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-smtp-AbCdEf";
+const VERSION = "0f3c9a7e-5b1d-4c2a-9e8f-1a2b3c4d5e6f";
+
+describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)", () => {
+    let ssm: SSMClient;
+    let dynamodb: DynamoDBClient;
+    let ec2: EC2Client;
+    /** fake clock: moves only when updateFleet sleeps */
+    let clock: number;
+    let sleeps: number[];
+    let onSleep: () => void;
+
+    const deps = () => ({
+        ssm,
+        dynamodb,
+        now: () => new Date(clock),
+        sleep: async (ms: number) => {
+            sleeps.push(ms);
+            clock += ms;
+            onSleep();
+        },
+    });
+    const request = (target: FleetUpdateRequest["target"], over: Partial<FleetUpdateRequest> = {}): FleetUpdateRequest => ({
+        target,
+        documents: { postfix: "ses-postfix-doc", iis: "ses-iis-doc" },
+        credential: { source: "SecretsManager", id: SECRET_ARN, version: VERSION, region: "eu-west-1" },
+        deadline: new Date(START.getTime() + 600_000),
+        pollIntervalMs: 5_000,
+        ...over,
+    });
+    const ssmCalls = () => testEnv().proxy.calls.filter((c) => c.service === "ssm");
+    const sent = () =>
+        ssmCalls()
+            .filter((c) => c.operation === "SendCommand")
+            .map((c) => ({ request: JSON.parse(c.requestBody), command: JSON.parse(c.responseBody).Command }));
+    /** plays the servers: on each sleep, every instance of every sent command answers as `answer` says (undefined = silent) */
+    const serversAnswer = (answer: (instanceId: string, round: number) => InvocationResult | undefined) => {
+        let round = 0;
+        testEnv().proxy.agentMode = true;
+        onSleep = () => {
+            round++;
+            for (const { command } of sent()) {
+                for (const id of command.InstanceIds as string[]) {
+                    const r = answer(id, round);
+                    if (r) testEnv().proxy.setInvocation(command.CommandId, id, r);
+                }
+            }
+        };
+    };
+
+    beforeEach(async () => {
+        await resetAws();
+        ssm = new SSMClient(clientConfig());
+        dynamodb = new DynamoDBClient(clientConfig());
+        ec2 = new EC2Client(clientConfig());
+        clock = START.getTime();
+        sleeps = [];
+        onSleep = () => undefined;
+    });
+
+    describe("tag targets", () => {
+        const target = { kind: "tag" as const, tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" };
+
+        it("sends one command per software with a tag selector and only references to the credential", async () => {
+            const postfix = await createTaggedInstances(ec2, 3, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const iis = await createTaggedInstances(ec2, 2, { "ses-fleet": "bu-a", "mail-software": "iis" });
+            await createTaggedInstances(ec2, 2, { "ses-fleet": "bu-b", "mail-software": "postfix" }); // another business unit
+            const result = await updateFleet(deps(), request(target));
+            assert.strictEqual(result.ok, true);
+            assert.deepStrictEqual(
+                result.servers.map((s) => [s.serverId, s.software, s.status]),
+                [...postfix.map((id) => [id, "postfix", "Success"]), ...iis.map((id) => [id, "iis", "Success"])].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+            );
+            const sends = sent().map((s) => s.request);
+            assert.deepStrictEqual(
+                sends.map((s) => [s.DocumentName, s.Targets, s.InstanceIds]),
+                [
+                    ["ses-postfix-doc", [{ Key: "tag:ses-fleet", Values: ["bu-a"] }, { Key: "tag:mail-software", Values: ["postfix"] }], undefined],
+                    ["ses-iis-doc", [{ Key: "tag:ses-fleet", Values: ["bu-a"] }, { Key: "tag:mail-software", Values: ["iis"] }], undefined],
+                ],
+            );
+            for (const s of sends) {
+                assert.deepStrictEqual(s.Parameters, { CredentialSource: ["SecretsManager"], CredentialId: [SECRET_ARN], CredentialVersion: [VERSION], Region: ["eu-west-1"] });
+                assert.strictEqual(s.TimeoutSeconds, 600, "SSM stops delivering at the deadline");
+                assert.deepStrictEqual([s.MaxConcurrency, s.MaxErrors], ["100%", "100%"]);
+            }
+            assert.deepStrictEqual(result.commandIds, sent().map((s) => s.command.CommandId));
+        });
+
+        it("reports a software group that matches nobody as empty, not as a failure", async () => {
+            const postfix = await createTaggedInstances(ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const result = await updateFleet(deps(), request(target));
+            assert.strictEqual(result.ok, true);
+            assert.deepStrictEqual(result.servers.map((s) => s.serverId), postfix);
+        });
+
+        it("refuses a fleet whose tags match no server at all, naming the fleet", async () => {
+            await createTaggedInstances(ec2, 1, { "ses-fleet": "bu-b", "mail-software": "postfix" });
+            await assert.rejects(updateFleet(deps(), request(target)), /fleet tag ses-fleet=bu-a matched no servers/);
+        });
+
+        it("names a failed and a never-answering server, after waiting until the deadline", async () => {
+            const ids = await createTaggedInstances(ec2, 4, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const [broken, silent] = [ids[1], ids[3]];
+            serversAnswer((id) =>
+                id === silent ? undefined : id === broken ? { status: "Failed", responseCode: 3, stderr: "postfix reload failed: relayhost not set" } : { status: "Success", responseCode: 0 },
+            );
+            const result = await updateFleet(deps(), request(target, { deadline: new Date(START.getTime() + 60_000) }));
+            assert.strictEqual(result.ok, false);
+            assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.status]), [[broken, "Failed"], [silent, "TimedOut"]]);
+            assert.match(result.failed[0].detail!, /exit 3: postfix reload failed: relayhost not set/);
+            assert.match(result.failed[1].detail!, /no answer by the deadline \(last status Pending\)/);
+            assert.strictEqual(result.servers.filter((s) => s.status === "Success").length, 2);
+        });
+    });
+
+    describe("table targets", () => {
+        const target = { kind: "table" as const, tableName: "bu-a-fleet" };
+
+        it("sends InstanceIds in chunks of at most 50 per software, covering every listed server once", async () => {
+            const servers = makeServers(120); // 60 postfix + 60 iis
+            await createFleetTable(dynamodb, target.tableName, servers);
+            const result = await updateFleet(deps(), request(target));
+            assert.strictEqual(result.ok, true);
+            const sends = sent().map((s) => s.request);
+            assert.deepStrictEqual(sends.map((s) => [s.DocumentName, s.InstanceIds.length]).sort(), [["ses-iis-doc", 10], ["ses-iis-doc", 50], ["ses-postfix-doc", 10], ["ses-postfix-doc", 50]]);
+            const bySoftware = new Map(servers.map((s) => [s.serverId, s.software]));
+            for (const s of sends) for (const id of s.InstanceIds) assert.strictEqual(`ses-${bySoftware.get(id)}-doc`, s.DocumentName);
+            assert.deepStrictEqual(sends.flatMap((s) => s.InstanceIds).sort(), servers.map((s) => s.serverId).sort());
+            assert.deepStrictEqual(result.servers.map((s) => s.serverId), servers.map((s) => s.serverId).sort());
+        });
+
+        it("respects the deadline with an injected clock: stops polling, reports silent servers TimedOut", async () => {
+            const servers = makeServers(6, { prefix: "mi" });
+            await createFleetTable(dynamodb, target.tableName, servers);
+            const silent = new Set([servers[0].serverId, servers[5].serverId]);
+            serversAnswer((id, round) => (silent.has(id) || round < 2 ? undefined : { status: "Success", responseCode: 0 }));
+            const deadline = new Date(START.getTime() + 90_000);
+            const result = await updateFleet(deps(), request(target, { deadline, pollIntervalMs: 10_000 }));
+            assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.status]), [...silent].sort().map((id) => [id, "TimedOut"]));
+            assert.strictEqual(clock, deadline.getTime(), "waited exactly up to the deadline, not beyond");
+            assert.deepStrictEqual(sleeps, [10_000, 15_000, 22_500, 30_000, 12_500], "interval grows ×1.5 up to 30 s; the last wait is cut at the deadline");
+        });
+
+        it("keeps the other chunks going when SendCommand rejects one (e.g. an unregistered node) and reports its servers NotSent", async () => {
+            const servers = makeServers(60, { software: "postfix" });
+            await createFleetTable(dynamodb, target.tableName, servers);
+            testEnv().proxy.addFault({ service: "ssm", operation: "SendCommand", kind: "error", code: "InvalidInstanceId", bodyIncludes: servers[55].serverId });
+            const result = await updateFleet(deps(), request(target));
+            assert.strictEqual(result.ok, false);
+            assert.deepStrictEqual(result.failed.map((f) => f.serverId), servers.slice(50).map((s) => s.serverId));
+            assert.ok(result.failed.every((f) => f.status === "NotSent" && /InvalidInstanceId/.test(f.detail!)));
+            assert.strictEqual(result.servers.filter((s) => s.status === "Success").length, 50);
+        });
+
+        it("skips a throttled poll round (no extra loop) and still finishes", async () => {
+            await createFleetTable(dynamodb, target.tableName, makeServers(3));
+            testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", code: "ThrottlingException", times: 1 });
+            const result = await updateFleet(deps(), request(target));
+            assert.strictEqual(result.ok, true);
+            assert.strictEqual(sleeps.length, 2, "one throttled round, one good round");
+        });
+
+        it("refuses an empty fleet table, naming the fleet", async () => {
+            await createFleetTable(dynamodb, target.tableName, []);
+            await assert.rejects(updateFleet(deps(), request(target)), /fleet table bu-a-fleet lists no servers/);
+            assert.strictEqual(sent().length, 0);
+        });
+
+        it("lists the table page by page and names a bad item and attribute", async () => {
+            await createFleetTable(dynamodb, target.tableName, makeServers(20));
+            const pages: number[] = [];
+            for await (const page of listFleetServers(dynamodb, target.tableName, { pageSize: 7 })) pages.push(page.length);
+            assert.deepStrictEqual(pages, [7, 7, 6]);
+            await createFleetTable(dynamodb, "bad-fleet", makeServers(2), [{ serverId: { S: "i-0000000000000abcd" }, hostname: { S: "mx" }, software: { S: "exchange" }, ownerEmail: { S: "a@b.example" } }]);
+            await assert.rejects(async () => {
+                for await (const _ of listFleetServers(dynamodb, "bad-fleet")) void _;
+            }, /fleet table bad-fleet: item serverId="i-0000000000000abcd": attribute "software" must be one of postfix, iis, got "exchange"/);
+        });
+    });
+
+    describe("SSM call budget (≤ 2·⌈N/50⌉ + 20) for N = 120", () => {
+        const N = 120;
+        const budget = 2 * Math.ceil(N / 50) + 20;
+        const countSsm = () => {
+            const counts = testEnv().proxy.callCounts();
+            return Object.entries(counts).filter(([k]) => k.startsWith("ssm:")).reduce((n, [, v]) => n + v, 0);
+        };
+
+        it("tag targets: 2 sends, one cheap poll per round, detail pages of 50", async () => {
+            await createTaggedInstances(ec2, N / 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            await createTaggedInstances(ec2, N / 2, { "ses-fleet": "bu-a", "mail-software": "iis" });
+            // servers answer over three poll rounds
+            serversAnswer((id, round) => (round >= 1 + (parseInt(id.slice(-2), 16) % 3) ? { status: "Success", responseCode: 0 } : undefined));
+            const result = await updateFleet(deps(), request({ kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" }));
+            assert.strictEqual(result.servers.length, N);
+            assert.strictEqual(result.ok, true);
+            const counts = testEnv().proxy.callCounts();
+            assert.strictEqual(counts["ssm:SendCommand"], 2);
+            assert.strictEqual(counts["ssm:ListCommandInvocations"], 2 * Math.ceil(N / 2 / 50));
+            assert.ok(countSsm() <= budget, `${countSsm()} SSM calls > budget ${budget}: ${JSON.stringify(counts)}`);
+        });
+
+        it("table targets: ⌈N/50⌉+1 sends, polls by filtered listing, no detail calls when all succeed", async () => {
+            await createFleetTable(dynamodb, "bu-a-fleet", makeServers(N));
+            serversAnswer((id, round) => (round >= 1 + (parseInt(id.slice(-2), 16) % 3) ? { status: "Success", responseCode: 0 } : undefined));
+            const result = await updateFleet(deps(), request({ kind: "table", tableName: "bu-a-fleet" }));
+            assert.strictEqual(result.ok, true);
+            const counts = testEnv().proxy.callCounts();
+            assert.strictEqual(counts["ssm:SendCommand"], 4);
+            assert.strictEqual(counts["ssm:ListCommandInvocations"] ?? 0, 0);
+            assert.strictEqual(counts["ssm:ListCommands"], sleeps.length, "one listing page per poll round");
+            assert.strictEqual(counts["dynamodb:Scan"], 1);
+            assert.ok(countSsm() <= budget, `${countSsm()} SSM calls > budget ${budget}: ${JSON.stringify(counts)}`);
+        });
+    });
+
+    it("rejects bad requests naming the field", async () => {
+        const tag = { kind: "tag" as const, tagKey: "k", tagValue: "v", softwareTagKey: "s" };
+        await assert.rejects(updateFleet(deps(), request({ kind: "tag", tagKey: "", tagValue: "v", softwareTagKey: "s" })), /req\.target\.tagKey must be a non-empty string/);
+        await assert.rejects(updateFleet(deps(), request({ kind: "list" } as any)), /req\.target\.kind must be "tag" or "table"/);
+        await assert.rejects(updateFleet(deps(), request(tag, { credential: { source: "S3", id: "x", version: "1", region: "eu-west-1" } as any })), /req\.credential\.source/);
+        await assert.rejects(updateFleet(deps(), request(tag, { credential: { source: "ParameterStore", id: "/p", version: "1", region: "mars-1" } })), /req\.credential\.region "mars-1" is not an AWS region/);
+        await assert.rejects(updateFleet(deps(), request(tag, { documents: { postfix: "p", iis: "" } })), /req\.documents\.iis/);
+        await assert.rejects(updateFleet(deps(), request(tag, { deadline: new Date(START.getTime() - 1) })), /req\.deadline .* has already passed/);
+        await assert.rejects(updateFleet({ ssm }, request({ kind: "table", tableName: "t" })), /deps\.dynamodb is required/);
+        assert.strictEqual(sent().length, 0);
+    });
+});
