@@ -31,18 +31,18 @@ function Stop-WithError([string]$Message) {
 if ($CredentialSource -cnotmatch '^(SecretsManager|ParameterStore)\z') {
     Stop-WithError 'parameter CredentialSource must be SecretsManager or ParameterStore'
 }
-if ($CredentialRegion -cnotmatch '^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}\z') {
+if ($CredentialRegion -cnotmatch '^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]{1,16}-[0-9]{1,2}\z') {
     Stop-WithError 'parameter Region is not an AWS region'
 }
 if ($CredentialSource -ceq 'SecretsManager') {
-    if ($CredentialId -cnotmatch '^arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]{1,32}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}\z') {
+    if ($CredentialId -cnotmatch '^arn:aws(-[a-z]{1,8}){0,3}:secretsmanager:[a-z0-9-]{1,32}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}\z') {
         Stop-WithError 'parameter CredentialId must be a Secrets Manager secret ARN when CredentialSource is SecretsManager'
     }
     if ($CredentialVersion -cnotmatch '^[A-Za-z0-9][A-Za-z0-9-]{31,63}\z') {
         Stop-WithError 'parameter CredentialVersion must be a secret version id when CredentialSource is SecretsManager'
     }
 } else {
-    if ($CredentialId -cnotmatch '^(arn:aws(-[a-z]+)*:ssm:[a-z0-9-]{1,32}:[0-9]{12}:parameter)?[A-Za-z0-9_./][A-Za-z0-9_./-]{0,1010}\z') {
+    if ($CredentialId -cnotmatch '^(arn:aws(-[a-z]{1,8}){0,3}:ssm:[a-z0-9-]{1,32}:[0-9]{12}:parameter)?[A-Za-z0-9_./][A-Za-z0-9_./-]{0,1010}\z') {
         Stop-WithError 'parameter CredentialId must be a parameter name or ARN when CredentialSource is ParameterStore'
     }
     if ($CredentialVersion -cnotmatch '^[1-9][0-9]{0,9}\z') {

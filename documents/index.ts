@@ -21,7 +21,7 @@ export type DocumentParameterName = "CredentialSource" | "CredentialId" | "Crede
 /** Where the credential is stored: Secrets Manager (auto mode) or Parameter Store SecureString (manual mode). */
 export type CredentialSource = "SecretsManager" | "ParameterStore";
 
-const PARTITION = "aws(-[a-z]+)*";
+const PARTITION = "aws(-[a-z]{1,8}){0,3}";
 const ACCOUNT = "[0-9]{12}";
 const ARN_REGION = "[a-z0-9-]{1,32}";
 /** secret ARN: arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 chars> */
@@ -41,7 +41,7 @@ export const DOCUMENT_PARAMETER_PATTERNS: Readonly<Record<DocumentParameterName,
     CredentialSource: "^(SecretsManager|ParameterStore)$",
     CredentialId: `^(${SECRET_ARN}|${PARAMETER_REF})$`,
     CredentialVersion: `^(${SECRET_VERSION}|${PARAMETER_VERSION})$`,
-    Region: "^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$",
+    Region: "^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]{1,16}-[0-9]{1,2}$",
 });
 
 const DESCRIPTIONS: Record<DocumentParameterName, string> = {

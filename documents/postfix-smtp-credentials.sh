@@ -35,19 +35,19 @@ case "$CREDENTIAL_SOURCE" in
     SecretsManager | ParameterStore) ;;
     *) fail "parameter CredentialSource must be SecretsManager or ParameterStore" ;;
 esac
-if ! [[ "$CREDENTIAL_REGION" =~ ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$ ]]; then
+if ! [[ "$CREDENTIAL_REGION" =~ ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]{1,16}-[0-9]{1,2}$ ]]; then
     fail "parameter Region is not an AWS region"
 fi
 if ! [[ "$CREDENTIAL_VERSION" =~ ^([A-Za-z0-9][A-Za-z0-9-]{31,63}|[1-9][0-9]{0,9})$ ]]; then
     fail "parameter CredentialVersion must be a secret version id or a parameter version number"
 fi
 if [ "$CREDENTIAL_SOURCE" = SecretsManager ]; then
-    [[ "$CREDENTIAL_ID" =~ ^arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]{1,32}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$ ]] \
+    [[ "$CREDENTIAL_ID" =~ ^arn:aws(-[a-z]{1,8}){0,3}:secretsmanager:[a-z0-9-]{1,32}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$ ]] \
         || fail "parameter CredentialId must be a Secrets Manager secret ARN when CredentialSource is SecretsManager"
     [[ "$CREDENTIAL_VERSION" =~ ^[A-Za-z0-9][A-Za-z0-9-]{31,63}$ ]] \
         || fail "parameter CredentialVersion must be a secret version id when CredentialSource is SecretsManager"
 else
-    [[ "$CREDENTIAL_ID" =~ ^(arn:aws(-[a-z]+)*:ssm:[a-z0-9-]{1,32}:[0-9]{12}:parameter)?[A-Za-z0-9_./][A-Za-z0-9_./-]{0,1010}$ ]] \
+    [[ "$CREDENTIAL_ID" =~ ^(arn:aws(-[a-z]{1,8}){0,3}:ssm:[a-z0-9-]{1,32}:[0-9]{12}:parameter)?[A-Za-z0-9_./][A-Za-z0-9_./-]{0,1010}$ ]] \
         || fail "parameter CredentialId must be a parameter name or ARN when CredentialSource is ParameterStore"
     [[ "$CREDENTIAL_VERSION" =~ ^[1-9][0-9]{0,9}$ ]] \
         || fail "parameter CredentialVersion must be a parameter version number when CredentialSource is ParameterStore"
