@@ -10,7 +10,8 @@ export interface PolicyStatement {
     Effect: "Allow" | "Deny";
     Principal?: Record<string, string | string[]>;
     Action: string | string[];
-    Resource: string | string[];
+    /** absent only in trust (assume-role) policies */
+    Resource?: string | string[];
     Condition?: Record<string, Record<string, string | string[]>>;
 }
 

@@ -114,7 +114,7 @@ describe("policy builders", () => {
             assert.deepStrictEqual(g["dynamodb:Scan"], [tableArn]);
             assert.deepStrictEqual(g["kms:Decrypt"], [keyArn]);
             assert.deepStrictEqual(g["kms:GenerateDataKey"], [keyArn]);
-            const kms = doc.Statement.find((s) => [].concat(s.Action as any).includes("kms:Decrypt"))!;
+            const kms = doc.Statement.find((s) => ([] as string[]).concat(s.Action).includes("kms:Decrypt"))!;
             assert.deepStrictEqual(kms.Condition, { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } });
             assert.strictEqual(Object.keys(g).filter((a) => a.startsWith("dynamodb:") || a.startsWith("kms:")).length, 3);
         });

@@ -6,7 +6,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import yaml = require("js-yaml");
+// js-yaml (a mocha dependency) ships no types; only `load` is used.
+const yaml: { load(text: string): unknown } = require("js-yaml");
 import { SmtpCredentialRotatorArgs } from "../components/args";
 import { CONFIG_NAMESPACE, readStackConfig, STACK_CONFIG_KEYS } from "../components/config";
 import {
