@@ -37,6 +37,8 @@ export interface RotatorShared {
     sesRegion: string;
     /** tags for taggable resources */
     tags: Record<string, string>;
+    /** `args.manual` as given (manual-mode options; validated by the manual builder, errors naming `manual.<key>`) */
+    manualOptions: Record<string, unknown>;
 }
 
 /** What a mode builder returns to the rotator. */

@@ -131,6 +131,7 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
             kmsKeyArn: settings.kmsKeyArn,
             sesRegion: settings.sesRegion,
             tags,
+            manualOptions: args.manual ?? {},
         };
         const result: RotationModeResult = buildMode ? buildMode(this, name, shared) : buildAutoRotation(shared);
 
