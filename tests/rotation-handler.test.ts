@@ -137,6 +137,14 @@ describe("auto-mode rotation handler (Secrets Manager contract, moto + SES-compa
         assert.ok(world.logs.some((l) => l.includes("deleted an orphan") && l.includes(orphan)));
     });
 
+    it("touches no key when AWSCURRENT holds no credential of ours (it cannot tell which key is in use)", async () => {
+        await world.secrets.send(new PutSecretValueCommand({ SecretId: world.secretArn, SecretString: "placeholder", VersionStages: ["AWSCURRENT"] }));
+        const token = await world.beginRotation();
+        await assert.rejects(world.step("createSecret", token), (e: Error) => e.message.includes(world.firstKeyId) && /cannot be told apart from a key in use/.test(e.message));
+        assert.strictEqual(await keyStatus(world.firstKeyId), "Active");
+        assert.strictEqual(counts()["iam:DeleteAccessKey"], undefined);
+    });
+
     it("a failed server: AWSCURRENT unchanged, old key Active, alert naming the server; the next rotation reuses the half-deployed key", async () => {
         const failing = world.instances.postfix[1];
         testEnv().proxy.agentMode = true;

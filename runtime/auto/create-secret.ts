@@ -120,6 +120,14 @@ export async function createSecretStep(ctx: StepContext): Promise<CreateOutcome>
             reusable = stored.value;
             continue;
         }
+        if (!currentKeyId) {
+            // Without a credential of ours in AWSCURRENT we cannot tell which key is in use: touch nothing.
+            blocking.push(
+                `access key ${key.accessKeyId} of IAM user "${userName}" is not referenced by the secret, and AWSCURRENT holds no SMTP credential of ours, ` +
+                    `so it cannot be told apart from a key in use; delete it yourself if nothing uses it`,
+            );
+            continue;
+        }
         // Referenced by no stored version (or only by a dead one) and not being retired: an orphan.
         await deleteAccessKey(deps.iam, userName, key.accessKeyId);
         log("createSecret: deleted an orphan access key no stored version uses", { accessKeyId: key.accessKeyId, status: key.status });
