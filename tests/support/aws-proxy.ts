@@ -62,6 +62,21 @@ export interface LastUsedOverlay {
     region: string;
 }
 
+/** A request as an interceptor sees it. */
+export interface InterceptedRequest {
+    service: string;
+    operation: string;
+    method: string;
+    /** URL path and query */
+    path: string;
+    body: string;
+}
+
+/** An interceptor's answer; `undefined` lets the request through. */
+export type Interceptor = (
+    req: InterceptedRequest,
+) => Promise<{ status: number; body: string; headers?: Record<string, string> } | undefined>;
+
 interface ActiveRule extends FaultRule {
     seen: number;
     applied: number;
@@ -77,19 +92,21 @@ export class AwsProxy {
     /** when true, instances without a reported result are "Pending" (agents decide); otherwise moto's Success stands */
     agentMode = false;
     private lastUsed = new Map<string, LastUsedOverlay>();
+    private interceptors: Interceptor[] = [];
     private server?: http.Server;
     url = "";
 
     constructor(private readonly motoUrl: string) {}
 
-    async start(): Promise<string> {
+    /** Listens on 127.0.0.1:`port` (0 = any free port). */
+    async start(port = 0): Promise<string> {
         this.server = http.createServer((req, res) => {
             this.handle(req, res).catch((e) => {
                 res.writeHead(500, { "content-type": "text/plain" });
                 res.end(`proxy error: ${String(e)}`);
             });
         });
-        await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", () => r()));
+        await new Promise<void>((r) => this.server!.listen(port, "127.0.0.1", () => r()));
         this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
         return this.url;
     }
@@ -107,6 +124,18 @@ export class AwsProxy {
         this.lastUsed.clear();
         this.calls.length = 0;
         this.agentMode = false;
+        this.interceptors = [];
+    }
+
+    /**
+     * Lets a test component answer some requests itself (e.g. the Step Functions bridge answers Lambda
+     * `Invoke` by running the real handler in-process). Fault rules still apply first. Returns a remover.
+     */
+    addInterceptor(interceptor: Interceptor): () => void {
+        this.interceptors.push(interceptor);
+        return () => {
+            this.interceptors = this.interceptors.filter((i) => i !== interceptor);
+        };
     }
 
     addFault(rule: FaultRule): ActiveRule {
@@ -154,6 +183,15 @@ export class AwsProxy {
             this.calls.push({ service, operation, requestBody: body, status, responseBody: payload.body, synthesized: true });
             res.writeHead(status, payload.headers);
             res.end(payload.body);
+            return;
+        }
+
+        for (const intercept of this.interceptors) {
+            const answer = await intercept({ service, operation, method: req.method ?? "GET", path: req.url ?? "/", body });
+            if (!answer) continue;
+            this.calls.push({ service, operation, requestBody: body, status: answer.status, responseBody: answer.body, synthesized: true });
+            res.writeHead(answer.status, answer.headers ?? { "content-type": "application/json" });
+            res.end(answer.body);
             return;
         }
 
@@ -273,7 +311,7 @@ export class AwsProxy {
                 cmd.Status = done.length < ids.length ? "InProgress" : errors.length ? "Failed" : "Success";
                 cmd.StatusDetails = cmd.Status;
             }
-            return JSON.stringify(json);
+            return JSON.stringify(listCommandsPage(json, JSON.parse(requestBody || "{}")));
         }
         if (service === "ssm" && operation === "GetCommandInvocation") {
             const input = JSON.parse(requestBody);
@@ -297,6 +335,26 @@ export class AwsProxy {
         }
         return responseBody;
     }
+}
+
+/**
+ * moto's ListCommands ignores `Filters` and pagination. SSM applies the filters and returns at most `MaxResults`
+ * (≤ 50) per page: emulated here when the caller asks for pages (MaxResults) or filters, so call counts are honest.
+ */
+function listCommandsPage(json: any, input: any): any {
+    if (input.CommandId || (input.MaxResults === undefined && !input.Filters)) return json;
+    const seconds = (v: unknown) => (typeof v === "number" ? v : Date.parse(String(v)) / 1000);
+    let commands: any[] = json.Commands ?? [];
+    for (const f of input.Filters ?? []) {
+        if (f.key === "InvokedAfter") commands = commands.filter((c) => seconds(c.RequestedDateTime) >= seconds(f.value));
+        if (f.key === "InvokedBefore") commands = commands.filter((c) => seconds(c.RequestedDateTime) <= seconds(f.value));
+        if (f.key === "Status") commands = commands.filter((c) => c.Status === f.value);
+        if (f.key === "DocumentName") commands = commands.filter((c) => c.DocumentName === f.value);
+    }
+    const max = Math.min(input.MaxResults ?? 50, 50);
+    const start = input.NextToken ? Number(input.NextToken) : 0;
+    const next = start + max < commands.length ? String(start + max) : undefined;
+    return { ...json, Commands: commands.slice(start, start + max), ...(next ? { NextToken: next } : {}) };
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {

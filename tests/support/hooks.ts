@@ -4,7 +4,7 @@
  * via AWS_ENDPOINT_URL, with fake credentials.
  */
 import { AwsProxy } from "./aws-proxy";
-import { MotoServer, resetMoto, startMoto } from "./moto";
+import { freePort, MotoServer, resetMoto, startMoto } from "./moto";
 
 export interface TestEnv {
     moto: MotoServer;
@@ -52,9 +52,11 @@ export const mochaHooks = {
         process.env.AWS_REGION ??= "us-east-1";
         // The SDK prints a Node-version notice once per process; it is noise in test output.
         process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = "1";
-        const moto = await startMoto();
+        // moto's Step Functions interpreter calls back through the proxy (recorded, bridgeable): see startMoto.
+        const proxyPort = await freePort();
+        const moto = await startMoto({ callbackPort: proxyPort });
         const proxy = new AwsProxy(moto.url);
-        const endpoint = await proxy.start();
+        const endpoint = await proxy.start(proxyPort);
         process.env.AWS_ENDPOINT_URL = endpoint;
         env = { moto, proxy, endpoint, region: "us-east-1" };
     },

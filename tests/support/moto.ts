@@ -4,6 +4,7 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as net from "net";
+import * as path from "path";
 
 export interface MotoServer {
     /** e.g. http://127.0.0.1:45123 */
@@ -43,11 +44,22 @@ async function waitForHttp(url: string, child: ChildProcess, deadlineMs: number)
     throw new Error(`moto_server did not answer at ${url}: ${String(lastError)}`);
 }
 
-/** Starts moto with Step Functions execution enabled (MOTO_PORT must equal the port for that). */
-export async function startMoto(): Promise<MotoServer> {
+/**
+ * Starts moto with Step Functions execution enabled.
+ * moto's state-machine interpreter calls AWS services (Lambda, SNS, Step Functions, ...) at
+ * `http://localhost:$MOTO_PORT`; `callbackPort` (default: moto's own port) points those calls elsewhere —
+ * the root hook points them at the wire proxy, so the proxy records them and the Step Functions test
+ * bridge (tests/support/sfn-bridge.ts) can answer Lambda invocations.
+ */
+export async function startMoto(opts: { callbackPort?: number } = {}): Promise<MotoServer> {
     const port = await freePort();
     const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
-        env: { ...process.env, MOTO_PORT: String(port) },
+        env: {
+            ...process.env,
+            MOTO_PORT: String(opts.callbackPort ?? port),
+            // moto-shims/sitecustomize.py fixes a moto bug (no second execution while one runs); see that file.
+            PYTHONPATH: [path.join(__dirname, "moto-shims"), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+        },
         stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";

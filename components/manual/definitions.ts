@@ -1,0 +1,289 @@
+/**
+ * The two manual-mode state machines as Amazon States Language (pure builders; JSON-serialisable objects).
+ *
+ * CredentialRotation (Standard workflow, may run up to a year):
+ *   CreateCredential → [ListServersPage → ConfirmServers (Map, MaxConcurrency) → notify unconfirmed]* →
+ *   all confirmed? → DeactivateOldKeys → WaitGracePeriod → DeleteOldKeys → notify; otherwise fail, old key Active.
+ *   Each Map iteration is a `lambda:invoke.waitForTaskToken` task whose Lambda starts one ManualConfirmation
+ *   execution; that execution reports its outcome to the iteration's token at its end. (Not
+ *   `states:startExecution.sync:2`: moto's interpreter cannot serialise that integration's AWS-valid
+ *   parameters; this pattern is valid on AWS and runs unchanged in moto.)
+ * ManualConfirmation (one per server): a Parallel of the owner wait (`.waitForTaskToken`, TimeoutSeconds)
+ *   and a reminder loop; the wait's success ends the Parallel through a Fail state caught as "OwnerConfirmed"
+ *   (the usual way to end a sibling loop), then ReportOutcome.
+ */
+
+/** Lambda errors worth retrying (AWS's recommended list for lambda:invoke). */
+export const LAMBDA_TRANSIENT_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"];
+
+export const DEFAULT_GRACE_SECONDS = 3 * 24 * 3600;
+export const DEFAULT_MAX_CONCURRENCY = 10;
+export const DEFAULT_REMINDER_SECONDS = 24 * 3600;
+export const DEFAULT_CONFIRMATION_TIMEOUT_SECONDS = 14 * 24 * 3600;
+/** Step Functions Standard workflows run at most one year. */
+export const MAX_EXECUTION_SECONDS = 365 * 24 * 3600;
+/** extra time the rotation's iteration waits beyond the confirmation timeout for the outcome report */
+export const REPORT_MARGIN_SECONDS = 3600;
+
+export interface CredentialRotationDefinitionOptions {
+    createCredentialArn: string;
+    listServersPageArn: string;
+    startConfirmationArn: string;
+    retireOldKeysArn: string;
+    notifyTopicArn: string;
+    /** ManualConfirmation executions at once (Map MaxConcurrency); default 10 */
+    maxConcurrency?: number;
+    /** seconds between deactivating and deleting the old keys; default 3 days */
+    graceSeconds?: number;
+    /** the ManualConfirmation wait timeout (the iteration waits this plus REPORT_MARGIN_SECONDS) */
+    confirmationTimeoutSeconds?: number;
+    /** AWS partition of the integration ARNs (aws, aws-cn, aws-us-gov); default aws */
+    partition?: string;
+}
+
+export interface ManualConfirmationDefinitionOptions {
+    requestConfirmationArn: string;
+    remindOwnerArn: string;
+    reportOutcomeArn: string;
+    /** seconds between reminders; default 1 day */
+    reminderSeconds?: number;
+    /** seconds the owner has to confirm; default 14 days */
+    confirmationTimeoutSeconds?: number;
+    /** AWS partition of the integration ARNs; default aws */
+    partition?: string;
+}
+
+function partitionOf(value: unknown): string {
+    if (value === undefined) return "aws";
+    if (typeof value !== "string" || !/^aws(-[a-z]+)*$/.test(value)) throw new Error(`partition ${JSON.stringify(value)} is not an AWS partition (aws, aws-cn, aws-us-gov, ...)`);
+    return value;
+}
+
+function requireArn(field: string, value: unknown, service: string): string {
+    if (typeof value !== "string" || !new RegExp(`^arn:[a-z-]+:${service}:`).test(value)) {
+        throw new Error(`${field} ${JSON.stringify(value)} is not a ${service} ARN`);
+    }
+    return value;
+}
+
+function seconds(field: string, value: unknown, fallback: number, min: number, max: number): number {
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`${field} ${JSON.stringify(value)} must be an integer from ${min} to ${max}`);
+    return value as number;
+}
+
+const lambdaRetry = (maxAttempts = 6) => [{ ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 2, MaxAttempts: maxAttempts, BackoffRate: 2 }];
+/** For idempotent handlers: transient Lambda errors, then any error a few more times. */
+const idempotentRetry = () => [...lambdaRetry(), { ErrorEquals: ["States.ALL"], IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2 }];
+
+function invoke(partition: string, functionArn: string, payload: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+    return { Type: "Task", Resource: `arn:${partition}:states:::lambda:invoke`, Parameters: { FunctionName: functionArn, Payload: payload }, ...extra };
+}
+
+function publish(partition: string, topicArn: string, subject: string, messageFormat: string, extra: Record<string, unknown>): Record<string, unknown> {
+    return {
+        Type: "Task",
+        Resource: `arn:${partition}:states:::sns:publish`,
+        Parameters: { TopicArn: topicArn, Subject: subject, "Message.$": messageFormat },
+        ResultPath: null,
+        Retry: [{ ErrorEquals: ["States.ALL"], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2 }],
+        ...extra,
+    };
+}
+
+/** CredentialRotation's ASL. */
+export function credentialRotationDefinition(opts: CredentialRotationDefinitionOptions): Record<string, unknown> {
+    const p = partitionOf(opts?.partition);
+    const createCredential = requireArn("createCredentialArn", opts?.createCredentialArn, "lambda");
+    const listServersPage = requireArn("listServersPageArn", opts.listServersPageArn, "lambda");
+    const startConfirmation = requireArn("startConfirmationArn", opts.startConfirmationArn, "lambda");
+    const retireOldKeys = requireArn("retireOldKeysArn", opts.retireOldKeysArn, "lambda");
+    const topic = requireArn("notifyTopicArn", opts.notifyTopicArn, "sns");
+    const maxConcurrency = seconds("maxConcurrency", opts.maxConcurrency, DEFAULT_MAX_CONCURRENCY, 1, 1000);
+    const grace = seconds("graceSeconds", opts.graceSeconds, DEFAULT_GRACE_SECONDS, 0, 90 * 24 * 3600);
+    const timeout = seconds("confirmationTimeoutSeconds", opts.confirmationTimeoutSeconds, DEFAULT_CONFIRMATION_TIMEOUT_SECONDS, 1, MAX_EXECUTION_SECONDS - REPORT_MARGIN_SECONDS);
+    const failTo = (next: string) => [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: next }];
+    return {
+        Comment: "SES SMTP credential rotation with per-server human confirmation (manual mode)",
+        StartAt: "CreateCredential",
+        TimeoutSeconds: MAX_EXECUTION_SECONDS,
+        States: {
+            CreateCredential: invoke(
+                p,
+                createCredential,
+                { "executionName.$": "$$.Execution.Name", "executionStartTime.$": "$$.Execution.StartTime" },
+                {
+                    ResultSelector: {
+                        "parameterName.$": "$.Payload.parameterName",
+                        "parameterVersion.$": "$.Payload.parameterVersion",
+                        "accessKeyId.$": "$.Payload.accessKeyId",
+                        "previousAccessKeyIds.$": "$.Payload.previousAccessKeyIds",
+                    },
+                    ResultPath: "$.credential",
+                    Retry: idempotentRetry(),
+                    Catch: failTo("NotifyRotationFailed"),
+                    Next: "StartPaging",
+                },
+            ),
+            StartPaging: { Type: "Pass", Parameters: { "credential.$": "$.credential", cursor: { nextToken: null }, anyUnconfirmed: false }, Next: "ListServersPage" },
+            ListServersPage: invoke(
+                p,
+                listServersPage,
+                { "nextToken.$": "$.cursor.nextToken" },
+                {
+                    ResultSelector: { "servers.$": "$.Payload.servers", "nextToken.$": "$.Payload.nextToken" },
+                    ResultPath: "$.page",
+                    Retry: idempotentRetry(),
+                    Catch: failTo("NotifyRotationFailed"),
+                    Next: "PageEmpty?",
+                },
+            ),
+            "PageEmpty?": { Type: "Choice", Choices: [{ Variable: "$.page.servers[0]", IsPresent: false, Next: "MorePages?" }], Default: "ConfirmServers" },
+            ConfirmServers: {
+                Type: "Map",
+                ItemsPath: "$.page.servers",
+                MaxConcurrency: maxConcurrency,
+                ItemSelector: { "server.$": "$$.Map.Item.Value", "credential.$": "$.credential" },
+                ItemProcessor: {
+                    ProcessorConfig: { Mode: "INLINE" },
+                    StartAt: "ConfirmServer",
+                    States: {
+                        ConfirmServer: {
+                            Type: "Task",
+                            Resource: `arn:${p}:states:::lambda:invoke.waitForTaskToken`,
+                            Parameters: {
+                                FunctionName: startConfirmation,
+                                Payload: { "parentTaskToken.$": "$$.Task.Token", "rotation.$": "$$.Execution.Name", "server.$": "$.server", "credential.$": "$.credential" },
+                            },
+                            TimeoutSeconds: timeout + REPORT_MARGIN_SECONDS,
+                            Retry: lambdaRetry(),
+                            ResultSelector: { "serverId.$": "$.serverId", confirmed: true },
+                            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "ServerNotConfirmed" }],
+                            End: true,
+                        },
+                        ServerNotConfirmed: { Type: "Pass", Parameters: { "serverId.$": "$.server.serverId", confirmed: false, "error.$": "$.failure.Error" }, End: true },
+                    },
+                },
+                ResultPath: "$.page.results",
+                Catch: failTo("NotifyRotationFailed"),
+                Next: "CheckPage",
+            },
+            CheckPage: { Type: "Pass", Parameters: { "anyUnconfirmed.$": "States.ArrayContains($.page.results[*].confirmed, false)" }, ResultPath: "$.page.check", Next: "PageConfirmed?" },
+            "PageConfirmed?": { Type: "Choice", Choices: [{ Variable: "$.page.check.anyUnconfirmed", BooleanEquals: true, Next: "NotifyServersNotConfirmed" }], Default: "MorePages?" },
+            NotifyServersNotConfirmed: publish(
+                p,
+                topic,
+                "SMTP credential rotation: servers not confirmed",
+                "States.Format('Rotation {}: not every server of this page confirmed the new SMTP credential ({} version {}, access key {}); confirmed=false marks them: {}. The old access key stays active and the rotation will end failed.', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, $.credential.accessKeyId, States.JsonToString($.page.results))",
+                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "MarkUnconfirmed" }], Next: "MarkUnconfirmed" },
+            ),
+            MarkUnconfirmed: { Type: "Pass", Result: true, ResultPath: "$.anyUnconfirmed", Next: "MorePages?" },
+            "MorePages?": { Type: "Choice", Choices: [{ Variable: "$.page.nextToken", IsString: true, Next: "NextPage" }], Default: "AllConfirmed?" },
+            NextPage: { Type: "Pass", Parameters: { "nextToken.$": "$.page.nextToken" }, ResultPath: "$.cursor", Next: "ListServersPage" },
+            "AllConfirmed?": { Type: "Choice", Choices: [{ Variable: "$.anyUnconfirmed", BooleanEquals: true, Next: "NotifyRotationIncomplete" }], Default: "DeactivateOldKeys" },
+            NotifyRotationIncomplete: publish(
+                p,
+                topic,
+                "SMTP credential rotation incomplete",
+                "States.Format('Rotation {} ended failed: not every server confirmed the new SMTP credential ({} version {}). The old access keys {} stay active. Servers that did confirm use access key {}.', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, States.JsonToString($.credential.previousAccessKeyIds), $.credential.accessKeyId)",
+                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "ServersNotConfirmed" }], Next: "ServersNotConfirmed" },
+            ),
+            ServersNotConfirmed: { Type: "Fail", Error: "ServersNotConfirmed", Cause: "Not every server confirmed the new SMTP credential; the old access key stays active." },
+            DeactivateOldKeys: invoke(
+                p,
+                retireOldKeys,
+                { action: "deactivate", "accessKeyIds.$": "$.credential.previousAccessKeyIds", "keepAccessKeyId.$": "$.credential.accessKeyId" },
+                { ResultSelector: { "keys.$": "$.Payload.keys" }, ResultPath: "$.deactivated", Retry: idempotentRetry(), Catch: failTo("NotifyRotationFailed"), Next: "WaitGracePeriod" },
+            ),
+            WaitGracePeriod: { Type: "Wait", Seconds: grace, Next: "DeleteOldKeys" },
+            DeleteOldKeys: invoke(
+                p,
+                retireOldKeys,
+                { action: "delete", "accessKeyIds.$": "$.credential.previousAccessKeyIds", "keepAccessKeyId.$": "$.credential.accessKeyId" },
+                { ResultSelector: { "keys.$": "$.Payload.keys" }, ResultPath: "$.deleted", Retry: idempotentRetry(), Catch: failTo("NotifyRotationFailed"), Next: "NotifyRotationSucceeded" },
+            ),
+            NotifyRotationSucceeded: publish(
+                p,
+                topic,
+                "SMTP credential rotation finished",
+                "States.Format('Rotation {} finished: every server confirmed the new SMTP credential ({} version {}, access key {}). Old keys: {}', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, $.credential.accessKeyId, States.JsonToString($.deleted.keys))",
+                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "RotationSucceeded" }], Next: "RotationSucceeded" },
+            ),
+            RotationSucceeded: { Type: "Succeed" },
+            NotifyRotationFailed: publish(
+                p,
+                topic,
+                "SMTP credential rotation failed",
+                "States.Format('Rotation {} failed: {}: {}. The old access key stays active.', $$.Execution.Name, $.failure.Error, $.failure.Cause)",
+                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "RotationFailed" }], Next: "RotationFailed" },
+            ),
+            RotationFailed: { Type: "Fail", Error: "RotationFailed", Cause: "See the execution history and the failure notification; the old access key stays active." },
+        },
+    };
+}
+
+/** ManualConfirmation's ASL. */
+export function manualConfirmationDefinition(opts: ManualConfirmationDefinitionOptions): Record<string, unknown> {
+    const p = partitionOf(opts?.partition);
+    const request = requireArn("requestConfirmationArn", opts?.requestConfirmationArn, "lambda");
+    const remind = requireArn("remindOwnerArn", opts.remindOwnerArn, "lambda");
+    const report = requireArn("reportOutcomeArn", opts.reportOutcomeArn, "lambda");
+    const timeout = seconds("confirmationTimeoutSeconds", opts.confirmationTimeoutSeconds, DEFAULT_CONFIRMATION_TIMEOUT_SECONDS, 1, MAX_EXECUTION_SECONDS - REPORT_MARGIN_SECONDS);
+    const reminder = seconds("reminderSeconds", opts.reminderSeconds, DEFAULT_REMINDER_SECONDS, 1, MAX_EXECUTION_SECONDS);
+    return {
+        Comment: "One server's owner confirms the new SES SMTP credential (manual mode)",
+        StartAt: "AwaitOwner",
+        TimeoutSeconds: timeout + REPORT_MARGIN_SECONDS,
+        States: {
+            AwaitOwner: {
+                Type: "Parallel",
+                Branches: [
+                    {
+                        StartAt: "RequestConfirmation",
+                        States: {
+                            RequestConfirmation: {
+                                Type: "Task",
+                                Resource: `arn:${p}:states:::lambda:invoke.waitForTaskToken`,
+                                Parameters: { FunctionName: request, Payload: { "taskToken.$": "$$.Task.Token", "executionName.$": "$$.Execution.Name" } },
+                                TimeoutSeconds: timeout,
+                                Retry: lambdaRetry(),
+                                Next: "OwnerConfirmed",
+                            },
+                            OwnerConfirmed: { Type: "Fail", Error: "OwnerConfirmed", Cause: "The owner confirmed the server; this ends the reminder loop." },
+                        },
+                    },
+                    {
+                        StartAt: "WaitBeforeReminder",
+                        States: {
+                            WaitBeforeReminder: { Type: "Wait", Seconds: reminder, Next: "RemindOwner" },
+                            RemindOwner: {
+                                Type: "Task",
+                                Resource: `arn:${p}:states:::lambda:invoke`,
+                                Parameters: { FunctionName: remind, Payload: { "executionName.$": "$$.Execution.Name" } },
+                                ResultPath: null,
+                                Retry: lambdaRetry(3),
+                                Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "WaitBeforeReminder" }],
+                                Next: "WaitBeforeReminder",
+                            },
+                        },
+                    },
+                ],
+                Catch: [
+                    { ErrorEquals: ["OwnerConfirmed"], ResultPath: "$.decision", Next: "ReportConfirmed" },
+                    { ErrorEquals: ["States.ALL"], ResultPath: "$.decision", Next: "ReportNotConfirmed" },
+                ],
+                Next: "UnexpectedEnd",
+            },
+            ReportConfirmed: invoke(p, report, { "executionName.$": "$$.Execution.Name", outcome: "confirmed" }, { ResultPath: null, Retry: idempotentRetry(), Next: "Confirmed" }),
+            Confirmed: { Type: "Succeed" },
+            ReportNotConfirmed: invoke(
+                p,
+                report,
+                { "executionName.$": "$$.Execution.Name", outcome: "not-confirmed", "error.$": "$.decision.Error" },
+                { ResultPath: null, Retry: idempotentRetry(), Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "NotConfirmed" }], Next: "NotConfirmed" },
+            ),
+            NotConfirmed: { Type: "Fail", Error: "ServerNotConfirmed", Cause: "The owner did not confirm in time, or reported that the server could not be updated." },
+            UnexpectedEnd: { Type: "Fail", Error: "UnexpectedEnd", Cause: "The wait ended without a decision." },
+        },
+    };
+}

@@ -1,0 +1,138 @@
+/**
+ * CreateCredential task (manual mode): a new IAM access key, its SES SMTP password derived and stored as a
+ * Parameter Store SecureString (the customer KMS key passed on every PutParameter), and only a reference
+ * returned to the state machine: parameter name + version, access key id, and the keys this rotation retires.
+ *
+ * Idempotent per rotation execution: the parameter version's Description names the execution, so a retry
+ * after the value was stored returns the same reference; a key created by an earlier attempt of THIS
+ * execution whose secret was never stored (crash between CreateAccessKey and PutParameter) is deleted
+ * first — only keys created after the execution started and referenced by no parameter version qualify.
+ */
+import ssmSdk = require("@aws-sdk/client-ssm");
+import type { IAMClient } from "@aws-sdk/client-iam";
+import type { SSMClient } from "@aws-sdk/client-ssm";
+import { createAccessKeyForSmtp, deleteAccessKey, listAccessKeys, smtpCredentialForKey } from "../access-keys";
+import { parseCredential, serializeCredential } from "../credential";
+import { jsonLineLogger, Logger } from "../notify";
+import { isAwsRegion } from "../smtp-password";
+import { assertExecutionName, RotationCredential } from "./types";
+
+export interface CreateCredentialDeps {
+    iam: IAMClient;
+    ssm: SSMClient;
+    log?: Logger;
+}
+
+export interface CreateCredentialConfig {
+    iamUserName: string;
+    sesRegion: string;
+    smtpEndpoint?: string;
+    smtpPort: 587 | 465;
+    /** the SecureString parameter, e.g. /ses-smtp/bu-a/credential */
+    parameterName: string;
+    /** customer KMS key (id, alias or ARN); absent = the account's alias/aws/ssm, named explicitly */
+    kmsKeyId?: string;
+}
+
+export interface CreateCredentialEvent {
+    /** `$$.Execution.Name` */
+    executionName: string;
+    /** `$$.Execution.StartTime` (ISO-8601) */
+    executionStartTime: string;
+}
+
+/** Parameter Store's name for the AWS-managed key, used only when no customer key is configured. */
+export const DEFAULT_SSM_KEY = "alias/aws/ssm";
+
+/** The Description of the parameter version a rotation writes (the idempotency marker). */
+export function credentialVersionDescription(executionName: string): string {
+    return `SES SMTP credential created by rotation ${executionName}`;
+}
+
+/** Validates the configuration, naming the bad field. */
+export function assertCreateCredentialConfig(config: CreateCredentialConfig): void {
+    if (typeof config?.iamUserName !== "string" || config.iamUserName === "") throw new Error("iamUserName must be a non-empty IAM user name");
+    if (!isAwsRegion(config.sesRegion)) throw new Error(`sesRegion ${JSON.stringify(config.sesRegion)} is not a well-formed AWS region`);
+    if (config.smtpPort !== 587 && config.smtpPort !== 465) throw new Error(`smtpPort ${JSON.stringify(config.smtpPort)} must be 587 or 465`);
+    if (typeof config.parameterName !== "string" || !/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(config.parameterName)) {
+        throw new Error(`parameterName ${JSON.stringify(config.parameterName)} must be a Parameter Store path starting with /`);
+    }
+    if (config.kmsKeyId !== undefined && (typeof config.kmsKeyId !== "string" || config.kmsKeyId === "")) {
+        throw new Error(`kmsKeyId ${JSON.stringify(config.kmsKeyId)} must be a KMS key id, alias or ARN`);
+    }
+}
+
+interface StoredVersion {
+    version: number;
+    description?: string;
+    accessKeyId?: string;
+}
+
+async function parameterHistory(ssm: SSMClient, name: string): Promise<StoredVersion[]> {
+    const versions: StoredVersion[] = [];
+    let token: string | undefined;
+    try {
+        do {
+            const page = await ssm.send(new ssmSdk.GetParameterHistoryCommand({ Name: name, WithDecryption: true, NextToken: token, MaxResults: 50 }));
+            for (const p of page.Parameters ?? []) {
+                versions.push({ version: p.Version!, description: p.Description, accessKeyId: parseCredential(p.Value)?.username });
+            }
+            token = page.NextToken;
+        } while (token);
+    } catch (e) {
+        if ((e as { name?: string }).name === "ParameterNotFound") return [];
+        throw e;
+    }
+    return versions.sort((a, b) => a.version - b.version);
+}
+
+/** The CreateCredential Lambda handler. */
+export function createCredentialHandler(deps: CreateCredentialDeps, config: CreateCredentialConfig): (event: CreateCredentialEvent) => Promise<RotationCredential> {
+    assertCreateCredentialConfig(config);
+    const log = deps.log ?? jsonLineLogger;
+    return async (event) => {
+        const executionName = assertExecutionName("executionName", event?.executionName);
+        const startedAt = Date.parse(event?.executionStartTime);
+        if (!Number.isFinite(startedAt)) throw new Error(`executionStartTime ${JSON.stringify(event?.executionStartTime)} is not an ISO-8601 time`);
+        const marker = credentialVersionDescription(executionName);
+
+        const history = await parameterHistory(deps.ssm, config.parameterName);
+        const current = history[history.length - 1];
+        let keys = await listAccessKeys(deps.iam, config.iamUserName);
+
+        if (current && current.description === marker && current.accessKeyId) {
+            // A retry after the value was stored: same answer.
+            const previous = keys.filter((k) => k.accessKeyId !== current.accessKeyId).map((k) => k.accessKeyId);
+            log("credential already created by this rotation", { executionName, parameterVersion: current.version, accessKeyId: current.accessKeyId });
+            return { parameterName: config.parameterName, parameterVersion: current.version, accessKeyId: current.accessKeyId, previousAccessKeyIds: previous };
+        }
+
+        const referenced = new Set(history.map((v) => v.accessKeyId).filter((id): id is string => !!id));
+        for (const k of keys) {
+            const created = k.createDate ? Date.parse(k.createDate) : NaN;
+            // Created by an earlier attempt of this execution, secret lost: nobody can use it.
+            if (!referenced.has(k.accessKeyId) && Number.isFinite(created) && created >= startedAt - 1000) {
+                await deleteAccessKey(deps.iam, config.iamUserName, k.accessKeyId);
+                log("deleted an unstored key left by an earlier attempt of this rotation", { executionName, accessKeyId: k.accessKeyId });
+            }
+        }
+        keys = await listAccessKeys(deps.iam, config.iamUserName);
+        const previousAccessKeyIds = keys.map((k) => k.accessKeyId);
+
+        const key = await createAccessKeyForSmtp(deps.iam, config.iamUserName, config.sesRegion);
+        const value = smtpCredentialForKey(key, { sesRegion: config.sesRegion, smtpEndpoint: config.smtpEndpoint, smtpPort: config.smtpPort });
+        const put = await deps.ssm.send(
+            new ssmSdk.PutParameterCommand({
+                Name: config.parameterName,
+                Value: serializeCredential(value),
+                Type: "SecureString",
+                KeyId: config.kmsKeyId ?? DEFAULT_SSM_KEY,
+                Overwrite: true,
+                Description: marker,
+            }),
+        );
+        if (!put.Version) throw new Error(`PutParameter ${config.parameterName} returned no version`);
+        log("credential stored", { executionName, parameterName: config.parameterName, parameterVersion: put.Version, accessKeyId: key.accessKeyId });
+        return { parameterName: config.parameterName, parameterVersion: put.Version, accessKeyId: key.accessKeyId, previousAccessKeyIds };
+    };
+}
