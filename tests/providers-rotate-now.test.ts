@@ -139,7 +139,9 @@ describe("providers: RotateNow", () => {
             assert.match(updated.executionArn!, /:execution:CredentialRotation:password-rotation-\d{2}-\d{2}-\d{2}-[0-9a-f]{10}$/);
             const sfn = new SFNClient(clientConfig(region));
             const described = await sfn.send(new DescribeExecutionCommand({ executionArn: updated.executionArn }));
-            assert.deepStrictEqual(JSON.parse(described.input!), { ticket: "CHG-1", trigger: "now", requestedBy: "pulumi up (RotateNow)" });
+            const input = JSON.parse(described.input!);
+            assert.deepStrictEqual(input, { ticket: "CHG-1", trigger: "on-demand", requestId: input.requestId, rotateNow: "now", requestedBy: "pulumi up (RotateNow)" });
+            assert.match(input.requestId, /^rotate-now-[0-9a-f]{10}$/);
 
             const retried = (await provider.update!("id", olds, news)).outs!;
             assert.strictEqual(retried.executionArn, updated.executionArn);
@@ -148,8 +150,14 @@ describe("providers: RotateNow", () => {
             assert.strictEqual(count("states:StartExecution"), 1);
         });
 
-        it("names executions password-rotation-dd-mm-yy-<suffix> in UTC", () => {
+        it("names executions password-rotation-dd-mm-yy-<suffix>, UTC or the given time zone", () => {
             assert.strictEqual(rotationExecutionName(new Date("2026-01-05T23:30:00Z"), "abc"), "password-rotation-05-01-26-abc");
+            assert.strictEqual(rotationExecutionName(new Date("2026-01-05T23:30:00Z"), "abc", "Europe/Berlin"), "password-rotation-06-01-26-abc");
+        });
+
+        it("check names a bad time zone", async () => {
+            const r = await provider.check!({} as any, { trigger: "", mode: "manual", region, stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:S", timeZone: "Mars/Olympus" });
+            assert.deepStrictEqual(r.failures!.map((f) => f.property), ["timeZone"]);
         });
 
         it("delete leaves the started execution alone", async () => {

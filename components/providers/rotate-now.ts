@@ -12,6 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import support = require("./provider-support");
+import starter = require("../../runtime/manual/starter");
 
 /** Inputs of {@link RotateNow}. */
 export interface RotateNowArgs {
@@ -25,8 +26,10 @@ export interface RotateNowArgs {
     secretArn?: pulumi.Input<string>;
     /** manual mode: the CredentialRotation state machine's ARN */
     stateMachineArn?: pulumi.Input<string>;
-    /** manual mode: extra (non-secret) fields for the execution input; `trigger` and `requestedBy` are added */
+    /** manual mode: extra (non-secret) fields for the execution input (see {@link rotateNowExecutionInput}) */
     executionInput?: pulumi.Input<Record<string, pulumi.Input<string | number | boolean>>>;
+    /** manual mode: IANA time zone of the date in the execution name (default UTC), as the scheduled starter */
+    timeZone?: pulumi.Input<string>;
 }
 
 /** Plain inputs as the provider receives them. */
@@ -37,6 +40,7 @@ export interface RotateNowInputs {
     secretArn?: string;
     stateMachineArn?: string;
     executionInput?: Record<string, string | number | boolean>;
+    timeZone?: string;
 }
 
 /** What the provider records (plain JSON, no secrets). */
@@ -54,12 +58,21 @@ export interface RotateNowOutputs extends RotateNowInputs {
 /** Inputs whose change means a different target: the resource is replaced (new baseline, no rotation). */
 const REPLACING_INPUTS = ["mode", "region", "secretArn", "stateMachineArn"] as const;
 
-/** The Step Functions execution name: `password-rotation-dd-mm-yy-<10 hex>` (≤ 80 chars, allowed characters only). */
-export function rotationExecutionName(now: Date, suffix: string): string {
-    const dd = String(now.getUTCDate()).padStart(2, "0");
-    const mm = String(now.getUTCMonth() + 1).padStart(2, "0");
-    const yy = String(now.getUTCFullYear() % 100).padStart(2, "0");
-    return `password-rotation-${dd}-${mm}-${yy}-${suffix}`;
+/**
+ * The Step Functions execution name: the scheduled starter's `password-rotation-dd-mm-yy` (date in `timeZone`)
+ * plus `-<10 hex>` derived from the target, the trigger and the previous rotation (so a retry finds it, and it
+ * never collides with the starter's `-2`, `-3` ... names). At most 37 characters.
+ */
+export function rotationExecutionName(now: Date, suffix: string, timeZone?: string): string {
+    return `${starter.rotationExecutionBaseName(now, timeZone)}-${suffix}`;
+}
+
+/**
+ * The execution input: the starter's on-demand shape (`trigger: "on-demand"`, a `requestId` that is stable
+ * for this trigger change) plus the caller's extra fields and the `rotateNow` value. Never a secret.
+ */
+export function rotateNowExecutionInput(inputs: RotateNowInputs, requestId: string): string {
+    return JSON.stringify({ ...(inputs.executionInput ?? {}), trigger: "on-demand", requestId, rotateNow: inputs.trigger, requestedBy: "pulumi up (RotateNow)" });
 }
 
 /** The dynamic provider behind {@link RotateNow}. Exported for tests that call its methods directly. */
@@ -81,6 +94,7 @@ export const rotateNowProvider: pulumi.dynamic.ResourceProvider<RotateNowInputs,
                 (v) => v === undefined || (typeof v === "object" && v !== null && !Array.isArray(v)),
                 "must be an object of plain (non-secret) values",
             );
+            support.requireThat(failures, news, "timeZone", (v) => v === undefined || isTimeZone(v), "must be an IANA time zone such as Europe/Berlin");
         }
         return { inputs: news, failures };
     },
@@ -90,6 +104,7 @@ export const rotateNowProvider: pulumi.dynamic.ResourceProvider<RotateNowInputs,
         const inputChanged =
             replaces.length > 0 ||
             olds.trigger !== news.trigger ||
+            (olds.timeZone ?? "") !== (news.timeZone ?? "") ||
             JSON.stringify(olds.executionInput ?? {}) !== JSON.stringify(news.executionInput ?? {});
         return { changes: inputChanged, replaces: [...replaces], deleteBeforeReplace: false };
     },
@@ -116,6 +131,14 @@ export const rotateNowProvider: pulumi.dynamic.ResourceProvider<RotateNowInputs,
     },
 };
 
+function isTimeZone(v: unknown): boolean {
+    try {
+        return typeof v === "string" && starter.rotationExecutionBaseName(new Date(), v).length > 0;
+    } catch {
+        return false;
+    }
+}
+
 /** Starts the rotation for the inputs, or finds the one a crashed earlier attempt already started. */
 async function startRotation(inputs: RotateNowInputs, previous: string): Promise<Partial<RotateNowOutputs>> {
     const startedAt = new Date().toISOString();
@@ -135,7 +158,8 @@ async function startRotation(inputs: RotateNowInputs, previous: string): Promise
     }
     const sfn = require("@aws-sdk/client-sfn");
     const client = new sfn.SFNClient({ region: inputs.region });
-    const name = rotationExecutionName(new Date(), support.shortHash(10, inputs.stateMachineArn!, inputs.trigger, previous));
+    const suffix = support.shortHash(10, inputs.stateMachineArn!, inputs.trigger, previous);
+    const name = rotationExecutionName(new Date(), suffix, inputs.timeZone);
     const executionArn = inputs.stateMachineArn!.replace(":stateMachine:", ":execution:") + ":" + name;
     try {
         await client.send(new sfn.DescribeExecutionCommand({ executionArn }));
@@ -143,7 +167,7 @@ async function startRotation(inputs: RotateNowInputs, previous: string): Promise
     } catch (e) {
         if (support.awsErrorName(e) !== "ExecutionDoesNotExist") throw e;
     }
-    const input = JSON.stringify({ ...(inputs.executionInput ?? {}), trigger: inputs.trigger, requestedBy: "pulumi up (RotateNow)" });
+    const input = rotateNowExecutionInput(inputs, `rotate-now-${suffix}`);
     try {
         const out = await client.send(new sfn.StartExecutionCommand({ stateMachineArn: inputs.stateMachineArn, name, input }));
         return { executionArn: out.executionArn, startedAt };
