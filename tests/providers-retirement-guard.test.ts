@@ -19,6 +19,7 @@ import { scheduleRetirement } from "../runtime/retirement";
 import { silentLogger } from "../runtime/notify";
 import { retirementGuardProvider, RetirementGuardInputs, transitionDue } from "../components/providers/retirement-guard";
 import { retirementLambdaConfigFromEnv } from "../components/providers/retirement-lambda";
+import { RotationWorld, USER as ROTATED_USER } from "./support/rotation-driver";
 
 /** Called through the host's data path (protobuf Struct conversion, `__provider` present). */
 const provider = hosted(retirementGuardProvider);
@@ -33,10 +34,12 @@ async function newKey(): Promise<NewAccessKey> {
     return { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! };
 }
 
-async function keyStatus(accessKeyId: string): Promise<string> {
-    const keys = (await iam().send(new ListAccessKeysCommand({ UserName: userName }))).AccessKeyMetadata ?? [];
+async function keyStatusOf(user: string, accessKeyId: string): Promise<string> {
+    const keys = (await iam().send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata ?? [];
     return keys.find((k) => k.AccessKeyId === accessKeyId)?.Status ?? "absent";
 }
+
+const keyStatus = (accessKeyId: string) => keyStatusOf(userName, accessKeyId);
 
 /** A user after a rotation: old and new key, retirement of the old one scheduled one minute ago. */
 async function rotatedUser(observationHours: number): Promise<{ oldKey: NewAccessKey; newKey: NewAccessKey }> {
@@ -109,6 +112,29 @@ describe("providers: RetirementGuard", () => {
         assert.strictEqual((await provider.diff(created.id, released, overriding)).changes, false);
         const again = (await provider.update(created.id, released, overriding)).outs!;
         assert.strictEqual(again.override!.status, "already-released");
+    });
+
+    it("end to end: after the rotation handler finished (every server reported success), a login with the old credential holds its retirement", async () => {
+        const world = await new RotationWorld(ses, { observationHours: 1, graceDays: 7 }).setUp();
+        world.clock = Date.now() - 2 * 3600_000; // the rotation ran two hours ago: its one-hour observation window is over
+        await world.rotate();
+        const previous = await world.value({ stage: "AWSPREVIOUS" });
+        const current = await world.value({ stage: "AWSCURRENT" });
+        assert.strictEqual(previous.username, world.firstKeyId);
+        assert.strictEqual(await keyStatusOf(ROTATED_USER, previous.username), "Active", "observing: the old key is still Active");
+
+        // A consumer nobody listed still sends with the old stored credential.
+        await createSmtpCheck({ host: ses.host, port: ses.port, ca: ses.ca, budgetMs: 0 })(previous);
+        const inputs: RetirementGuardInputs = { iamUserName: ROTATED_USER, region, observationHours: 1, graceDays: 7, notifyTopicArn: world.topicArn };
+        const outs = (await provider.create(inputs)).outs!;
+        assert.deepStrictEqual(outs.heldKeyIds, [previous.username]);
+        assert.strictEqual(outs.heldEvidence!.serviceName, "ses");
+        assert.strictEqual(await keyStatusOf(ROTATED_USER, previous.username), "Active");
+
+        const released = (await provider.update("id", outs, { ...inputs, overrideKeyId: previous.username })).outs!;
+        assert.deepStrictEqual(released.heldKeyIds, []);
+        assert.strictEqual(await keyStatusOf(ROTATED_USER, previous.username), "Inactive");
+        assert.strictEqual(await keyStatusOf(ROTATED_USER, current.username), "Active");
     });
 
     it("no use of the old key after the switch: retirement proceeds (deactivated, then deleted with grace 0)", async () => {
