@@ -30,7 +30,8 @@ describe("auto-mode rotation handler (Secrets Manager contract, moto + SES-compa
     const counts = () => testEnv().proxy.callCounts();
     const smtpLoginOk = (username: string) => endpoint.authLog.some((e) => e.username === username && e.ok);
 
-    it("rotates: new key in AWSCURRENT, servers told by reference, SMTP proven, old key retired", async () => {
+    it("rotates: new key in AWSCURRENT, servers told by reference (tag targets), SMTP proven, old key retired", async () => {
+        world = await reset({ fleet: "tag" });
         const token = await world.rotate();
         const current = await world.value({ stage: "AWSCURRENT" });
         assert.deepStrictEqual(Object.keys(current).sort(), ["endpoint", "password", "port", "region", "username"]);

@@ -3,8 +3,8 @@
  * RotateSecret either needs Docker-run Lambdas or, without one, moves AWSCURRENT itself).
  *
  * A test world: an IAM user with its first key stored as AWSCURRENT of a rotation-enabled secret (optionally
- * encrypted with a customer KMS key), tagged EC2 instances as the mail fleet (moto resolves SSM tag targets
- * against them), an SNS topic, and the handler wired to moto through the proxy with the real SMTP check
+ * encrypted with a customer KMS key), a mail fleet of 2 Postfix + 1 IIS servers (tagged EC2 instances, which
+ * moto resolves SSM tag targets against, or a DynamoDB fleet table), an SNS topic, and the handler wired to moto through the proxy with the real SMTP check
  * against the local SES-compatible endpoint.
  *
  * `beginRotation` prepares the pending version for a new token like moto's RotateSecret(RotateImmediately=false)
@@ -31,7 +31,8 @@ import { createAccessKeyForSmtp, smtpCredentialForKey } from "../../runtime/acce
 import { createRotationHandler, RotationConfig, RotationEvent } from "../../runtime/auto/rotation-handler";
 import { serializeCredential, SmtpCredentialValue } from "../../runtime/credential";
 import { createSmtpCheck } from "../../runtime/smtp-check";
-import { createTaggedInstances } from "./ec2-fleet";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createFleetTable, createTaggedInstances, makeServers } from "./ec2-fleet";
 import { clientConfig, testEnv } from "./hooks";
 import { leakScanner } from "./leak-scanner";
 import type { SesEndpoint } from "./ses-endpoint";
@@ -40,6 +41,7 @@ export const SES_REGION = "eu-west-1";
 export const USER = "ses-smtp-bu-a";
 export const STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
 export const FLEET = { kind: "tag" as const, tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" };
+export const FLEET_TABLE = "fleet-bu-a";
 
 /** SNS messages the code under test published, read from the proxy's record of calls to moto. */
 export function publishedMessages(): { subject: string; message: string }[] {
@@ -52,6 +54,12 @@ export function publishedMessages(): { subject: string; message: string }[] {
 }
 
 export interface WorldOptions {
+    /**
+     * "tag" (EC2 instances in moto, resolved by SSM tag targets) or "table" (a DynamoDB fleet table; default).
+     * Using EC2 makes moto's /moto-api/data.json ~4.6 MB (default AMIs etc.), which the SES endpoint reads per
+     * login and the leak scanner per test: seconds per test, so only tests about tag targeting use "tag".
+     */
+    fleet?: "tag" | "table";
     kms?: boolean;
     smtpPort?: 587 | 465;
     observationHours?: number;
@@ -66,6 +74,7 @@ export class RotationWorld {
     readonly sns = new SNSClient(clientConfig());
     readonly ec2 = new EC2Client(clientConfig());
     readonly kms = new KMSClient(clientConfig());
+    readonly dynamodb = new DynamoDBClient(clientConfig());
     clock = new Date("2026-11-29T12:00:00Z").getTime();
     secretArn = "";
     topicArn = "";
@@ -98,14 +107,21 @@ export class RotationWorld {
         // Turns rotation on in moto. Without a Lambda ARN moto completes this rotation itself, copying the value.
         await this.secrets.send(new RotateSecretCommand({ SecretId: this.secretArn, RotationRules: { AutomaticallyAfterDays: 30 }, RotateImmediately: false }));
         this.topicArn = (await this.sns.send(new CreateTopicCommand({ Name: "ses-rotation-bu-a" }))).TopicArn!;
-        this.instances.postfix = await createTaggedInstances(this.ec2, 2, { [FLEET.tagKey]: FLEET.tagValue, [FLEET.softwareTagKey]: "postfix" });
-        this.instances.iis = await createTaggedInstances(this.ec2, 1, { [FLEET.tagKey]: FLEET.tagValue, [FLEET.softwareTagKey]: "iis" });
-        await createTaggedInstances(this.ec2, 1, { [FLEET.tagKey]: "other-bu", [FLEET.softwareTagKey]: "postfix" });
+        if (this.options.fleet === "tag") {
+            this.instances.postfix = await createTaggedInstances(this.ec2, 2, { [FLEET.tagKey]: FLEET.tagValue, [FLEET.softwareTagKey]: "postfix" });
+            this.instances.iis = await createTaggedInstances(this.ec2, 1, { [FLEET.tagKey]: FLEET.tagValue, [FLEET.softwareTagKey]: "iis" });
+            await createTaggedInstances(this.ec2, 1, { [FLEET.tagKey]: "other-bu", [FLEET.softwareTagKey]: "postfix" });
+        } else {
+            const servers = [...makeServers(2, { software: "postfix" }), ...makeServers(1, { software: "iis", prefix: "mi", offset: 2 })];
+            await createFleetTable(this.dynamodb, FLEET_TABLE, servers);
+            this.instances.postfix = servers.filter((s) => s.software === "postfix").map((s) => s.serverId);
+            this.instances.iis = servers.filter((s) => s.software === "iis").map((s) => s.serverId);
+        }
         this.config = {
             iamUserName: USER,
             sesRegion: SES_REGION,
             smtpPort: port,
-            fleet: FLEET,
+            fleet: this.options.fleet === "tag" ? FLEET : { kind: "table", tableName: FLEET_TABLE },
             postfixDocument: "ses-postfix-update",
             iisDocument: "ses-iis-update",
             notifyTopicArn: this.topicArn,
@@ -126,6 +142,7 @@ export class RotationWorld {
                 secrets: this.secrets,
                 ssm: this.ssm,
                 sns: this.sns,
+                dynamodb: this.dynamodb,
                 smtpCheck: createSmtpCheck({
                     host: this.endpoint.host,
                     port: implicit ? this.endpoint.implicitTlsPort : this.endpoint.port,
