@@ -2,15 +2,17 @@
  * Auto mode: a Secrets Manager secret rotated by a Lambda (runtime/auto/rotation-handler.ts) that updates
  * the fleet over SSM, proves the new credential with SMTP AUTH and hands the old key to retirement.
  * Creates: secret, log group, Lambda role + inline policy, the function (CallbackFunction), the invoke
- * permission for Secrets Manager (scoped to the secret), the rotation schedule, and an EventBridge rule
- * that sends Secrets Manager's RotationFailed events to the alert topic.
+ * permission for Secrets Manager (scoped to the secret), the rotation schedule, an EventBridge rule
+ * that sends Secrets Manager's RotationFailed events to the alert topic, and the hourly old-key
+ * retirement Lambda (retirement-schedule.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { defaultSmtpEndpoint } from "../runtime/credential";
 import { FleetTarget } from "../runtime/fleet-target";
 import { alertTopicPolicy, rotationFailedEventPattern, rotationLambdaPolicy, serviceAssumeRolePolicy } from "./policies";
-import { rotationCodePathOptions, rotationLambdaFactory } from "./rotation-lambda";
+import { buildRetirementSchedule } from "./retirement-schedule";
+import { lambdaCodePathOptions, rotationLambdaFactory } from "./rotation-lambda";
 import { RotationModeResult, RotatorShared } from "./rotator-shared";
 import { ROTATION_LAMBDA_TIMEOUT_SECONDS, RotatorSettings } from "./settings";
 
@@ -80,7 +82,7 @@ export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
         {
             description: `Rotates the ${settings.businessUnit} SES SMTP credential across its mail servers`,
             callbackFactory: rotationLambdaFactory,
-            codePathOptions: rotationCodePathOptions(),
+            codePathOptions: lambdaCodePathOptions(),
             role,
             runtime: aws.lambda.Runtime.NodeJS22dX,
             timeout: ROTATION_LAMBDA_TIMEOUT_SECONDS,
@@ -164,6 +166,8 @@ export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
     );
     new aws.cloudwatch.EventTarget(`${name}-rotation-failed`, { rule: rule.name, arn: shared.topic.arn }, { parent, dependsOn: [topicPolicy] });
 
+    const retirement = buildRetirementSchedule(shared);
+
     return {
         credentialStore: secret.arn.apply((secretArn) => ({ kind: "secret" as const, secretArn })),
         outputs: {
@@ -172,6 +176,7 @@ export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
             rotationFunctionArn: fn.arn,
             rotationId: rotation.id,
             rotationFailedRuleName: rule.name,
+            retirementFunctionName: retirement.functionName,
         },
     };
 }

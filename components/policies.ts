@@ -171,6 +171,25 @@ export function rotationLambdaPolicy(ctx: AwsContext, scope: RotationLambdaScope
     return doc(...statements);
 }
 
+/** The resources the scheduled retirement Lambda (auto mode) acts on. */
+export interface RetirementLambdaScope {
+    userArn: string;
+    topicArn: string;
+    logGroupArn: string;
+}
+
+/**
+ * Least privilege for the scheduled retirement Lambda (components/providers/retirement-lambda.ts): advance the
+ * user's old-key retirements (`userActions`, from that module), alert held retirements, write its logs.
+ */
+export function retirementLambdaPolicy(scope: RetirementLambdaScope, userActions: readonly string[]): PolicyDocument {
+    return doc(
+        { Sid: "RetireOldKeys", Effect: "Allow", Action: [...userActions], Resource: scope.userArn },
+        { Sid: "Notify", Effect: "Allow", Action: "sns:Publish", Resource: scope.topicArn },
+        { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${scope.logGroupArn}:*` },
+    );
+}
+
 /** Topic policy: EventBridge may publish to the alert topic, only for the given rule. */
 export function alertTopicPolicy(topicArn: string, ruleArn: string): PolicyDocument {
     return doc({

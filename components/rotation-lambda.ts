@@ -56,7 +56,7 @@ export function rotationLambdaFactory(): RotationLambdaEntry {
  * (Pulumi computes the archive from the project's package.json there). A fresh object per call: the AWS
  * provider appends to it.
  */
-export function rotationCodePathOptions(projectDir: string = process.cwd()): { extraExcludePackages: string[] } {
+export function lambdaCodePathOptions(projectDir: string = process.cwd()): { extraExcludePackages: string[] } {
     const scoped = (scope: string) => {
         const dir = path.join(projectDir, "node_modules", scope);
         return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith(".")).map((n) => `${scope}/${n}`) : [];

@@ -6,7 +6,8 @@
 import { DEFAULT_MOCK_AWS, countByType, descendantsOf, mockAws, ofType, recorded, RecordedResource, resetMockAws, resetRecorded, settled, valueOf } from "./support/pulumi-mocks";
 import * as assert from "assert";
 import { EmailServerFleet, SmtpCredentialRotator } from "../components";
-import { rotationLambdaPolicy } from "../components/policies";
+import { retirementLambdaPolicy, rotationLambdaPolicy } from "../components/policies";
+import { RETIREMENT_LAMBDA_USER_ACTIONS, retirementLambdaConfigFromEnv } from "../components/providers/retirement-lambda";
 import { rotationConfigFromEnv } from "../runtime/auto/rotation-handler";
 
 const ROTATOR = "ses-smtp-rotator:index:SmtpCredentialRotator";
@@ -15,15 +16,17 @@ const KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-
 
 /** The resources one auto-mode rotator creates (fleet excluded). */
 const AUTO_MODE_RESOURCES = {
-    "aws:cloudwatch/eventRule:EventRule": 1,
-    "aws:cloudwatch/eventTarget:EventTarget": 1,
-    "aws:cloudwatch/logGroup:LogGroup": 1,
-    "aws:iam/role:Role": 1,
-    "aws:iam/rolePolicy:RolePolicy": 1,
+    // rotation-failed alert + hourly retirement schedule
+    "aws:cloudwatch/eventRule:EventRule": 2,
+    "aws:cloudwatch/eventTarget:EventTarget": 2,
+    // rotation Lambda and retirement Lambda: each its own log group, role and inline policy
+    "aws:cloudwatch/logGroup:LogGroup": 2,
+    "aws:iam/role:Role": 2,
+    "aws:iam/rolePolicy:RolePolicy": 2,
     "aws:iam/user:User": 1,
     "aws:iam/userPolicy:UserPolicy": 1,
-    "aws:lambda/function:Function": 1,
-    "aws:lambda/permission:Permission": 1,
+    "aws:lambda/function:Function": 2,
+    "aws:lambda/permission:Permission": 2,
     "aws:secretsmanager/secret:Secret": 1,
     "aws:secretsmanager/secretRotation:SecretRotation": 1,
     "aws:sns/topic:Topic": 1,
@@ -34,6 +37,12 @@ const AUTO_MODE_RESOURCES = {
 function one(type: string, from: RecordedResource[] = recorded()): RecordedResource {
     const found = ofType(type, from);
     assert.strictEqual(found.length, 1, `expected one ${type}, got ${found.length}`);
+    return found[0];
+}
+
+function named(type: string, name: string): RecordedResource {
+    const found = ofType(type).filter((r) => r.name === name);
+    assert.strictEqual(found.length, 1, `expected one ${type} named ${name}, got ${found.length}`);
     return found[0];
 }
 
@@ -58,7 +67,7 @@ describe("components under Pulumi mocks", () => {
             const children = recorded().filter((r) => r.parent === root.urn);
             assert.deepStrictEqual(countByType(children), {
                 ...AUTO_MODE_RESOURCES,
-                "aws:iam/rolePolicy:RolePolicy": 3, // the Lambda's + one server read policy per role
+                "aws:iam/rolePolicy:RolePolicy": 4, // the two Lambdas' + one server read policy per role
                 "aws:sns/topicSubscription:TopicSubscription": 2,
             });
             // Nothing else anywhere: no CallbackFunction default role, no stray resource outside the components.
@@ -69,7 +78,7 @@ describe("components under Pulumi mocks", () => {
             );
             assert.ok(root.outputsRegistered && one(FLEET).outputsRegistered, "both components call registerOutputs");
             assert.deepStrictEqual(Object.keys(root.registeredOutputs!).sort(), [
-                "credentialStore", "iisDocumentName", "postfixDocumentName", "rotationFailedRuleName",
+                "credentialStore", "iisDocumentName", "postfixDocumentName", "retirementFunctionName", "rotationFailedRuleName",
                 "rotationFunctionArn", "rotationFunctionName", "rotationId", "secretArn", "serverReadPolicy", "topicArn", "userArn", "userName",
             ]);
             assert.strictEqual(await valueOf(rotator.secretArn!), one("aws:secretsmanager/secret:Secret").state.arn);
@@ -82,8 +91,10 @@ describe("components under Pulumi mocks", () => {
             const secret = one("aws:secretsmanager/secret:Secret");
             assert.ok(!("secretString" in secret.inputs) && !("secretBinary" in secret.inputs));
             assert.strictEqual(ofType("aws:secretsmanager/secretVersion:SecretVersion").length, 0);
-            const env = one("aws:lambda/function:Function").inputs.environment.variables;
-            assert.ok(!Object.keys(env).some((k) => /SECRET_ACCESS|PASSWORD|TOKEN/.test(k)), Object.keys(env).join());
+            for (const fn of ofType("aws:lambda/function:Function")) {
+                const env = fn.inputs.environment.variables;
+                assert.ok(!Object.keys(env).some((k) => /SECRET_ACCESS|PASSWORD|TOKEN/.test(k)), Object.keys(env).join());
+            }
         });
 
         it("the IAM user is force-destroyable and may only send raw e-mail from the identities", async () => {
@@ -116,8 +127,8 @@ describe("components under Pulumi mocks", () => {
         it("wires the Lambda: nodejs22.x, its own role, env for the handler, exact policy, permission scoped to the secret", async () => {
             build("payments", { notifyEmails: ["ops@example.com"], smtpPort: 465, fleetDeadlineSeconds: 300, retirement: { observationHours: 6, graceDays: 2 } });
             await settled();
-            const fn = one("aws:lambda/function:Function");
-            const role = one("aws:iam/role:Role");
+            const fn = named("aws:lambda/function:Function", "payments-rotation");
+            const role = named("aws:iam/role:Role", "payments-rotation");
             const secret = one("aws:secretsmanager/secret:Secret");
             const user = one("aws:iam/user:User");
             const topic = one("aws:sns/topic:Topic");
@@ -155,16 +166,16 @@ describe("components under Pulumi mocks", () => {
                     topicArn: topic.state.arn,
                     postfixDocumentArn: postfix.state.arn,
                     iisDocumentArn: iis.state.arn,
-                    logGroupArn: one("aws:cloudwatch/logGroup:LogGroup").state.arn,
+                    logGroupArn: named("aws:cloudwatch/logGroup:LogGroup", "payments-rotation").state.arn,
                 }),
             );
 
-            const permission = one("aws:lambda/permission:Permission");
+            const permission = named("aws:lambda/permission:Permission", "payments-rotation-invoke");
             assert.deepStrictEqual(
                 { action: permission.inputs.action, principal: permission.inputs.principal, sourceArn: permission.inputs.sourceArn, function: permission.inputs.function },
                 { action: "lambda:InvokeFunction", principal: "secretsmanager.amazonaws.com", sourceArn: secret.state.arn, function: fn.state.name },
             );
-            assert.strictEqual(fn.inputs.loggingConfig.logGroup, one("aws:cloudwatch/logGroup:LogGroup").state.name);
+            assert.strictEqual(fn.inputs.loggingConfig.logGroup, named("aws:cloudwatch/logGroup:LogGroup", "payments-rotation").state.name);
         });
 
         it("schedules rotation: default every 90 days, or the given expression and window", async () => {
@@ -187,14 +198,47 @@ describe("components under Pulumi mocks", () => {
             const topic = one("aws:sns/topic:Topic");
             const sub = one("aws:sns/topicSubscription:TopicSubscription");
             assert.deepStrictEqual([sub.inputs.protocol, sub.inputs.endpoint, sub.inputs.topic], ["email", "ops@example.com", topic.state.arn]);
-            const rule = one("aws:cloudwatch/eventRule:EventRule");
+            const rule = named("aws:cloudwatch/eventRule:EventRule", "payments-rotation-failed");
             const pattern = JSON.parse(rule.inputs.eventPattern);
             assert.deepStrictEqual(pattern.detail.eventName, ["RotationFailed"]);
             assert.deepStrictEqual(pattern.detail.additionalEventData.SecretId, [one("aws:secretsmanager/secret:Secret").state.arn]);
-            const target = one("aws:cloudwatch/eventTarget:EventTarget");
+            const target = named("aws:cloudwatch/eventTarget:EventTarget", "payments-rotation-failed");
             assert.deepStrictEqual([target.inputs.rule, target.inputs.arn], [rule.state.name, topic.state.arn]);
             const topicPolicy = JSON.parse(one("aws:sns/topicPolicy:TopicPolicy").inputs.policy);
             assert.deepStrictEqual(topicPolicy.Statement[0].Condition, { ArnEquals: { "aws:SourceArn": rule.state.arn } });
+        });
+
+        it("retires old keys hourly: its own Lambda, role and policy, invoked by a schedule rule scoped permission", async () => {
+            build("payments", { retirement: { observationHours: 12, graceDays: 5 } });
+            await settled();
+            const fn = named("aws:lambda/function:Function", "payments-retirement");
+            const role = named("aws:iam/role:Role", "payments-retirement");
+            const user = one("aws:iam/user:User");
+            const topic = one("aws:sns/topic:Topic");
+            assert.strictEqual(fn.inputs.runtime, "nodejs22.x");
+            assert.strictEqual(fn.inputs.role, role.state.arn);
+            assert.deepStrictEqual(retirementLambdaConfigFromEnv(fn.inputs.environment.variables), {
+                iamUserName: user.state.name,
+                policy: { observationHours: 12, graceDays: 5 },
+                notifyTopicArn: topic.state.arn,
+            });
+            const policy = JSON.parse(named("aws:iam/rolePolicy:RolePolicy", "payments-retirement").inputs.policy);
+            assert.deepStrictEqual(
+                policy,
+                retirementLambdaPolicy(
+                    { userArn: user.state.arn, topicArn: topic.state.arn, logGroupArn: named("aws:cloudwatch/logGroup:LogGroup", "payments-retirement").state.arn },
+                    RETIREMENT_LAMBDA_USER_ACTIONS,
+                ),
+            );
+            const rule = named("aws:cloudwatch/eventRule:EventRule", "payments-retirement");
+            assert.strictEqual(rule.inputs.scheduleExpression, "rate(1 hour)");
+            const target = named("aws:cloudwatch/eventTarget:EventTarget", "payments-retirement");
+            assert.deepStrictEqual([target.inputs.rule, target.inputs.arn], [rule.state.name, fn.state.arn]);
+            const permission = named("aws:lambda/permission:Permission", "payments-retirement-invoke");
+            assert.deepStrictEqual(
+                [permission.inputs.principal, permission.inputs.sourceArn, permission.inputs.function],
+                ["events.amazonaws.com", rule.state.arn, fn.state.name],
+            );
         });
 
         it("installs the Postfix and IIS documents as JSON Command documents", async () => {
@@ -223,10 +267,12 @@ describe("components under Pulumi mocks", () => {
         build("payments", { kmsKeyArn: KEY_ARN }, { serverRoleNames: ["mail-a"] });
         await settled();
         assert.strictEqual(one("aws:secretsmanager/secret:Secret").inputs.kmsKeyId, KEY_ARN);
-        const fn = one("aws:lambda/function:Function");
+        const fn = named("aws:lambda/function:Function", "payments-rotation");
         assert.strictEqual(fn.inputs.environment.variables.KMS_KEY_ID, KEY_ARN);
         const policies = ofType("aws:iam/rolePolicy:RolePolicy").map((p) => JSON.parse(p.inputs.policy));
-        for (const p of policies) {
+        const readers = policies.filter((p) => JSON.stringify(p).includes("secretsmanager:GetSecretValue"));
+        assert.strictEqual(readers.length, 2, "the rotation Lambda and the server role read the secret");
+        for (const p of readers) {
             const kms = p.Statement.find((s: any) => String(s.Action).includes("kms:"));
             assert.ok(kms, "every policy that reads the secret can decrypt it");
             assert.strictEqual(kms.Resource, KEY_ARN);
@@ -246,7 +292,7 @@ describe("components under Pulumi mocks", () => {
             );
             assert.ok(!("name" in table.inputs), "no fixed table name");
             assert.deepStrictEqual(await valueOf(fleet.target), { kind: "table", tableName: table.state.name });
-            const env = one("aws:lambda/function:Function").inputs.environment.variables;
+            const env = named("aws:lambda/function:Function", "payments-rotation").inputs.environment.variables;
             assert.deepStrictEqual(JSON.parse(env.FLEET_TARGET), { kind: "table", tableName: table.state.name });
             const lambdaPolicy = JSON.parse(ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "payments-rotation")!.inputs.policy);
             assert.deepStrictEqual(lambdaPolicy.Statement.find((s: any) => s.Action === "dynamodb:Scan").Resource, table.state.arn);
@@ -284,7 +330,7 @@ describe("components under Pulumi mocks", () => {
         assert.strictEqual(new Set(physical.map((r) => r.state.name)).size, physical.length, "physical names are unique");
         assert.deepStrictEqual(countByType(descendantsOf(recorded().find((r) => r.type === ROTATOR && r.name === "billing")!.urn)), {
             ...AUTO_MODE_RESOURCES,
-            "aws:iam/rolePolicy:RolePolicy": 2,
+            "aws:iam/rolePolicy:RolePolicy": 3,
             "aws:sns/topicSubscription:TopicSubscription": 1,
         });
         const tags = ofType("aws:iam/user:User").map((u) => u.inputs.tags["ses-rotator:business-unit"]).sort();

@@ -44,7 +44,7 @@ describe("the program (index.ts) with the prod stack config", () => {
         ]);
         const counts = countByType();
         assert.strictEqual(counts["aws:secretsmanager/secret:Secret"], 1);
-        assert.strictEqual(counts["aws:lambda/function:Function"], 1);
+        assert.strictEqual(counts["aws:lambda/function:Function"], 2, "rotation + retirement");
         assert.strictEqual(counts["aws:sns/topicSubscription:TopicSubscription"], 1);
         assert.strictEqual(counts["aws:dynamodb/table:Table"], undefined, "the prod unit selects servers by tag");
         const rotation = recorded().find((r) => r.type === "aws:secretsmanager/secretRotation:SecretRotation")!;

@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { builtinModules } from "module";
 import { rotationLambdaEnvironment } from "../components/auto-rotation";
-import { rotationCodePathOptions, rotationLambdaFactory } from "../components/rotation-lambda";
+import { lambdaCodePathOptions, rotationLambdaFactory } from "../components/rotation-lambda";
 import { validateRotatorArgs } from "../components/settings";
 import { argsLabel } from "../components/validation";
 import { resetAws, testEnv } from "./support/hooks";
@@ -82,7 +82,7 @@ describe("rotation Lambda archive", function () {
         assert.strictEqual(serialized.containsSecrets, false);
 
         // The same package selection CallbackFunction makes (it appends "aws-sdk" to the exclusions).
-        const options = rotationCodePathOptions(ROOT);
+        const options = lambdaCodePathOptions(ROOT);
         options.extraExcludePackages.push("aws-sdk");
         const codePaths = await pulumi.runtime.computeCodePaths(options);
         archivePackages = [...codePaths.keys()].map((p) => p.replace(/^.*node_modules\//, "")).sort();
@@ -102,7 +102,7 @@ describe("rotation Lambda archive", function () {
     after(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
     it("excludes @aws-sdk/* and @pulumi/*: the archive holds the handler text and nodemailer only", () => {
-        const excluded = rotationCodePathOptions(ROOT).extraExcludePackages;
+        const excluded = lambdaCodePathOptions(ROOT).extraExcludePackages;
         assert.ok(excluded.includes("@aws-sdk/client-iam") && excluded.includes("@pulumi/pulumi") && excluded.includes("@pulumi/aws"), excluded.join());
         assert.ok(excluded.every((p) => /^@(aws-sdk|pulumi)\//.test(p)), excluded.join());
         assert.deepStrictEqual(archivePackages, ["nodemailer"]);
