@@ -5,13 +5,11 @@
  * - {@link RetirementGuard}: advance / hold / override old-key retirements and show holds as outputs;
  * plus the scheduled retirement Lambda's factory (auto mode).
  */
-export { RotateNow, RotateNowArgs, rotationExecutionName } from "./rotate-now";
-export { BootstrapCredential, BootstrapCredentialArgs } from "./bootstrap-credential";
-export { RetirementGuard, RetirementGuardArgs, RetirementSummary } from "./retirement-guard";
-export {
-    retirementLambdaFactory,
-    retirementLambdaConfigFromEnv,
-    RETIREMENT_SCHEDULE_EXPRESSION,
-    RETIREMENT_LAMBDA_USER_ACTIONS,
-    RetirementLambdaConfig,
-} from "./retirement-lambda";
+export { RotateNow, rotationExecutionName } from "./rotate-now";
+export type { RotateNowArgs } from "./rotate-now";
+export { BootstrapCredential } from "./bootstrap-credential";
+export type { BootstrapCredentialArgs } from "./bootstrap-credential";
+export { RetirementGuard } from "./retirement-guard";
+export type { RetirementGuardArgs, RetirementSummary } from "./retirement-guard";
+export { retirementLambdaFactory, retirementLambdaConfigFromEnv, RETIREMENT_SCHEDULE_EXPRESSION, RETIREMENT_LAMBDA_USER_ACTIONS } from "./retirement-lambda";
+export type { RetirementLambdaConfig } from "./retirement-lambda";
