@@ -69,6 +69,7 @@ function tagSafe(text: string, max = 40): string {
     return text.replace(/[^\p{L}\p{N}_.:/+\-@]/gu, "_").slice(0, max);
 }
 
+/** The IAM user tag key holding the retirement record of `accessKeyId`. */
 export function retirementTagKey(accessKeyId: string): string {
     return RETIREMENT_TAG_PREFIX + accessKeyId;
 }

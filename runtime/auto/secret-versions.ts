@@ -26,6 +26,7 @@ export interface StoredCredential {
     value: SmtpCredentialValue;
 }
 
+/** DescribeSecret, reduced to what the steps use (the region comes from the secret's ARN). */
 export async function describeSecret(secrets: SecretsManagerClient, secretId: string): Promise<SecretInfo> {
     const meta = await secrets.send(new smSdk.DescribeSecretCommand({ SecretId: secretId }));
     const arn = meta.ARN ?? secretId;
