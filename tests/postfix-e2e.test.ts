@@ -17,7 +17,9 @@ import { serializeCredential, SmtpCredentialValue } from "../runtime/credential"
 import { FleetAgent } from "./support/fleet-agent";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { leakScanner } from "./support/leak-scanner";
-import { filesHolding, mailAndAwait, makeArgvShims, PostfixInstance, requirePostfix, run, startPostfix } from "./support/postfix";
+import { filesHolding, mailAndAwait, makeArgvShims, PostfixInstance, requirePostfix, run, startPostfix, waitUntil } from "./support/postfix";
+import { E2E_SES_REGION, MailStream, PostfixFleetWorld } from "./support/postfix-fleet";
+import { createSmtpCheck } from "../runtime/smtp-check";
 import { SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
 
 const SES_REGION = "eu-west-1";
@@ -173,4 +175,156 @@ describe("Postfix document on real Postfix, through the fleet agent", function (
         }
         throw new Error(`no version holds ${cred.username}`);
     }
+});
+
+describe("Rotation end to end on real Postfix: mail keeps flowing, the old key stops working", function () {
+    // Real processes on a shared 2-core machine: generous limits; every wait below is a condition with a deadline.
+    this.timeout(600000);
+    let endpoint: SesEndpoint;
+    let world: PostfixFleetWorld;
+    let token = "";
+    let key2 = "";
+    const counts: Record<string, Record<string, number>> = {};
+    const count = (phase: string, username: string) => {
+        counts[phase] ??= {};
+        const label = username === world.firstCredential.username ? "key1" : username === key2 ? "key2" : username;
+        counts[phase][label] = (counts[phase][label] ?? 0) + 1;
+    };
+
+    before(async function () {
+        requirePostfix(this);
+        await resetAws();
+        // IAM's "last used" for a key, as SES would report it after SMTP logins (moto cannot see them): the
+        // proxy overlays it from the endpoint's record, so retirement decides from the logins that happened.
+        endpoint = await startSesEndpoint({
+            motoUrl: testEnv().moto.url,
+            region: E2E_SES_REGION,
+            onAuthenticated: ({ username, at }) => testEnv().proxy.setKeyLastUsed(username, { lastUsedDate: at, serviceName: "ses", region: E2E_SES_REGION }),
+        });
+        world = await new PostfixFleetWorld(endpoint).setUp([{ name: "mx-a" }, { name: "mx-b" }]);
+    });
+
+    after(async () => {
+        await world?.destroy();
+        await endpoint?.stop();
+        if (Object.keys(counts).length) console.log(`      mail per phase (arrived, by key): ${JSON.stringify(counts)}`);
+    });
+
+    it("1. before rotation: mail through each server arrives, authenticated with key 1", async () => {
+        for (const s of world.servers) {
+            for (let i = 1; i <= 3; i++) {
+                const msg = await mailAndAwait(s.postfix, endpoint, `before-${i}-${s.name}`);
+                assert.strictEqual(msg.username, world.firstCredential.username);
+                count("before", msg.username);
+            }
+        }
+    });
+
+    it("2-3. the four steps run while a steady stream is submitted; every message arrives, the ones after each server's switch with key 2", async () => {
+        const stream = new MailStream(world.servers, "during", 1000);
+        stream.start();
+        try {
+            token = await world.rotate();
+        } finally {
+            await stream.stop();
+        }
+        assert.deepStrictEqual(stream.errors, []);
+        key2 = (await world.credentialOf(token)).username;
+        assert.notStrictEqual(key2, world.firstCredential.username);
+        assert.ok(stream.sent.length >= 4, `a steady stream (${stream.sent.length} messages)`);
+        const arrived = (subject: string) => endpoint.messages.find((m) => m.data.includes(`Subject: ${subject}\r\n`) || m.data.includes(`Subject: ${subject}\n`));
+        await waitUntil(() => stream.sent.every((m) => arrived(m.subject)), 240000, "every streamed message to arrive");
+        for (const s of world.servers) {
+            await waitUntil(async () => (await s.postfix.queue()).length === 0, 120000, `${s.name}'s queue to drain`);
+            assert.deepStrictEqual(s.postfix.deliveries().filter((d) => d.status === "bounced" || d.status === "expired"), [], `${s.name}: nothing bounced`);
+            const switchedAt = s.agent.handled.find((h) => h.result.status === "Success")!.finishedAt;
+            for (const m of stream.sent.filter((x) => x.server === s)) {
+                const msg = arrived(m.subject)!;
+                count(m.submittedAt > switchedAt ? "during, after switch" : "during, before switch", msg.username);
+                if (m.submittedAt > switchedAt) assert.strictEqual(msg.username, key2, `${m.subject} submitted after ${s.name} switched`);
+            }
+        }
+        assert.ok((counts["during, after switch"]?.key2 ?? 0) > 0, "some of the stream went after the switch");
+        const stages = await world.stages();
+        assert.deepStrictEqual(stages[token], ["AWSCURRENT"]);
+    });
+
+    it("after rotation: mail uses key 2; no file under any config dir but sasl_passwd(.db) holds a password, the old one nowhere", async () => {
+        const cred2 = await world.credentialAt("AWSCURRENT");
+        for (const s of world.servers) {
+            const msg = await mailAndAwait(s.postfix, endpoint, `after-${s.name}`);
+            assert.strictEqual(msg.username, cred2.username);
+            count("after", msg.username);
+            assert.deepStrictEqual(filesHolding(s.postfix.configDir, [cred2.password]), ["sasl_passwd", "sasl_passwd.db"]);
+            assert.deepStrictEqual(filesHolding(s.postfix.configDir, [world.firstCredential.password]), [], `${s.name}: old password gone`);
+            for (const a of makeArgvShims(s.postfix.root).log()) {
+                assert.ok(![cred2.password, world.firstCredential.password].some((p) => a.join(" ").includes(p)), `password in argv of ${a[0]}`);
+            }
+        }
+    });
+
+    it("4. once the old key is retired, AUTH with key 1 is refused by the endpoint, and Postfix keeps working", async () => {
+        const statuses = await world.keyStatuses();
+        assert.strictEqual(statuses[world.firstCredential.username], "Inactive", "retired (observation window 0 h)");
+        assert.strictEqual(statuses[key2], "Active");
+        await assert.rejects(
+            createSmtpCheck({ host: endpoint.host, port: endpoint.port, ca: endpoint.ca, budgetMs: 0, connectTimeoutMs: 120000 })(world.firstCredential),
+            (e: any) => e.failureClass === "auth-rejected",
+        );
+        assert.ok(endpoint.authLog.some((a) => a.username === world.firstCredential.username && !a.ok && a.reason === "inactive-key"));
+        for (const s of world.servers) {
+            const msg = await mailAndAwait(s.postfix, endpoint, `retired-${s.name}`);
+            assert.strictEqual(msg.username, key2);
+            count("after retirement", msg.username);
+        }
+    });
+});
+
+describe("Rotation end to end on real Postfix: a failing server stops the rotation safely", function () {
+    this.timeout(600000);
+    let endpoint: SesEndpoint;
+    let world: PostfixFleetWorld;
+
+    before(async function () {
+        requirePostfix(this);
+        await resetAws();
+        endpoint = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: E2E_SES_REGION });
+        world = await new PostfixFleetWorld(endpoint).setUp([{ name: "mx-ok" }, { name: "mx-link", fault: "sasl-passwd-symlink" }, { name: "mx-reload", fault: "reload-fails" }]);
+    });
+
+    after(async () => {
+        await world?.destroy();
+        await endpoint?.stop();
+    });
+
+    it("setSecret fails naming the broken servers; they keep their working key, AWSCURRENT and the old key are unchanged", async () => {
+        const currentBefore = Object.entries(await world.stages()).find(([, s]) => s.includes("AWSCURRENT"))![0];
+        const byName = Object.fromEntries(world.servers.map((s) => [s.name, s]));
+        const filesBefore = {
+            link: fs.readFileSync(byName["mx-link"].postfix.saslPasswdPath, "utf8"),
+            reload: fs.readFileSync(byName["mx-reload"].postfix.saslPasswdPath, "utf8"),
+        };
+        let error: Error | undefined;
+        await world.rotate().catch((e) => (error = e));
+        assert.ok(error, "the rotation failed");
+        assert.match(error!.message, /setSecret: 2 of 3 servers did not take the new credential/);
+        assert.match(error!.message, new RegExp(byName["mx-link"].serverId));
+        assert.match(error!.message, new RegExp(byName["mx-reload"].serverId));
+        assert.doesNotMatch(error!.message, new RegExp(byName["mx-ok"].serverId));
+        assert.match(byName["mx-link"].agent.handled[0].result.stderr!, /is a symbolic link; refusing to replace it/);
+        assert.match(byName["mx-reload"].agent.handled[0].result.stderr!, /restoring the previous credential file/);
+
+        const stages = await world.stages();
+        assert.ok(stages[currentBefore].includes("AWSCURRENT"), "AWSCURRENT unchanged");
+        assert.strictEqual((await world.keyStatuses())[world.firstCredential.username], "Active", "the old key stays Active");
+        assert.ok(fs.lstatSync(byName["mx-link"].postfix.saslPasswdPath).isSymbolicLink());
+        assert.strictEqual(fs.readFileSync(byName["mx-link"].postfix.saslPasswdPath, "utf8"), filesBefore.link);
+        assert.strictEqual(fs.readFileSync(byName["mx-reload"].postfix.saslPasswdPath, "utf8"), filesBefore.reload);
+        for (const name of ["mx-link", "mx-reload"]) {
+            const msg = await mailAndAwait(byName[name].postfix, endpoint, `after-failure-${name}`);
+            assert.strictEqual(msg.username, world.firstCredential.username, `${name} still sends with its working key 1`);
+        }
+        const failure = world.logs.find((l) => l.startsWith("rotation step failed"));
+        assert.ok(failure && failure.includes(byName["mx-link"].serverId), "the failure is logged naming the server");
+    });
 });

@@ -40,6 +40,8 @@ export interface HandledCommand {
     commandId: string;
     documentName: string;
     result: InvocationResult;
+    /** when the agent reported the result */
+    finishedAt: Date;
 }
 
 export interface FleetAgentOptions {
@@ -102,8 +104,9 @@ export class FleetAgent {
             if (!cmd.CommandId || this.seen.has(cmd.CommandId)) continue;
             this.seen.add(cmd.CommandId);
             const result = await this.execute(cmd.CommandId, cmd.DocumentName ?? "", cmd.DocumentVersion, (cmd.Parameters ?? {}) as Record<string, string[]>);
+            const finishedAt = new Date();
             this.options.proxy.setInvocation(cmd.CommandId, this.options.instanceId, result);
-            this.handled.push({ commandId: cmd.CommandId, documentName: cmd.DocumentName ?? "", result });
+            this.handled.push({ commandId: cmd.CommandId, documentName: cmd.DocumentName ?? "", result, finishedAt });
             count++;
         }
         return count;

@@ -267,7 +267,7 @@ export async function mailAndAwait<M extends { data: string; username: string }>
     postfix: PostfixInstance,
     endpoint: { messages: M[] },
     subject: string,
-    deadlineMs = 30000,
+    deadlineMs = 120000,
 ): Promise<M> {
     await postfix.submit({ to: "someone@example.com", subject });
     const has = () => endpoint.messages.find((m) => m.data.includes(`Subject: ${subject}\r\n`) || m.data.includes(`Subject: ${subject}\n`));
