@@ -10,7 +10,9 @@
  *   parameters; this pattern is valid on AWS and runs unchanged in moto.)
  * ManualConfirmation (one per server): a Parallel of the owner wait (`.waitForTaskToken`, TimeoutSeconds)
  *   and a reminder loop; the wait's success ends the Parallel through a Fail state caught as "OwnerConfirmed"
- *   (the usual way to end a sibling loop), then ReportOutcome.
+ *   (the usual way to end a sibling loop), then ReportOutcome. The wait's failures leave the branch under
+ *   custom names (ConfirmationTimedOut, OwnerRejected, ConfirmationFailed): clearer in the history, and
+ *   moto's Parallel cannot re-raise a States.* error from a branch.
  */
 
 /** Lambda errors worth retrying (AWS's recommended list for lambda:invoke). */
@@ -247,9 +249,18 @@ export function manualConfirmationDefinition(opts: ManualConfirmationDefinitionO
                                 Parameters: { FunctionName: request, Payload: { "taskToken.$": "$$.Task.Token", "executionName.$": "$$.Execution.Name" } },
                                 TimeoutSeconds: timeout,
                                 Retry: lambdaRetry(),
+                                // Named errors leave the branch (States.* names are re-raised as such).
+                                Catch: [
+                                    { ErrorEquals: ["States.Timeout"], Next: "ConfirmationTimedOut" },
+                                    { ErrorEquals: ["ServerUpdateRejected"], Next: "OwnerRejected" },
+                                    { ErrorEquals: ["States.ALL"], Next: "ConfirmationFailed" },
+                                ],
                                 Next: "OwnerConfirmed",
                             },
                             OwnerConfirmed: { Type: "Fail", Error: "OwnerConfirmed", Cause: "The owner confirmed the server; this ends the reminder loop." },
+                            ConfirmationTimedOut: { Type: "Fail", Error: "ConfirmationTimedOut", Cause: "The owner did not confirm before the link expired." },
+                            OwnerRejected: { Type: "Fail", Error: "OwnerRejected", Cause: "The owner reported that the server could not be updated." },
+                            ConfirmationFailed: { Type: "Fail", Error: "ConfirmationFailed", Cause: "Asking the owner failed; see the execution history." },
                         },
                     },
                     {

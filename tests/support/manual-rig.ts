@@ -5,7 +5,7 @@
  * Lambda tasks through the Step Functions bridge. The "owner" reads the e-mails SNS received and uses the
  * real confirmation API handler.
  */
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
@@ -85,6 +85,9 @@ export class ManualRig {
     readonly store = new ConfirmationStore(this.dynamodb, this.confirmationTable);
     /** the confirmation API handler (what API Gateway would call) */
     api!: (method: string, id: string, body?: string) => Promise<HttpApiResult>;
+    private readonly stoppers: (() => Promise<void>)[] = [];
+    /** the real confirmation-task handlers the bridge calls (tests may wrap them) */
+    tasks!: ReturnType<typeof createConfirmationTaskHandlers>;
     startRotation!: (event?: { scheduledTime?: string; requestId?: string }) => Promise<{ executionArn: string; name: string }>;
 
     constructor(readonly opts: RigOptions) {}
@@ -117,10 +120,11 @@ export class ManualRig {
         await this.dynamodb.send(
             new CreateTableCommand({ TableName: this.confirmationTable, BillingMode: "PAY_PER_REQUEST", AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }], KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }] }),
         );
-        for (const s of o.servers) {
-            await this.dynamodb.send(
-                new PutItemCommand({ TableName: this.fleetTable, Item: { serverId: { S: s.serverId }, hostname: { S: s.hostname }, software: { S: s.software }, ownerEmail: { S: s.ownerEmail } } }),
-            );
+        for (let i = 0; i < o.servers.length; i += 25) {
+            const batch = o.servers.slice(i, i + 25).map((s) => ({
+                PutRequest: { Item: { serverId: { S: s.serverId }, hostname: { S: s.hostname }, software: { S: s.software }, ownerEmail: { S: s.ownerEmail } } },
+            }));
+            await this.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [this.fleetTable]: batch } }));
         }
 
         const role = `arn:aws:iam::${ACCOUNT}:role/manual-rotation`;
@@ -144,7 +148,7 @@ export class ManualRig {
         });
         this.rotationArn = (await this.sfn.send(new CreateStateMachineCommand({ name: "CredentialRotation", definition: JSON.stringify(parent), roleArn: role }))).stateMachineArn!;
 
-        const tasks = createConfirmationTaskHandlers(
+        const tasks = (this.tasks = createConfirmationTaskHandlers(
             { store: this.store, sfn: this.sfn, sns: this.sns, log: this.log },
             {
                 confirmationStateMachineArn: this.confirmationArn,
@@ -152,7 +156,7 @@ export class ManualRig {
                 confirmationBaseUrl: "https://confirm.example.com/",
                 confirmationTimeoutSeconds: o.confirmationTimeoutSeconds ?? 3600,
             },
-        );
+        ));
         const createCredential = createCredentialHandler(
             { iam: this.iam, ssm: this.ssm, log: this.log },
             { iamUserName: this.userName, sesRegion: "eu-west-1", smtpPort: 587, parameterName: this.parameterName, kmsKeyId: this.kmsKeyId },
@@ -193,6 +197,42 @@ export class ManualRig {
             .map((c) => new URLSearchParams(c.requestBody))
             .filter((p) => p.get("TopicArn") === this.notifyTopicArn)
             .map((p) => ({ subject: p.get("Subject") ?? "", message: p.get("Message") ?? "" }));
+    }
+
+    /**
+     * Owners at work: answers every new owner mail (in the order they arrive) with `decide(mail)`: "confirm",
+     * "reject" or "ignore", through the confirmation API (GET first, as a person would). Stop with `stop()`.
+     */
+    ownersAnswer(decide: (to: string) => "confirm" | "reject" | "ignore"): { stop: () => Promise<void>; answered: Map<string, number> } {
+        const answered = new Map<string, number>();
+        let running = true;
+        let seen = 0;
+        const loop = (async () => {
+            while (running) {
+                const calls = testEnv().proxy.calls;
+                const fresh = calls.slice(seen);
+                seen = calls.length;
+                for (const c of fresh) {
+                    if (c.service !== "sns" || c.operation !== "Publish" || c.status !== 200) continue;
+                    const p = new URLSearchParams(c.requestBody);
+                    const id = /\/confirm\/([A-Za-z0-9_-]{43})/.exec(p.get("Message") ?? "")?.[1];
+                    const to = p.get("MessageAttributes.entry.1.Value.StringValue") ?? "";
+                    if (p.get("TopicArn") !== this.ownerTopicArn || !id || answered.has(id)) continue;
+                    const choice = decide(to);
+                    if (choice === "ignore") continue;
+                    answered.set(id, (await this.api("GET", id)).statusCode);
+                    answered.set(id, (await this.api("POST", id, `action=${choice}`)).statusCode);
+                }
+                // Polling the proxy's call record for new mails: there is no event to wait on.
+                await new Promise((r) => setTimeout(r, 50));
+            }
+        })();
+        const stop = async () => {
+            running = false;
+            await loop;
+        };
+        this.stoppers.push(stop);
+        return { answered, stop };
     }
 
     /** Waits for the first mail to `owner`; returns its link id. */
@@ -249,6 +289,7 @@ export class ManualRig {
 
     /** Stops whatever still runs (so moto's interpreter threads end) and detaches the bridge. */
     async tearDown(): Promise<void> {
+        for (const stop of this.stoppers) await stop();
         for (const e of await this.executions().catch(() => [])) {
             if (e.status === "RUNNING") await this.sfn.send(new StopExecutionCommand({ executionArn: e.executionArn })).catch(() => undefined);
         }
