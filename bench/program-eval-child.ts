@@ -1,0 +1,54 @@
+/**
+ * One program evaluation under Pulumi's mock runtime, in a fresh process (setMocks is process-global).
+ * Builds `BENCH_ROTATORS` business units the way index.ts builds one (readStackConfig → EmailServerFleet +
+ * SmtpCredentialRotator), with the example stack's settings (Pulumi.prod.yaml) and a distinct business unit
+ * and fleet tag per unit, then waits until every resource registration has settled.
+ * Prints one JSON line: {resources, moduleLoadMs, evalMs}.
+ */
+const start = performance.now();
+// setMocks first (the shared mock runtime of the tests), then the components.
+import mocks = require("../tests/support/pulumi-mocks");
+import config = require("../components/config");
+import fleetModule = require("../components/fleet");
+import rotatorModule = require("../components/rotator");
+
+/** The example stack's settings as `pulumi.Config.get` returns them (lists as JSON text). */
+function exampleStack(unit: string): Record<string, string> {
+    return {
+        businessUnit: unit,
+        mode: "auto",
+        sesRegion: "eu-west-1",
+        sesIdentities: JSON.stringify([`${unit}.example.com`]),
+        fleetTagKey: "SmtpFleet",
+        fleetTagValue: unit,
+        serverRoleNames: JSON.stringify([`${unit}-mail-server`]),
+        notifyEmails: JSON.stringify([`${unit}-ops@example.com`]),
+        rotateAfterDays: "90",
+        rotationWindow: "4h",
+        retirementObservationHours: "24",
+        retirementGraceDays: "3",
+    };
+}
+
+async function main(): Promise<void> {
+    const count = Number(process.env.BENCH_ROTATORS);
+    if (!Number.isInteger(count) || count < 1) throw new Error(`BENCH_ROTATORS must be a positive integer, got ${JSON.stringify(process.env.BENCH_ROTATORS)}`);
+    const loaded = performance.now();
+    for (let i = 1; i <= count; i++) {
+        const values = exampleStack(`bu${String(i).padStart(2, "0")}`);
+        const stack = config.readStackConfig((key) => values[key]);
+        const fleet = new fleetModule.EmailServerFleet(`${stack.businessUnit}-fleet`, stack.fleetArgs);
+        new rotatorModule.SmtpCredentialRotator(stack.businessUnit, { ...stack.rotatorArgs, fleet });
+    }
+    await mocks.settled();
+    const done = performance.now();
+    process.stdout.write(JSON.stringify({ resources: mocks.recorded().length, moduleLoadMs: loaded - start, evalMs: done - loaded }) + "\n");
+}
+
+main().then(
+    () => process.exit(0),
+    (e) => {
+        process.stderr.write(`program evaluation failed: ${(e as Error).stack ?? e}\n`);
+        process.exit(1);
+    },
+);

@@ -1,0 +1,154 @@
+/** Turns the benchmark's results into goal verdicts and a Markdown report (printed, and written to docs/ on request). */
+import type { BundleMeasurement } from "./bundle";
+import type { FleetScaleResult, FleetSeedTiming, Targeting } from "./fleet-scale";
+import type { ManualFanoutResult } from "./manual-fanout";
+import type { ProgramEvalResult } from "./program-eval";
+import { formatBytes, formatMs, linearFit, powerLawExponent } from "./stats";
+
+export interface MachineInfo {
+    cpus: number;
+    cpuModel: string;
+    node: string;
+    platform: string;
+    memoryGiB: number;
+    loadAverageAtStart: number[];
+    startedAt: string;
+}
+
+export interface BenchResults {
+    machine: MachineInfo;
+    options: Record<string, unknown>;
+    bundle?: BundleMeasurement[];
+    bundleNote?: string;
+    fleet?: { results: FleetScaleResult[]; seeding: FleetSeedTiming[] };
+    manual?: ManualFanoutResult[];
+    program?: ProgramEvalResult[];
+    errors: string[];
+    goals: Goal[];
+    durationMs: number;
+}
+
+export interface Goal {
+    name: string;
+    target: string;
+    measured: string;
+    met: boolean;
+}
+
+const KIB = 1024;
+/** Lambda hard limit (15 min); "far inside" is read as at most a tenth of it. */
+const LAMBDA_LIMIT_MS = 900_000;
+
+/** Growth of a measure with N, fitted over the measured sizes. */
+export function growth(points: { n: number; y: number }[]): string {
+    const k = powerLawExponent(points);
+    const line = linearFit(points);
+    if (k === undefined || !line) return "n/a (one size)";
+    return `∝ N^${k.toFixed(2)}; ${line.slope >= 0.01 ? line.slope.toFixed(3) : line.slope.toExponential(2)} per extra server`;
+}
+
+/** Every goal of issue 7 the results can speak to. */
+export function evaluateGoals(r: BenchResults): Goal[] {
+    const goals: Goal[] = [];
+    for (const b of r.bundle ?? []) {
+        if (b.informational) continue;
+        if (b.error) {
+            goals.push({ name: `bundle ${b.name}`, target: "measured", measured: `error: ${b.error}`, met: false });
+            continue;
+        }
+        goals.push({ name: `bundle ${b.name} size`, target: "≤ 256 KiB", measured: formatBytes(b.zipBytes), met: b.zipBytes <= 256 * KIB });
+        goals.push({ name: `bundle ${b.name} vs naive`, target: "≥ 100× smaller", measured: `${b.ratio.toFixed(0)}×`, met: b.ratio >= 100 });
+    }
+    for (const f of r.fleet?.results ?? []) {
+        if (f.n < 10_000) continue;
+        goals.push({
+            name: `fleet N=${f.n} ${f.targeting}: SSM calls`,
+            target: `≤ ${f.ssmBudget}`,
+            measured: `${f.ssmCallsAwsEquivalent} (moto: ${f.ssmCalls})`,
+            met: f.ssmCallsAwsEquivalent <= f.ssmBudget && f.ssmCalls <= f.ssmBudget,
+        });
+        goals.push({ name: `fleet N=${f.n} ${f.targeting}: handler time`, target: "< 60 s", measured: formatMs(f.totalMs), met: f.totalMs < 60_000 });
+        goals.push({
+            name: `fleet N=${f.n} ${f.targeting}: slowest step`,
+            target: `≤ ${LAMBDA_LIMIT_MS / 10 / 1000} s (1/10 of 900 s)`,
+            measured: formatMs(f.slowestStepMs),
+            met: f.slowestStepMs <= LAMBDA_LIMIT_MS / 10,
+        });
+    }
+    return goals;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+    const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
+    for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
+    return lines.join("\n");
+}
+
+function callsSummary(calls: Record<string, number>, prefix: string): string {
+    return Object.entries(calls)
+        .filter(([k]) => k.startsWith(prefix))
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k.slice(prefix.length)} ${v}`)
+        .join(", ");
+}
+
+/** The whole report as Markdown. */
+export function renderMarkdown(r: BenchResults): string {
+    const out: string[] = [];
+    const m = r.machine;
+    out.push(
+        `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB.toFixed(1)} GiB, ${m.platform}, Node ${m.node}; ` +
+            `load average at start ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(" / ")} (the machine is shared). ` +
+            `Run at ${m.startedAt}, took ${formatMs(r.durationMs)}.`,
+    );
+    if (r.bundle?.length) {
+        out.push("", "### Lambda archives", "");
+        if (r.bundleNote) out.push(r.bundleNote, "");
+        out.push(
+            table(
+                ["Lambda", "archive (zip)", "packages in archive", "naive CallbackFunction (zip)", "ratio", "cold require+init (median)", "node process (median)"],
+                r.bundle.map((b) =>
+                    b.error
+                        ? [b.name, `error: ${b.error}`, "", "", "", "", ""]
+                        : [b.name, formatBytes(b.zipBytes), b.packages.length ? b.packages.map((p) => p.replace(/^node_modules\//, "")).join(", ") : "none", `${formatBytes(b.naiveZipBytes)} (${b.naivePackageCount} folders)`, `${b.ratio.toFixed(0)}×`, formatMs(b.coldInitMs), formatMs(b.coldProcessMs)],
+                ),
+            ),
+        );
+    }
+    if (r.fleet?.results.length) {
+        out.push("", "### Fleet scale, auto mode (one full rotation: createSecret → setSecret → testSecret → finishSecret)", "");
+        out.push(
+            table(
+                ["N", "targeting", "runs", "createSecret", "setSecret", "testSecret", "finishSecret", "total", "in AWS calls", "in SMTP AUTH", "own", "SSM calls (AWS-paged)", "budget 2·⌈N/50⌉+20", "all AWS calls"],
+                r.fleet.results.map((f) => [
+                    f.n, f.targeting, f.runs, formatMs(f.stepMs.createSecret), formatMs(f.stepMs.setSecret), formatMs(f.stepMs.testSecret), formatMs(f.stepMs.finishSecret),
+                    formatMs(f.totalMs), formatMs(f.awsWaitMs), formatMs(f.smtpMs), formatMs(f.ownMs), `${f.ssmCalls} (${f.ssmCallsAwsEquivalent})`, f.ssmBudget,
+                    Object.values(f.calls).reduce((a, b) => a + b, 0),
+                ]),
+            ),
+        );
+        out.push("", "SSM calls by operation (first run of each):", "");
+        out.push(table(["N", "targeting", "SSM operations", "other services"], r.fleet.results.map((f) => [f.n, f.targeting, callsSummary(f.calls, "ssm:"), Object.entries(f.calls).filter(([k]) => !k.startsWith("ssm:")).reduce((a, [, v]) => a + v, 0)])));
+        out.push("", "Growth with N (least squares over the measured sizes):", "");
+        const rows: string[][] = [];
+        for (const t of ["tag", "table"] as Targeting[]) {
+            const fs = r.fleet.results.filter((f) => f.targeting === t);
+            if (fs.length < 2) continue;
+            rows.push([t, growth(fs.map((f) => ({ n: f.n, y: f.ssmCallsAwsEquivalent }))), growth(fs.map((f) => ({ n: f.n, y: f.totalMs }))), growth(fs.map((f) => ({ n: f.n, y: f.ownMs })))]);
+        }
+        if (rows.length) out.push(table(["targeting", "SSM calls", "handler ms", "handler own ms"], rows));
+        out.push("", "Seeding moto (emulator cost, not part of the rotation): " + r.fleet.seeding.map((s) => `N=${s.n} ${s.targeting}: ${formatMs(s.ms)}`).join("; ") + ".");
+    }
+    if (r.manual?.length) {
+        out.push("", "### Manual-mode fan-out", "");
+        out.push(table(["N", "what ran", "pages read", "child executions started", "time", "AWS calls"], r.manual.map((x) => [x.n, x.what, x.pagesRead, x.childExecutionsStarted, formatMs(x.ms), Object.entries(x.calls).map(([k, v]) => `${k} ${v}`).join(", ")])));
+    }
+    if (r.program?.length) {
+        out.push("", "### Program evaluation under Pulumi mocks (fresh process each)", "");
+        out.push(table(["business-unit rotators", "resources registered", "evaluation (median)", "runs", "process wall (median)"], r.program.map((p) => [p.rotators, p.resources, formatMs(p.evalMs), p.runs, formatMs(p.processMs)])));
+    }
+    out.push("", "### Goals", "");
+    out.push(table(["goal", "target", "measured", "verdict"], r.goals.map((g) => [g.name, g.target, g.measured, g.met ? "met" : "**MISSED**"])));
+    if (r.errors.length) out.push("", "Errors:", "", ...r.errors.map((e) => `- ${e}`));
+    return out.join("\n");
+}

@@ -1,0 +1,184 @@
+/**
+ * One auto-mode rotation for the scale runs, driven the way Secrets Manager drives the rotation Lambda
+ * (same approach as tests/support/rotation-driver.ts, which is bound to the mocha environment and one fixed
+ * world): the pending version for a new token is prepared as moto's RotateSecret(RotateImmediately=false)
+ * prepares it (a copy of the current value labelled AWSPENDING; moto cannot invoke our Lambda), then the real
+ * handler (`createRotationHandler`, configured from the environment variables the component sets) runs
+ * createSecret, setSecret, testSecret, finishSecret in turn, and the AWSPENDING label is removed as Secrets
+ * Manager does. Each step is timed; AWS calls are counted per step from the proxy's record.
+ */
+import { randomUUID } from "crypto";
+import { CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
+import { CreateDocumentCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createRotationHandler, rotationConfigFromEnv } from "../runtime/auto/rotation-handler";
+import { createAccessKeyForSmtp, smtpCredentialForKey } from "../runtime/access-keys";
+import { serializeCredential } from "../runtime/credential";
+import { createSmtpCheck } from "../runtime/smtp-check";
+import type { FleetTarget } from "../runtime/fleet-target";
+import { iisDocumentContent, postfixDocumentContent } from "../documents";
+import type { SesEndpoint } from "../tests/support/ses-endpoint";
+import { BenchAws, CallTimer } from "./aws-env";
+import type { SlowFleet } from "./fleet-emulation";
+
+export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+/** What one step cost. */
+export interface StepMeasurement {
+    /** wall time of the handler call, ms (emulated fleet waits excluded: they take no real time) */
+    ms: number;
+    /** client-side time inside SDK calls (moto + proxy + SDK), ms */
+    awsWaitMs: number;
+    /** time inside the SMTP AUTH check (TLS to the local SES-compatible endpoint, which reads moto's IAM state), ms */
+    smtpMs: number;
+    /** the handler's waits between SSM polls (virtual: the emulated fleet), ms */
+    pollWaitMs: number;
+    /** AWS calls by "service:Operation", from the proxy's record */
+    calls: Record<string, number>;
+    /** bodies of ListCommands listings (to compute AWS-equivalent pages: moto does not paginate them) */
+    listCommandsResponses: { request: string; response: string }[];
+}
+
+export interface RotationMeasurement {
+    steps: Record<RotationStep, StepMeasurement>;
+    totalMs: number;
+}
+
+/** AWS resources of one rotator (the state the component and BootstrapCredential would leave). */
+export interface BenchRotator {
+    userName: string;
+    secretArn: string;
+    env: Record<string, string>;
+}
+
+let documentsCreated: string | undefined;
+
+/** Creates the rotator's IAM user, first credential (AWSCURRENT), topic and (once per moto) the two documents. */
+export async function createBenchRotator(aws: BenchAws, name: string, fleet: FleetTarget): Promise<BenchRotator> {
+    const cfg = aws.clientConfig();
+    const iam = new IAMClient(cfg);
+    const secrets = new SecretsManagerClient(cfg);
+    const ssm = new SSMClient(cfg);
+    const sns = new SNSClient(cfg);
+    await iam.send(new CreateUserCommand({ UserName: name }));
+    const key = await createAccessKeyForSmtp(iam, name, aws.region);
+    const value = smtpCredentialForKey(key, { sesRegion: aws.region, smtpEndpoint: "127.0.0.1", smtpPort: 587 });
+    const secret = await secrets.send(new CreateSecretCommand({ Name: `${name}-smtp`, SecretString: serializeCredential(value) }));
+    // Turns rotation on in moto; without a Lambda ARN moto completes this first rotation itself (value copied).
+    await secrets.send(new RotateSecretCommand({ SecretId: secret.ARN!, RotationRules: { AutomaticallyAfterDays: 90 }, RotateImmediately: false }));
+    const topic = await sns.send(new CreateTopicCommand({ Name: `${name}-notices` }));
+    if (documentsCreated !== aws.moto.url) {
+        for (const [docName, content] of [["bench-postfix", postfixDocumentContent()], ["bench-iis", iisDocumentContent()]] as const) {
+            await ssm.send(new CreateDocumentCommand({ Name: docName, DocumentType: "Command", DocumentFormat: "JSON", Content: JSON.stringify(content) }));
+        }
+        documentsCreated = aws.moto.url;
+    }
+    return {
+        userName: name,
+        secretArn: secret.ARN!,
+        env: {
+            IAM_USER_NAME: name,
+            SES_REGION: aws.region,
+            SMTP_ENDPOINT: "127.0.0.1",
+            SMTP_PORT: "587",
+            FLEET_TARGET: JSON.stringify(fleet),
+            POSTFIX_DOCUMENT: "bench-postfix",
+            IIS_DOCUMENT: "bench-iis",
+            NOTIFY_TOPIC_ARN: topic.TopicArn!,
+            FLEET_DEADLINE_SECONDS: "600",
+        },
+    };
+}
+
+/** Forgets the documents-created marker (after moto was reset). */
+export function forgetBenchDocuments(): void {
+    documentsCreated = undefined;
+}
+
+/** Runs one full rotation of `rotator` and measures each step. Throws if a step fails. */
+export async function runRotation(
+    aws: BenchAws,
+    rotator: BenchRotator,
+    opts: { ses: SesEndpoint; fleet: SlowFleet; timer: CallTimer; log: (line: string) => void },
+): Promise<RotationMeasurement> {
+    const cfg = aws.clientConfig();
+    const t = opts.timer;
+    const config = rotationConfigFromEnv(rotator.env);
+    const smtpCheck = createSmtpCheck({ host: opts.ses.host, port: opts.ses.port, tlsMode: "starttls", ca: opts.ses.ca });
+    let smtpMs = 0;
+    const handler = createRotationHandler(
+        {
+            iam: t.instrument(new IAMClient(cfg), "iam"),
+            secrets: t.instrument(new SecretsManagerClient(cfg), "secretsmanager"),
+            ssm: t.instrument(new SSMClient(cfg), "ssm"),
+            sns: t.instrument(new SNSClient(cfg), "sns"),
+            dynamodb: t.instrument(new DynamoDBClient(cfg), "dynamodb"),
+            smtpCheck: async (cred) => {
+                const start = performance.now();
+                try {
+                    return await smtpCheck(cred);
+                } finally {
+                    smtpMs += performance.now() - start;
+                }
+            },
+            sleep: opts.fleet.sleep,
+            now: opts.fleet.now,
+            log: process.env.BENCH_DEBUG ? (m: string, f?: object) => opts.log(`      ${m} ${JSON.stringify(f ?? {})}`) : () => undefined,
+        },
+        config,
+    );
+    const token = randomUUID();
+    const sm = new SecretsManagerClient(cfg);
+    const current = await sm.send(new GetSecretValueCommand({ SecretId: rotator.secretArn, VersionStage: "AWSCURRENT" }));
+    await sm.send(new PutSecretValueCommand({ SecretId: rotator.secretArn, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
+    const steps = {} as Record<RotationStep, StepMeasurement>;
+    let totalMs = 0;
+    for (const step of ROTATION_STEPS) {
+        const firstCall = aws.proxy.calls.length;
+        t.reset();
+        smtpMs = 0;
+        opts.fleet.resetCounters();
+        const start = performance.now();
+        await handler({ Step: step, SecretId: rotator.secretArn, ClientRequestToken: token }, { getRemainingTimeInMillis: () => 900_000 });
+        const ms = performance.now() - start;
+        const calls: Record<string, number> = {};
+        const listCommandsResponses: StepMeasurement["listCommandsResponses"] = [];
+        for (const c of aws.proxy.calls.slice(firstCall)) {
+            const key = `${c.service}:${c.operation}`;
+            calls[key] = (calls[key] ?? 0) + 1;
+            if (key === "ssm:ListCommands" && c.requestBody.includes("Filters")) listCommandsResponses.push({ request: c.requestBody, response: c.responseBody });
+        }
+        steps[step] = { ms, awsWaitMs: t.totalMs(), smtpMs, pollWaitMs: opts.fleet.waitedMs(), calls, listCommandsResponses };
+        totalMs += ms;
+        opts.log(`    ${step}: ${ms.toFixed(0)} ms, ${Object.values(calls).reduce((a, b) => a + b, 0)} AWS calls`);
+    }
+    await sm.send(new UpdateSecretVersionStageCommand({ SecretId: rotator.secretArn, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));
+    return { steps, totalMs };
+}
+
+/**
+ * SSM calls the same listings would cost against AWS: moto ignores ListCommands' `Filters` and `MaxResults`
+ * and answers with every command it holds in one page; AWS pages the matching commands 50 at a time.
+ * Returns the number of pages AWS would serve for these listings.
+ */
+export function awsEquivalentListingPages(listings: { request: string; response: string }[]): number {
+    let pages = 0;
+    for (const l of listings) {
+        const req = JSON.parse(l.request);
+        const after = req.Filters?.find((f: any) => f.key === "InvokedAfter")?.value;
+        const afterMs = after ? Date.parse(after) : 0;
+        const cmds: any[] = JSON.parse(l.response).Commands ?? [];
+        const matching = cmds.filter((c) => toMs(c.RequestedDateTime) > afterMs).length;
+        pages += Math.max(1, Math.ceil(matching / Math.min(req.MaxResults ?? 50, 50)));
+    }
+    return pages;
+}
+
+function toMs(v: unknown): number {
+    if (typeof v === "number") return v < 1e12 ? v * 1000 : v;
+    if (typeof v === "string") return Date.parse(v);
+    return 0;
+}
