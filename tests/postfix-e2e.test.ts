@@ -157,6 +157,21 @@ describe("Postfix document on real Postfix, through the fleet agent", function (
         assert.strictEqual(fs.readFileSync(postfix.saslPasswdPath, "utf8"), before);
     });
 
+    it("reads a Parameter Store SecureString version by reference too (manual mode), via name:version --with-decryption", async () => {
+        const { PutParameterCommand } = await import("@aws-sdk/client-ssm");
+        const name = "/ses-rotator/e2e/credential";
+        await ssm().send(new PutParameterCommand({ Name: name, Type: "SecureString", Value: serializeCredential(cred1) }));
+        await ssm().send(new PutParameterCommand({ Name: name, Type: "SecureString", Value: serializeCredential(cred2), Overwrite: true }));
+        const parameters = documentParameters({ source: "ParameterStore", id: name, version: 1, region: "us-east-1" });
+        const sent = await ssm().send(new SendCommandCommand({ DocumentName: DOCUMENT, InstanceIds: [instanceId], Parameters: parameters }));
+        const result = await agent.waitFor(sent.Command!.CommandId!);
+        assert.strictEqual(result.status, "Success", result.stderr);
+        assert.strictEqual((await run("postmap", ["-c", postfix.configDir, "-q", await postfix.postconf("relayhost"), `hash:${postfix.saslPasswdPath}`])).trim(), `${cred1.username}:${cred1.password}`);
+        assert.ok(shims.log().some((a) => a[0] === "aws" && a.includes(`--name=${name}:1`) && a.includes("--with-decryption")));
+        const msg = await mailAndAwait(postfix, endpoint, "doc-parameter-store");
+        assert.strictEqual(msg.username, cred1.username, "version 1 holds key 1");
+    });
+
     it("fails cleanly when the referenced version does not exist (the aws CLI error is shown, nothing changes)", async () => {
         const before = fs.readFileSync(postfix.saslPasswdPath, "utf8");
         const result = await agent.waitFor(await send(randomUUID()));
