@@ -1,0 +1,111 @@
+/**
+ * `npm run demo`: rotates the SES SMTP credential of a local mail fleet end to end, with no AWS account.
+ * See `demo/options.ts` for the flags and docs/demo.md for a transcript.
+ *
+ * Everything the demo starts (moto_server, the proxy, the SES endpoint, fleet agents, Postfix, the
+ * confirmation web server) is registered with one Cleanup, run on every way out: success, failure, error,
+ * Ctrl-C (SIGINT), SIGTERM, SIGHUP.
+ */
+import { AUTO_STEPS, runAutoRotation } from "./auto-run";
+import { Cleanup, startEmulators } from "./emulators";
+import { DemoOptions, parseDemoOptions, USAGE } from "./options";
+import { Progress } from "./progress";
+import { demoClients, demoServers, provisionAuto, provisionShared } from "./provision";
+import { DemoResult, summaryLines } from "./result";
+import { canRunRealPostfix, startServers } from "./servers";
+
+/** The demo's stack region and SES region (they may differ, as in production). */
+export const DEMO_REGION = "us-east-1";
+export const DEMO_SES_REGION = "eu-west-1";
+
+async function runDemo(opts: DemoOptions, cleanup: Cleanup, out: NodeJS.WriteStream): Promise<DemoResult> {
+    const say = (text: string) => out.write(`${text}\n`);
+    say(`ses-smtp-rotator demo: ${opts.mode} mode, ${opts.servers} server${opts.servers === 1 ? "" : "s"}${opts.failServer ? `, ${opts.failServer} will fail` : ""}. No AWS account is used.`);
+    const emulators = await startEmulators(cleanup, { region: DEMO_REGION, sesRegion: DEMO_SES_REGION });
+    say(`  moto_server (AWS API emulator) ${emulators.moto.url}, reached through the wire proxy ${emulators.endpoint}`);
+    say(`  SES-compatible SMTP endpoint ${emulators.ses.host}:${emulators.ses.port} (STARTTLS; accepts only keys Active in moto)`);
+
+    const servers = demoServers(opts.servers);
+    const clients = demoClients(emulators);
+    const shared = await provisionShared(clients, emulators, opts.mode, servers);
+    say(`  provisioned from the components' builders: IAM user ${shared.userName} (+ send policy), topic, SSM documents ${shared.documents.postfix} / ${shared.documents.iis}, fleet table ${shared.fleetTableName}`);
+
+    const realPostfix = opts.realPostfix && canRunRealPostfix();
+    const running = await startServers(cleanup, emulators, servers, shared.initialCredential, { failServer: opts.failServer, realPostfix });
+    say(
+        realPostfix
+            ? `  ${servers[0].name} is a REAL local Postfix (instance dir ${running[0].postfix!.root}) relaying to the SES endpoint; the others are simulated Postfix servers. Each has a fleet agent running the real SSM document.`
+            : `  all servers are simulated Postfix servers (${opts.realPostfix ? "Postfix is not installed, or the demo is not root" : "--no-postfix"}); each has a fleet agent running the real SSM document.`,
+    );
+
+    const labels = running.map((r) => ({ name: r.server.name, label: `${r.server.name} (${r.kind === "postfix" ? "real Postfix" : "simulated"})` }));
+    if (opts.mode === "auto") {
+        const auto = await provisionAuto(clients, shared);
+        say(`  secret ${auto.secretArn} holds the first credential (${shared.initialCredential.username}); rotation Lambda role and policy created`);
+        say("");
+        const progress = new Progress(out, out.isTTY === true, [...AUTO_STEPS], labels);
+        try {
+            return await runAutoRotation({ emulators, clients, shared, auto, servers: running, progress, failServer: opts.failServer });
+        } finally {
+            progress.finish();
+        }
+    }
+    const { runManualDemo } = await import("./manual-run");
+    return runManualDemo({ emulators, clients, shared, servers: running, labels, opts, cleanup, out });
+}
+
+async function main(): Promise<void> {
+    let opts: DemoOptions;
+    try {
+        opts = parseDemoOptions(process.argv.slice(2));
+    } catch (e) {
+        process.stderr.write(`demo: ${(e as Error).message}\n`);
+        process.exit(2);
+    }
+    if (opts.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return;
+    }
+    // The AWS SDK's notice that it will need Node 22 in 2027 is noise here.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+    const out = opts.json ? process.stderr : process.stdout;
+    const cleanup = new Cleanup();
+    // Every abnormal way out stops what the demo started first. (Only SIGKILL cannot be caught: after
+    // `kill -9`, moto_server and a real Postfix instance would stay running.)
+    let interrupted = false;
+    const bail = (why: string, code: number) => {
+        if (interrupted) return;
+        interrupted = true;
+        try {
+            process.stderr.write(`\n${why}: stopping everything the demo started...\n`);
+        } catch {
+            // stderr may be gone too
+        }
+        void cleanup.run().finally(() => process.exit(code));
+    };
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => bail(signal, 130));
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => bail("output closed", 1));
+    process.on("uncaughtException", (e) => bail(`unexpected error: ${String(e?.stack ?? e)}`, 1));
+    process.on("unhandledRejection", (e) => bail(`unexpected error: ${String((e as Error)?.stack ?? e)}`, 1));
+
+    let result: DemoResult | undefined;
+    let error: unknown;
+    try {
+        result = await runDemo(opts, cleanup, out);
+    } catch (e) {
+        error = e;
+    } finally {
+        await cleanup.run();
+    }
+    if (interrupted) return; // the signal handler exits
+    if (error || !result) {
+        process.stderr.write(`demo failed: ${String((error as Error)?.stack ?? error)}\n`);
+        process.exit(1);
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else process.stdout.write(`${summaryLines(result).join("\n")}\n`);
+    process.exit(result.asExpected ? 0 : 1);
+}
+
+void main();

@@ -1,0 +1,81 @@
+/**
+ * The demo's local stand-ins for AWS, started on free loopback ports: moto_server (the AWS API emulator,
+ * Step Functions execution on), the wire proxy in front of it (SSM command results reported by the server
+ * agents, IAM "last used" after SMTP logins), and the SES-compatible SMTP endpoint (accepts only passwords
+ * derived from keys that are Active in moto). The same pieces the test suite uses (tests/support/).
+ *
+ * Everything started is registered with a {@link Cleanup}, which stops it in reverse order exactly once.
+ */
+import { AwsProxy } from "../tests/support/aws-proxy";
+import { freePort, MotoServer, startMoto } from "../tests/support/moto";
+import { SesEndpoint, startSesEndpoint } from "../tests/support/ses-endpoint";
+
+/** Stops what was started, newest first, once (Ctrl-C, errors and normal ends all go through it). */
+export class Cleanup {
+    private readonly stoppers: { what: string; stop: () => Promise<void> }[] = [];
+    private running?: Promise<void>;
+
+    /** Registers `stop` for `what` (a name for error messages). */
+    add(what: string, stop: () => Promise<void>): void {
+        this.stoppers.push({ what, stop });
+    }
+
+    /** Runs every stopper (errors are collected, not thrown, so one failure stops nothing else). */
+    run(): Promise<void> {
+        if (!this.running) {
+            this.running = (async () => {
+                const errors: string[] = [];
+                for (const { what, stop } of this.stoppers.reverse()) {
+                    await stop().catch((e) => void errors.push(`${what}: ${String((e as Error)?.message ?? e)}`));
+                }
+                if (errors.length) process.stderr.write(`demo: clean-up problems: ${errors.join("; ")}\n`);
+            })();
+        }
+        return this.running;
+    }
+}
+
+/** The running emulators. */
+export interface Emulators {
+    moto: MotoServer;
+    proxy: AwsProxy;
+    /** what SDK clients and the servers' aws CLI use (the proxy) */
+    endpoint: string;
+    ses: SesEndpoint;
+    /** the demo's stack region (where the secret, documents, state machines live) */
+    region: string;
+    /** the SES region (SMTP passwords are derived for it) */
+    sesRegion: string;
+}
+
+/** Fake credentials: moto accepts any; nothing here is an AWS account. */
+export const DEMO_CREDENTIALS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "demo-not-a-secret" };
+
+/** SDK client configuration pointing at the proxy. */
+export function demoClientConfig(emulators: Pick<Emulators, "endpoint" | "region">): {
+    region: string;
+    endpoint: string;
+    credentials: typeof DEMO_CREDENTIALS;
+    maxAttempts: number;
+} {
+    return { region: emulators.region, endpoint: emulators.endpoint, credentials: DEMO_CREDENTIALS, maxAttempts: 3 };
+}
+
+/** Starts moto, the proxy and the SES endpoint; registers their stops with `cleanup`. */
+export async function startEmulators(cleanup: Cleanup, opts: { region: string; sesRegion: string }): Promise<Emulators> {
+    // moto's Step Functions interpreter calls Lambda at MOTO_PORT: point it at the proxy (manual mode's bridge).
+    const proxyPort = await freePort();
+    const moto = await startMoto({ callbackPort: proxyPort });
+    cleanup.add("moto_server", () => moto.stop());
+    const proxy = new AwsProxy(moto.url);
+    const endpoint = await proxy.start(proxyPort);
+    cleanup.add("wire proxy", () => proxy.stop());
+    const ses = await startSesEndpoint({
+        motoUrl: moto.url,
+        region: opts.sesRegion,
+        // What IAM reports after a login with a key (GetAccessKeyLastUsed): retirement checks it.
+        onAuthenticated: ({ username, at }) => proxy.setKeyLastUsed(username, { lastUsedDate: at, serviceName: "ses", region: opts.sesRegion }),
+    });
+    cleanup.add("SES SMTP endpoint", () => ses.stop());
+    return { moto, proxy, endpoint, ses, region: opts.region, sesRegion: opts.sesRegion };
+}

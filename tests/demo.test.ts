@@ -1,0 +1,145 @@
+/**
+ * `npm run demo` run as a child process, non-interactively, exactly as a newcomer runs it (its own moto, SES
+ * endpoint, fleet agents and, when installed, a real Postfix; nothing shared with the suite's root hook).
+ * Checks the machine-readable result, the exit status, and that nothing keeps running after it exits.
+ */
+import * as assert from "assert";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import type { DemoResult } from "../demo/result";
+
+const ROOT = path.join(__dirname, "..");
+
+interface DemoRun {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Starts the demo the way `npm run demo -- <args>` does (ts-node, transpile-only). */
+export function spawnDemo(args: string[]): ChildProcess {
+    return spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "demo", "cli.ts"), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, AWS_ENDPOINT_URL: "" },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+}
+
+/** Collects a demo process's output until it exits. */
+export function collect(child: ChildProcess): Promise<DemoRun> & { output: () => string } {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    const done = new Promise<DemoRun>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+    return Object.assign(done, { output: () => stdout + stderr });
+}
+
+function parseResult(run: DemoRun): DemoResult {
+    try {
+        return JSON.parse(run.stdout);
+    } catch {
+        throw new Error(`demo printed no JSON result (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+    }
+}
+
+/** Polls `probe` until true; throws naming `what` after `deadlineMs`. */
+async function until(what: string, probe: () => boolean | Promise<boolean>, deadlineMs: number): Promise<void> {
+    const end = Date.now() + deadlineMs;
+    while (!(await probe())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+function portOpen(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host: "127.0.0.1", port }, () => {
+            socket.destroy();
+            resolve(true);
+        });
+        socket.on("error", () => resolve(false));
+    });
+}
+
+/** Processes whose command line contains `text` (pid and args). */
+function processesWith(text: string): string[] {
+    const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+    return out.split("\n").filter((l) => l.includes(text) && !l.includes("ps -eo"));
+}
+
+describe("npm run demo (child process)", function () {
+    this.timeout(240000);
+
+    it("auto mode --json: new key current and Active, old key Inactive, every server holds the new key", async () => {
+        const run = await collect(spawnDemo(["--json", "--servers", "3"]));
+        const r = parseResult(run);
+        assert.strictEqual(run.code, 0, run.stderr);
+        assert.strictEqual(r.mode, "auto");
+        assert.strictEqual(r.rotated, true, r.failure);
+        assert.ok(r.newAccessKeyId && r.newAccessKeyId !== r.oldAccessKeyId);
+        assert.strictEqual(r.currentAccessKeyId, r.newAccessKeyId);
+        assert.strictEqual(r.keys[r.newAccessKeyId!], "Active");
+        assert.strictEqual(r.keys[r.oldAccessKeyId], "Inactive", "old key retired (observation 0 h in the demo)");
+        assert.deepStrictEqual(
+            r.servers.map((s) => [s.name, s.status, s.installedUserName]),
+            ["mail-1", "mail-2", "mail-3"].map((n) => [n, "Success", r.newAccessKeyId]),
+        );
+        assert.deepStrictEqual(Object.keys(r.stepDurationsMs), ["createSecret", "setSecret", "testSecret", "finishSecret"]);
+        if (r.servers[0].kind === "postfix") {
+            assert.strictEqual(r.mailCheck?.authenticatedAs, r.newAccessKeyId, "mail through the real Postfix authenticates with the new key");
+        }
+        // Progress went to stderr, per step and per server.
+        assert.match(run.stderr, /step setSecret: done/);
+        assert.match(run.stderr, /server mail-2 \(simulated\): updated/);
+    });
+
+    it("auto mode --fail mail-2: a safe, stopped rotation (current credential unchanged, old key Active, mail-2 restored)", async () => {
+        const run = await collect(spawnDemo(["--json", "--servers", "3", "--fail", "mail-2", "--no-postfix"]));
+        const r = parseResult(run);
+        assert.strictEqual(run.code, 0, "the expected outcome of --fail exits 0");
+        assert.strictEqual(r.rotated, false);
+        assert.strictEqual(r.asExpected, true);
+        assert.strictEqual(r.currentAccessKeyId, r.oldAccessKeyId);
+        assert.strictEqual(r.keys[r.oldAccessKeyId], "Active");
+        assert.match(r.failure ?? "", /^setSecret: 1 of 3 servers did not take the new credential: mi-0de00000000000002/);
+        const mail2 = r.servers.find((s) => s.name === "mail-2")!;
+        assert.strictEqual(mail2.status, "Failed");
+        assert.strictEqual(mail2.installedUserName, r.oldAccessKeyId, "the document put the previous credential back");
+        assert.match(mail2.detail ?? "", /postfix reload failed/);
+        assert.deepStrictEqual(Object.keys(r.stepDurationsMs), ["createSecret", "setSecret"], "testSecret and finishSecret never ran");
+    });
+
+    it("bad flags exit 2 with an error naming the flag", async () => {
+        const run = await collect(spawnDemo(["--servers", "0"]));
+        assert.strictEqual(run.code, 2);
+        assert.match(run.stderr, /--servers must be an integer from 1 to 20, got "0"/);
+        const fail = await collect(spawnDemo(["--fail", "mail-9"]));
+        assert.strictEqual(fail.code, 2);
+        assert.match(fail.stderr, /--fail must name one of the demo's servers \(mail-1, mail-2, mail-3\), got "mail-9"/);
+    });
+
+    it("Ctrl-C (SIGINT) mid-rotation: exits 130, its ports are closed and no moto_server or Postfix of it remains", async () => {
+        const child = spawnDemo(["--servers", "2"]);
+        const run = collect(child);
+        await until("the demo to reach setSecret", () => /step setSecret: running/.test(run.output()), 180000);
+        const motoPort = Number(/moto_server \(AWS API emulator\) http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
+        const proxyPort = Number(/wire proxy http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
+        const smtpPort = Number(/SMTP endpoint 127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
+        assert.ok(await portOpen(motoPort), "moto is up while the demo runs");
+        assert.strictEqual(processesWith(`moto_server -H 127.0.0.1 -p ${motoPort}`).length, 1);
+        const postfixRoots = [...run.output().matchAll(/REAL local Postfix \(instance dir (\S+)\)/g)].map((m) => m[1]);
+        for (const root of postfixRoots) assert.ok(fs.existsSync(root), `${root} exists while the demo runs`);
+        child.kill("SIGINT");
+        const ended = await run;
+        assert.strictEqual(ended.code, 130, ended.stdout + ended.stderr);
+        assert.match(ended.stderr, /SIGINT: stopping everything the demo started/);
+        for (const port of [motoPort, proxyPort, smtpPort]) assert.strictEqual(await portOpen(port), false, `port ${port} still open`);
+        assert.deepStrictEqual(processesWith(`moto_server -H 127.0.0.1 -p ${motoPort}`), [], "moto_server outlived the demo");
+        // PostfixInstance.destroy() stops the instance (waiting for its master to go) before removing its directory.
+        for (const root of postfixRoots) assert.strictEqual(fs.existsSync(root), false, `Postfix instance ${root} was not stopped and removed`);
+    });
+});
