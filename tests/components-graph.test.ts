@@ -374,7 +374,8 @@ describe("components under Pulumi mocks", () => {
         assert.strictEqual((await valueOf(rotator.credentialStore)).kind, "parameter");
         const children = recorded().filter((r) => r.parent === one(ROTATOR).urn);
         assert.strictEqual(ofType("aws:iam/user:User", children).length, 1);
-        assert.strictEqual(ofType("aws:sns/topic:Topic", children).length, 1);
+        // the alert topic, plus manual mode's owner-mail topic (components/manual)
+        assert.deepStrictEqual(ofType("aws:sns/topic:Topic", children).map((t) => t.name).sort(), ["manual-unit-alerts", "manual-unit-manual-owner-mail"]);
         assert.strictEqual(ofType("aws:ssm/document:Document", children).length, 2);
         assert.strictEqual(ofType("aws:secretsmanager/secret:Secret").length, 0, "manual mode keeps the credential in Parameter Store");
     });

@@ -164,13 +164,15 @@ export function createConfirmationTaskHandlers(deps: ConfirmationTaskDeps, confi
         },
 
         /** ManualConfirmation's reminder loop. */
-        async remindOwner(event: { executionName: string }): Promise<{ reminded: boolean }> {
+        async remindOwner(event: { executionName: string }): Promise<{ reminded: boolean; waiting: boolean }> {
             const executionName = assertExecutionName("executionName", event?.executionName);
             const item = await deps.store.get(executionName);
-            if (!item || item.status !== "pending" || !item.confirmationId || item.expiresAt === undefined) return { reminded: false };
+            // `waiting: false` ends the reminder loop: the server was decided (or is unknown).
+            const waiting = item?.status === "starting" || item?.status === "pending";
+            if (!item || item.status !== "pending" || !item.confirmationId || item.expiresAt === undefined) return { reminded: false, waiting };
             await mailOwner(item.server, item.credential, item.rotation, item.confirmationId, item.expiresAt, true);
             log("owner reminded", { executionName, serverId: item.server.serverId });
-            return { reminded: true };
+            return { reminded: true, waiting };
         },
 
         /** ManualConfirmation's end: complete CredentialRotation's iteration. */
