@@ -187,7 +187,6 @@ export class PostfixInstance {
             ["smtp_sasl_auth_enable", "yes"],
             ["smtp_sasl_security_options", "noanonymous"],
             ["smtp_sasl_password_maps", this.options.saslPasswordMaps ?? `hash:${c}/sasl_passwd`],
-            ["smtp_use_tls", "yes"],
             ["smtp_tls_security_level", "encrypt"],
             ["smtp_tls_note_starttls_offer", "yes"],
             ["smtp_tls_CAfile", `${c}/relay-ca.pem`],
@@ -216,7 +215,9 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
 
 /** Debian's master.cf without the port-25 listener and without chroot (the queue dir has no chroot tree). */
 function masterCf(): string {
-    const base = fs.readFileSync("/etc/postfix/master.cf", "utf8");
+    const installed = ["/etc/postfix/master.cf", "/usr/share/postfix/master.cf.dist"].find((f) => fs.existsSync(f));
+    if (!installed) throw new Error("Postfix's master.cf is not installed (/etc/postfix/master.cf, /usr/share/postfix/master.cf.dist)");
+    const base = fs.readFileSync(installed, "utf8");
     return base
         .split("\n")
         .filter((line) => !/^smtp\s+inet\s/.test(line))
