@@ -36,6 +36,7 @@ import { leakScanner } from "./leak-scanner";
 import { makeArgvShims, PostfixInstance, startPostfix } from "./postfix";
 import type { SesEndpoint } from "./ses-endpoint";
 
+/** SES region the SMTP passwords are derived for (the endpoint checks logins for it). */
 export const E2E_SES_REGION = "eu-west-1";
 export const E2E_USER = "ses-smtp-postfix-e2e";
 export const E2E_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
@@ -49,6 +50,7 @@ export type ServerFault =
     /** `postfix reload` fails after the new map is in place: the document must restore the previous one */
     | "reload-fails";
 
+/** One "server" of the fleet: a Postfix instance and the fleet agent playing its SSM Agent. */
 export interface MailServer {
     name: string;
     serverId: string;
@@ -56,6 +58,7 @@ export interface MailServer {
     agent: FleetAgent;
 }
 
+/** The scenario's world: IAM user + secret + fleet table in moto, real Postfix servers, the rotation handler. */
 export class PostfixFleetWorld {
     readonly iam = new IAMClient(clientConfig());
     readonly secrets = new SecretsManagerClient(clientConfig());

@@ -29,6 +29,7 @@ export function requirePostfix(ctx: Mocha.Context): void {
     ctx.skip();
 }
 
+/** How to build one test Postfix instance. */
 export interface PostfixOptions {
     /** short instance name; also the host part of myhostname (`<name>.e2e.test`) */
     name: string;
@@ -58,6 +59,7 @@ export interface DeliveryRecord {
     detail: string;
 }
 
+/** One Postfix instance of its own (config, queue, data dirs and mail log under `root`); see startPostfix. */
 export class PostfixInstance {
     readonly root: string;
     readonly configDir: string;
