@@ -6,7 +6,10 @@
  */
 import * as assert from "assert";
 import { ListAccessKeysCommand } from "@aws-sdk/client-iam";
+import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
 import { GetParameterCommand, GetParameterHistoryCommand } from "@aws-sdk/client-ssm";
+import { deriveSmtpPassword } from "../runtime/smtp-password";
+import type { AwsCall } from "./support/aws-proxy";
 import { parseCredential } from "../runtime/credential";
 import { resetAws, testEnv } from "./support/hooks";
 import { ManualRig, serverList, until } from "./support/manual-rig";
@@ -65,6 +68,39 @@ describe("manual mode: CredentialRotation + ManualConfirmation executed by moto"
         assert.deepStrictEqual(children.map((e) => e.status).sort(), ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
         assert.deepStrictEqual(children.map((e) => e.name).sort(), servers.map((s) => `${s.serverId}-${started.name}`).sort());
         assert.ok(rig.notices().some((n) => n.subject === "SMTP credential rotation finished"));
-        assert.ok(testEnv().proxy.calls.some((c) => c.operation === "Publish"));
+
+        // Leak check over this whole run: the IAM secret access keys (old and new) and the SMTP passwords
+        // appear only where the credential is created, stored and read back from Parameter Store.
+        const calls = testEnv().proxy.calls;
+        const created = calls.filter((c) => c.service === "iam" && c.operation === "CreateAccessKey").map((c) => /<SecretAccessKey>([^<]+)</.exec(c.responseBody)![1]);
+        assert.strictEqual(created.length, 2, "the old key (set-up) and the rotation's new key");
+        const secrets = [...new Set([...rig.secrets, ...created, ...created.map((k) => deriveSmtpPassword(k, "eu-west-1"))])];
+        assert.ok(secrets.includes(stored!.password), "the stored password is one the scan looks for");
+        assert.ok(calls.some((c) => c.operation === "PutParameter" && c.requestBody.includes(stored!.password)), "the scan sees the password where it legitimately travels");
+        const legitimate = (c: AwsCall) =>
+            (c.service === "iam" && c.operation === "CreateAccessKey") ||
+            (c.service === "ssm" && ["PutParameter", "GetParameter", "GetParameterHistory"].includes(c.operation));
+        const hits: string[] = [];
+        const scan = (where: string, text: string | undefined) => {
+            for (const s of secrets) if (text && text.includes(s)) hits.push(`${where} contains a secret`);
+        };
+        for (const c of calls.filter((c) => !legitimate(c))) scan(`${c.service}:${c.operation}`, c.requestBody + c.responseBody);
+        const executions = await rig.executions();
+        assert.strictEqual(executions.length, 4);
+        for (const e of executions) {
+            scan(`history of ${e.name}`, JSON.stringify(await rig.history(e.executionArn)));
+            const d = await rig.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+            scan(`input/output of ${e.name}`, `${d.input}${d.output}`);
+        }
+        for (const line of rig.logs) scan("log", line);
+        for (const i of rig.bridge.invocations) scan(`Lambda ${i.functionName} payload/result`, JSON.stringify(i));
+        const mails = [...rig.ownerMails().map((m) => m.message), ...rig.notices().map((n) => n.message)];
+        assert.ok(mails.length >= 4);
+        for (const m of mails) scan("SNS message", m);
+        assert.deepStrictEqual(hits, []);
+        // No task token in any e-mail or log line (the link carries an opaque id instead).
+        const tokens = (await Promise.all(servers.map((s) => rig.store.get(`${s.serverId}-${started.name}`)))).flatMap((i) => [i!.taskToken!, i!.parentTaskToken!]);
+        assert.strictEqual(tokens.length, 6);
+        for (const t of tokens) for (const text of [...mails, ...rig.logs]) assert.ok(!text.includes(t), "a task token reached a mail or log");
     });
 });
