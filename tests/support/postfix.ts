@@ -6,7 +6,7 @@
  * TLS required (`smtp_tls_security_level = encrypt`), SASL on, `noanonymous`, `hash:` password map.
  * There is no syslog here: Postfix logs to `DIR/maillog` through its own postlogd (`maillog_file`).
  *
- * Needs root (`postfix start`) and Debian's postfix + libsasl2-modules (scripts/install-postfix.sh).
+ * Needs root (`postfix start`) and Debian's postfix + libsasl2-modules (scripts/install-system-packages.sh).
  */
 import { execFile, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -24,7 +24,7 @@ export function postfixInstalled(): boolean {
  */
 export function requirePostfix(ctx: Mocha.Context): void {
     if (postfixInstalled() && process.getuid?.() === 0) return;
-    const why = postfixInstalled() ? "the Postfix tests need root (postfix start)" : "Postfix is not installed (run scripts/install-postfix.sh)";
+    const why = postfixInstalled() ? "the Postfix tests need root (postfix start)" : "Postfix is not installed (run scripts/install-system-packages.sh)";
     if (process.env.CI === "true") throw new Error(`${why}; under CI=true this is a failure, not a skip`);
     ctx.skip();
 }
