@@ -106,7 +106,7 @@ export async function runAutoRotation(input: AutoRunInput): Promise<DemoResult> 
             break;
         }
     }
-    for (const step of AUTO_STEPS) if (failure && !progress.stepDurations()[step]) progress.step(step, "skipped");
+    for (const step of AUTO_STEPS) if (failure && !progress.stepStarted(step)) progress.step(step, "skipped");
     if (!failure) {
         // Secrets Manager, after a successful finishSecret: the AWSPENDING label goes.
         await c.secrets.send(new UpdateSecretVersionStageCommand({ SecretId: auto.secretArn, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));

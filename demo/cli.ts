@@ -6,19 +6,19 @@
  * confirmation web server) is registered with one Cleanup, run on every way out: success, failure, error,
  * Ctrl-C (SIGINT), SIGTERM, SIGHUP.
  */
-import { AUTO_STEPS, runAutoRotation } from "./auto-run";
-import { Cleanup, startEmulators } from "./emulators";
+import { Cleanup } from "./cleanup";
 import { DemoOptions, parseDemoOptions, USAGE } from "./options";
-import { Progress } from "./progress";
-import { demoClients, demoServers, provisionAuto, provisionShared } from "./provision";
-import { DemoResult, summaryLines } from "./result";
-import { canRunRealPostfix, startServers } from "./servers";
+import type { DemoResult } from "./result";
 
 /** The demo's stack region and SES region (they may differ, as in production). */
 export const DEMO_REGION = "us-east-1";
 export const DEMO_SES_REGION = "eu-west-1";
 
 async function runDemo(opts: DemoOptions, cleanup: Cleanup, out: NodeJS.WriteStream): Promise<DemoResult> {
+    // Loaded after the flags are checked, so a typo fails fast.
+    const { startEmulators } = await import("./emulators");
+    const { demoClients, demoServers, provisionAuto, provisionShared } = await import("./provision");
+    const { canRunRealPostfix, startServers } = await import("./servers");
     const say = (text: string) => out.write(`${text}\n`);
     say(`ses-smtp-rotator demo: ${opts.mode} mode, ${opts.servers} server${opts.servers === 1 ? "" : "s"}${opts.failServer ? `, ${opts.failServer} will fail` : ""}. No AWS account is used.`);
     const emulators = await startEmulators(cleanup, { region: DEMO_REGION, sesRegion: DEMO_SES_REGION });
@@ -40,6 +40,8 @@ async function runDemo(opts: DemoOptions, cleanup: Cleanup, out: NodeJS.WriteStr
 
     const labels = running.map((r) => ({ name: r.server.name, label: `${r.server.name} (${r.kind === "postfix" ? "real Postfix" : "simulated"})` }));
     if (opts.mode === "auto") {
+        const { AUTO_STEPS, runAutoRotation } = await import("./auto-run");
+        const { Progress } = await import("./progress");
         const auto = await provisionAuto(clients, shared);
         say(`  secret ${auto.secretArn} holds the first credential (${shared.initialCredential.username}); rotation Lambda role and policy created`);
         say("");
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
         process.exit(1);
     }
     if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else process.stdout.write(`${summaryLines(result).join("\n")}\n`);
+    else process.stdout.write(`${(await import("./result")).summaryLines(result).join("\n")}\n`);
     process.exit(result.asExpected ? 0 : 1);
 }
 

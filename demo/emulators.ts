@@ -4,36 +4,12 @@
  * agents, IAM "last used" after SMTP logins), and the SES-compatible SMTP endpoint (accepts only passwords
  * derived from keys that are Active in moto). The same pieces the test suite uses (tests/support/).
  *
- * Everything started is registered with a {@link Cleanup}, which stops it in reverse order exactly once.
+ * Everything started is registered with the demo's Cleanup (./cleanup.ts).
  */
 import { AwsProxy } from "../tests/support/aws-proxy";
 import { freePort, MotoServer, startMoto } from "../tests/support/moto";
 import { SesEndpoint, startSesEndpoint } from "../tests/support/ses-endpoint";
-
-/** Stops what was started, newest first, once (Ctrl-C, errors and normal ends all go through it). */
-export class Cleanup {
-    private readonly stoppers: { what: string; stop: () => Promise<void> }[] = [];
-    private running?: Promise<void>;
-
-    /** Registers `stop` for `what` (a name for error messages). */
-    add(what: string, stop: () => Promise<void>): void {
-        this.stoppers.push({ what, stop });
-    }
-
-    /** Runs every stopper (errors are collected, not thrown, so one failure stops nothing else). */
-    run(): Promise<void> {
-        if (!this.running) {
-            this.running = (async () => {
-                const errors: string[] = [];
-                for (const { what, stop } of this.stoppers.reverse()) {
-                    await stop().catch((e) => void errors.push(`${what}: ${String((e as Error)?.message ?? e)}`));
-                }
-                if (errors.length) process.stderr.write(`demo: clean-up problems: ${errors.join("; ")}\n`);
-            })();
-        }
-        return this.running;
-    }
-}
+import type { Cleanup } from "./cleanup";
 
 /** The running emulators. */
 export interface Emulators {

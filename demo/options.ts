@@ -31,8 +31,10 @@ Options:
   --mode auto|manual   auto (default): Secrets Manager rotation Lambda, servers updated over SSM.
                        manual: Step Functions workflow; each server's owner confirms on a web page.
   --servers N          number of mail servers, 1..${MAX_SERVERS} (default 3)
-  --fail mail-K        make server mail-K fail its update (auto) or reject its confirmation (manual):
-                       shows a safe, stopped rotation (old key stays active, current credential unchanged)
+  --fail mail-K        make server mail-K's credential update fail (its postfix reload fails; the SSM
+                       document restores the previous credential). auto: the rotation stops before
+                       switching; manual: its owner answers "I could not update". Either way a safe,
+                       stopped rotation: the old key stays Active.
   --json               print the result as JSON on stdout (progress goes to stderr)
   --auto-confirm       manual mode: confirm every server automatically (no browser needed)
   --port P             manual mode: port for the confirmation pages on 127.0.0.1 (default: a free port)

@@ -61,6 +61,8 @@ export class Progress {
     step(name: string, state: StepState, detail = ""): void {
         const row = this.steps.find((s) => s.name === name);
         if (!row) throw new Error(`Progress.step: unknown step ${JSON.stringify(name)}`);
+        // A finished step stays finished (callers may report states they derive from polling more than once).
+        if (row.state === "done" || row.state === "failed" || row.state === "skipped") return;
         this.change(row, state, detail, `step ${name}`);
     }
 
@@ -68,6 +70,11 @@ export class Progress {
         const row = this.servers.find((s) => s.name === name);
         if (!row) throw new Error(`Progress.server: unknown server ${JSON.stringify(name)}`);
         this.change(row, state, detail, `server ${row.label}`);
+    }
+
+    /** Whether the step has started (it may have finished). */
+    stepStarted(name: string): boolean {
+        return this.steps.find((s) => s.name === name)?.startedAt !== undefined;
     }
 
     /** Milliseconds each step took (steps that ran). */

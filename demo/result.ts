@@ -62,7 +62,8 @@ export function summaryLines(r: DemoResult): string[] {
         lines.push(`  SMTP credential: ${r.oldAccessKeyId} -> ${r.newAccessKeyId}`);
     } else {
         lines.push(`Rotation STOPPED after ${seconds} s (${r.mode} mode): ${r.failure ?? "unknown reason"}`);
-        lines.push(`  The stored current credential is still ${r.currentAccessKeyId}; nothing was switched and the old key stays Active.`);
+        if (r.mode === "auto") lines.push(`  The stored current credential is still ${r.currentAccessKeyId}; nothing was switched and the old key stays Active.`);
+        else lines.push(`  The old key ${r.oldAccessKeyId} stays Active (not deactivated), so servers still using it keep working; the latest parameter version holds ${r.currentAccessKeyId}.`);
         if (r.mode === "auto" && r.newAccessKeyId) {
             lines.push("  Servers that took the new key keep working too (both keys are Active); the failed server restored its previous");
             lines.push("  credential. AWSPENDING stays, so Secrets Manager retries the rotation on its next attempt.");

@@ -15,7 +15,8 @@ import * as path from "path";
 import type { SmtpCredentialValue } from "../runtime/credential";
 import { FleetAgent } from "../tests/support/fleet-agent";
 import { makeArgvShims, PostfixInstance, postfixInstalled, startPostfix } from "../tests/support/postfix";
-import { Cleanup, demoClientConfig, Emulators } from "./emulators";
+import type { Cleanup } from "./cleanup";
+import { demoClientConfig, Emulators } from "./emulators";
 import type { DemoServer } from "./provision";
 
 const SIMULATED_POSTFIX_BIN = path.join(__dirname, "simulated-postfix");

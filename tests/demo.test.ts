@@ -113,6 +113,37 @@ describe("npm run demo (child process)", function () {
         assert.deepStrictEqual(Object.keys(r.stepDurationsMs), ["createSecret", "setSecret"], "testSecret and finishSecret never ran");
     });
 
+    it("manual mode --auto-confirm --json: every owner confirmed through the pages, old key deactivated then deleted", async () => {
+        const run = await collect(spawnDemo(["--mode", "manual", "--auto-confirm", "--json", "--servers", "3"]));
+        const r = parseResult(run);
+        assert.strictEqual(run.code, 0, run.stderr);
+        assert.strictEqual(r.mode, "manual");
+        assert.strictEqual(r.rotated, true, r.failure);
+        assert.ok(r.newAccessKeyId && r.newAccessKeyId !== r.oldAccessKeyId);
+        assert.deepStrictEqual(r.keys, { [r.newAccessKeyId!]: "Active" }, "old key deleted after the grace, new key Active");
+        assert.strictEqual(r.currentAccessKeyId, r.newAccessKeyId, "the parameter's latest version holds the new key");
+        assert.deepStrictEqual(
+            r.servers.map((s) => [s.name, s.status, s.installedUserName]),
+            ["mail-1", "mail-2", "mail-3"].map((n) => [n, "confirmed", r.newAccessKeyId]),
+        );
+        assert.deepStrictEqual(Object.keys(r.stepDurationsMs), ["createCredential", "mailOwners", "confirmations", "deactivateOldKey", "graceThenDelete"]);
+        // Each server's link was printed and served by the local adapter of the real API handler.
+        assert.strictEqual(run.stderr.match(/confirm at http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43}/g)?.length, 3);
+    });
+
+    it("manual mode --fail mail-2: the owner reports the failed update, the run fails, the old key stays Active", async () => {
+        const run = await collect(spawnDemo(["--mode", "manual", "--auto-confirm", "--json", "--servers", "3", "--fail", "mail-2", "--no-postfix"]));
+        const r = parseResult(run);
+        assert.strictEqual(run.code, 0, "the expected outcome of --fail exits 0");
+        assert.strictEqual(r.rotated, false);
+        assert.strictEqual(r.asExpected, true);
+        assert.match(r.failure ?? "", /^CredentialRotation FAILED: ServersNotConfirmed/);
+        assert.strictEqual(r.keys[r.oldAccessKeyId], "Active");
+        const mail2 = r.servers.find((s) => s.name === "mail-2")!;
+        assert.deepStrictEqual([mail2.status, mail2.installedUserName], ["rejected", r.oldAccessKeyId]);
+        assert.ok(!("deactivateOldKey" in r.stepDurationsMs), "the old key was never deactivated");
+    });
+
     it("bad flags exit 2 with an error naming the flag", async () => {
         const run = await collect(spawnDemo(["--servers", "0"]));
         assert.strictEqual(run.code, 2);
@@ -120,6 +151,9 @@ describe("npm run demo (child process)", function () {
         const fail = await collect(spawnDemo(["--fail", "mail-9"]));
         assert.strictEqual(fail.code, 2);
         assert.match(fail.stderr, /--fail must name one of the demo's servers \(mail-1, mail-2, mail-3\), got "mail-9"/);
+        const misplaced = await collect(spawnDemo(["--auto-confirm"]));
+        assert.strictEqual(misplaced.code, 2);
+        assert.match(misplaced.stderr, /--auto-confirm applies to --mode manual only/);
     });
 
     it("Ctrl-C (SIGINT) mid-rotation: exits 130, its ports are closed and no moto_server or Postfix of it remains", async () => {
