@@ -4,54 +4,17 @@
  * Checks the machine-readable result, the exit status, and that nothing keeps running after it exits.
  */
 import * as assert from "assert";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
-import * as path from "path";
 import type { DemoResult } from "../demo/result";
-
-const ROOT = path.join(__dirname, "..");
-
-interface DemoRun {
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Starts the demo the way `npm run demo -- <args>` does (ts-node, transpile-only). */
-export function spawnDemo(args: string[]): ChildProcess {
-    return spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "demo", "cli.ts"), ...args], {
-        cwd: ROOT,
-        env: { ...process.env, AWS_ENDPOINT_URL: "" },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-}
-
-/** Collects a demo process's output until it exits. */
-export function collect(child: ChildProcess): Promise<DemoRun> & { output: () => string } {
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    const done = new Promise<DemoRun>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
-    return Object.assign(done, { output: () => stdout + stderr });
-}
+import { collect, DemoRun, spawnDemo, until } from "./support/demo-process";
 
 function parseResult(run: DemoRun): DemoResult {
     try {
         return JSON.parse(run.stdout);
     } catch {
         throw new Error(`demo printed no JSON result (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-    }
-}
-
-/** Polls `probe` until true; throws naming `what` after `deadlineMs`. */
-async function until(what: string, probe: () => boolean | Promise<boolean>, deadlineMs: number): Promise<void> {
-    const end = Date.now() + deadlineMs;
-    while (!(await probe())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 100));
     }
 }
 
