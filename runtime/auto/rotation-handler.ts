@@ -71,6 +71,9 @@ async function requirePending(ctx: StepContext, step: string): Promise<StoredCre
 
 async function setSecretStep(ctx: StepContext): Promise<FleetUpdateResult> {
     const pending = await requirePending(ctx, "setSecret");
+    // Prove the new credential with SES (waiting out IAM propagation) BEFORE any server gets it: a server
+    // must never be switched to a credential SES refuses (found by the fault matrix: 535 during propagation).
+    await ctx.deps.smtpCheck(pending.value);
     const now = ctx.now();
     let waitMs = ctx.config.fleetDeadlineSeconds * 1000;
     if (ctx.remainingMs !== undefined) waitMs = Math.max(0, Math.min(waitMs, ctx.remainingMs - LAMBDA_MARGIN_MS));

@@ -52,6 +52,8 @@ export interface SesEndpoint {
     messages: ReceivedMessage[];
     /** replaceable hook, see SesEndpointOptions.onAuthenticated */
     onAuthenticated?: (info: { username: string; at: Date }) => void | Promise<void>;
+    /** test hook: a reason to refuse this login with 535 before any check (e.g. IAM propagation not done yet) */
+    refuseLogin?: (username: string) => string | undefined;
     stop(): Promise<void>;
 }
 
@@ -102,6 +104,8 @@ export async function startSesEndpoint(opts: SesEndpointOptions): Promise<SesEnd
     };
 
     const checkLogin = async (username: string, password: string): Promise<string | undefined> => {
+        const veto = endpoint.refuseLogin?.(username);
+        if (veto) return veto;
         // data.json lists every key moto ever created (deleted ones too) and is where the secret is;
         // IAM ListAccessKeys on moto says whether the key still exists and its current status.
         const data = await motoData(opts.motoUrl);
