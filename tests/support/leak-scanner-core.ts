@@ -45,18 +45,32 @@ export const LEGITIMATE_AWS_PLACES: Readonly<Record<SecretKind, readonly string[
         "ssm:PutParameter request",
         "ssm:GetParameter response",
         "ssm:GetParameters response",
+        // manual mode's CreateCredential reads the history (decrypted) to find each version's access key id
+        "ssm:GetParameterHistory response",
     ],
     // The confirmation API completes the task; the opaque-id -> token mapping lives in DynamoDB.
     "task-token": [
         "states:SendTaskSuccess request",
         "states:SendTaskFailure request",
         "states:SendTaskHeartbeat request",
+        // a `lambda:invoke.waitForTaskToken` task hands its token to the function in the payload
+        "lambda:POST /2015-03-31/functions/*/invocations request",
         "dynamodb:PutItem request",
+        "dynamodb:UpdateItem request",
         "dynamodb:GetItem response",
         "dynamodb:UpdateItem response",
-        "dynamodb:DeleteItem response",
     ],
 };
+
+/** LEGITIMATE_AWS_PLACES as matchers (`*` = one path segment). */
+const LEGITIMATE_PLACE_MATCHERS: ReadonlyArray<[SecretKind, RegExp]> = (Object.keys(LEGITIMATE_AWS_PLACES) as SecretKind[]).flatMap((kind) =>
+    LEGITIMATE_AWS_PLACES[kind].map((place) => [kind, new RegExp(`^${place.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/ ]+")}$`)] as [SecretKind, RegExp]),
+);
+
+/** The secret kinds that may appear at `where` ("service:Operation request|response"). */
+export function legitimateKindsAt(where: string): Set<SecretKind> {
+    return new Set(LEGITIMATE_PLACE_MATCHERS.filter(([, re]) => re.test(where)).map(([kind]) => kind));
+}
 
 /** Regions for which every IAM secret seen is also turned into an SES SMTP password to look for. */
 const SES_REGIONS = [
@@ -221,7 +235,7 @@ export class LeakScanner {
         }
         for (const [direction, text] of [["request", call.requestBody], ["response", call.responseBody]] as const) {
             const where = `${place} ${direction}`;
-            const allow = new Set((Object.keys(LEGITIMATE_AWS_PLACES) as SecretKind[]).filter((k) => LEGITIMATE_AWS_PLACES[k].includes(where)));
+            const allow = legitimateKindsAt(where);
             if (allow.has("smtp-password")) this.harvestPasswords(text);
             if (place === "states:GetExecutionHistory" && direction === "response" && call.status === 200) {
                 this.observeExecutionHistory(`aws ${where}`, text);

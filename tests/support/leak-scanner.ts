@@ -29,6 +29,7 @@ export const leakScanner = new LeakScanner();
 
 const MAX_EXECUTIONS_PER_SWEEP = 5000;
 const MAX_ITEMS_PER_TABLE = 20000;
+const sweepProblems: string[] = [];
 const tapTargets = new WeakMap<AwsProxy, LeakScanner>();
 
 /** Taps a proxy's call record: every call it records is also observed by `scanner` (re-tapping switches scanner). */
@@ -40,7 +41,14 @@ export function tapProxy(proxy: AwsProxy, scanner: LeakScanner = leakScanner): v
         configurable: true,
         writable: true,
         value(this: AwsCall[], ...items: AwsCall[]): number {
-            for (const c of items) tapTargets.get(proxy)?.observeAwsCall(c);
+            for (const c of items) {
+                try {
+                    tapTargets.get(proxy)?.observeAwsCall(c);
+                } catch (e) {
+                    // observing must never break the proxy; the problem is reported at the end of the run
+                    sweepProblems.push(`observing ${c.service}:${c.operation}: ${String(e).slice(0, 200)}`);
+                }
+            }
             return Array.prototype.push.apply(this, items);
         },
     });
@@ -74,7 +82,7 @@ async function motoCall(motoUrl: string, service: "states" | "dynamodb", target:
     return { text, json: JSON.parse(text) };
 }
 
-const regionOfArn = (arn: string): string => arn.split(":")[3] || "us-east-1";
+const regionOfArn = (arn: string): string => String(arn).split(":")[3] || "us-east-1";
 
 /**
  * Reads moto's state directly: learns every IAM secret (and its SMTP passwords), observes every SNS message,
@@ -94,7 +102,7 @@ export async function sweepMoto(motoUrl: string, scanner: LeakScanner = leakScan
 
     let executions = 0;
     for (const m of data?.stepfunctions?.StateMachine ?? []) scanner.learnDefinition(m.definition);
-    const machines = new Set<string>((data?.stepfunctions?.StateMachine ?? []).map((m: any) => m.arn));
+    const machines = new Set<string>((data?.stepfunctions?.StateMachine ?? []).map((m: any) => m.arn).filter((arn: unknown) => typeof arn === "string"));
     for (const arn of machines) {
         let nextToken: string | undefined;
         do {
@@ -114,7 +122,9 @@ export async function sweepMoto(motoUrl: string, scanner: LeakScanner = leakScan
     }
 
     let items = 0;
-    const tables = new Map<string, string>((data?.dynamodb?.Table ?? []).map((t: any) => [`${t.region_name}/${t.name}`, t.region_name]));
+    const tables = new Map<string, string>(
+        (data?.dynamodb?.Table ?? []).filter((t: any) => typeof t.name === "string" && typeof t.region_name === "string").map((t: any) => [`${t.region_name}/${t.name}`, t.region_name]),
+    );
     for (const [id, region] of tables) {
         const name = id.slice(region.length + 1);
         let start: any;
@@ -147,8 +157,6 @@ function tapHarnessProxy(): void {
         /* harness not started yet */
     }
 }
-
-const sweepProblems: string[] = [];
 
 /** Root hooks: tap, sweep after each test, fail the run at the end on any finding. */
 export const mochaHooks = {
