@@ -233,10 +233,12 @@ interface PollContext {
 
 /** Polls the commands' aggregate status until all are terminal or the deadline passes. Updates `commands` in place. */
 async function waitForCommands(ssm: SSMClient, commands: SentCommand[], ctx: PollContext): Promise<void> {
+    if (commands.length === 0) return;
     let interval = ctx.intervalMs;
     // pages one filtered ListCommands listing took last time; start from what our own commands need
     let listPages = Math.ceil(commands.length / SSM_INSTANCE_IDS_PER_COMMAND);
-    const invokedAfter = new Date(Math.min(...commands.map((c) => c.requestedAt?.getTime() ?? ctx.now().getTime())) - 1000);
+    // SSM's own clock (RequestedDateTime), whole seconds, one second early: no dependence on the Lambda's clock
+    const invokedAfter = new Date(Math.floor(Math.min(...commands.map((c) => c.requestedAt?.getTime() ?? ctx.now().getTime())) / 1000) * 1000 - 1000);
     for (let round = 1; ; round++) {
         const pending = commands.filter((c) => !TERMINAL_COMMAND_STATUSES.has(c.status));
         if (pending.length === 0) return;
@@ -267,7 +269,7 @@ async function pollByListing(ssm: SSMClient, pending: SentCommand[], invokedAfte
     let pages = 0;
     let token: string | undefined;
     do {
-        const out = await ssm.send(new ssmSdk.ListCommandsCommand({ Filters: [{ key: "InvokedAfter", value: invokedAfter.toISOString() }], MaxResults: 50, NextToken: token }));
+        const out = await ssm.send(new ssmSdk.ListCommandsCommand({ Filters: [{ key: "InvokedAfter", value: invokedAfter.toISOString().replace(/\.\d{3}Z$/, "Z") }], MaxResults: 50, NextToken: token }));
         pages++;
         for (const c of out.Commands ?? []) {
             const mine = byId.get(c.CommandId!);

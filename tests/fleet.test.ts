@@ -240,7 +240,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         await assert.rejects(updateFleet(deps(), request(tag, { credential: { source: "ParameterStore", id: "/p", version: "1", region: "mars-1" } })), /req\.credential\.region "mars-1" is not an AWS region/);
         await assert.rejects(updateFleet(deps(), request(tag, { documents: { postfix: "p", iis: "" } })), /req\.documents\.iis/);
         await assert.rejects(updateFleet(deps(), request(tag, { deadline: new Date(START.getTime() - 1) })), /req\.deadline .* has already passed/);
-        await assert.rejects(updateFleet({ ssm }, request({ kind: "table", tableName: "t" })), /deps\.dynamodb is required/);
+        await assert.rejects(updateFleet({ ssm, now: () => new Date(clock) }, request({ kind: "table", tableName: "t" })), /deps\.dynamodb is required/);
         assert.strictEqual(sent().length, 0);
     });
 });

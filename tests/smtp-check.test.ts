@@ -124,7 +124,7 @@ describe("SMTP AUTH check (nodemailer against the local SES-compatible endpoint)
 
     it("requires STARTTLS: a server that does not offer it never receives the credential", async () => {
         let authSeen = 0;
-        const plain = new SMTPServer({ disabledCommands: ["STARTTLS"], allowInsecureAuth: true, logger: false, onAuth: (_a, _s, cb) => { authSeen++; cb(null, { user: "x" }); } } as any);
+        const plain = new SMTPServer({ disabledCommands: ["STARTTLS"], allowInsecureAuth: true, logger: false, onAuth: (_a: unknown, _s: unknown, cb: (err: Error | null, res?: { user: string }) => void) => { authSeen++; cb(null, { user: "x" }); } } as any);
         await new Promise<void>((r) => plain.listen(0, "127.0.0.1", () => r()));
         const port = ((plain as any).server.address() as AddressInfo).port;
         try {
