@@ -43,6 +43,8 @@ export interface BundleMeasurement {
     coldInitRuns: number[];
     /** fresh node process wall time to load the handler and exit, median (ms) */
     coldProcessMs: number;
+    /** the same archive with nodemailer excluded too: its size, and whether the handler still loads without it */
+    withoutNodemailer?: { zipBytes: number; loads: boolean };
     error?: string;
 }
 
@@ -127,6 +129,29 @@ export function coldInit(zipFile: string, env: Record<string, string>, runs: num
     }
 }
 
+/** A file-name-safe form of a Lambda's label. */
+function slug(name: string): string {
+    return name.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/**
+ * Size of the archive without nodemailer (only the rotation handler does SMTP), and whether the handler still
+ * loads without it: one cold init in the Lambda-like layout; a handler that needs nodemailer fails to load.
+ */
+async function measureWithoutNodemailer(zipFile: string, text: string, l: LambdaUnderTest): Promise<{ zipBytes: number; loads: boolean } | undefined> {
+    const excluded = l.codePathOptions?.extraExcludePackages ?? [];
+    if (excluded.includes("nodemailer")) return undefined;
+    const paths = await archivePackagePaths({ ...l.codePathOptions, extraExcludePackages: [...excluded, "nodemailer"] });
+    const zipBytes = buildZip(zipFile, text, paths);
+    let loads = true;
+    try {
+        coldInit(zipFile, l.env ?? {}, 1);
+    } catch {
+        loads = false;
+    }
+    return { zipBytes, loads };
+}
+
 /** Measures every Lambda: project build vs naive build (the naive dependency zip is built once and reused per handler). */
 export async function measureBundles(lambdas: LambdaUnderTest[], opts: { runs: number; workDir: string; log: (s: string) => void }): Promise<BundleMeasurement[]> {
     fs.mkdirSync(opts.workDir, { recursive: true });
@@ -144,14 +169,15 @@ export async function measureBundles(lambdas: LambdaUnderTest[], opts: { runs: n
             const text = await serializeHandler(l.factory);
             m.indexBytes = Buffer.byteLength(text);
             m.packages = await archivePackagePaths(l.codePathOptions);
-            const zip = path.join(opts.workDir, `${l.name}.zip`);
+            const zip = path.join(opts.workDir, `${slug(l.name)}.zip`);
             m.zipBytes = buildZip(zip, text, m.packages);
-            m.naiveZipBytes = buildZip(path.join(opts.workDir, `${l.name}-naive.zip`), text, naivePaths, naiveBase);
+            m.naiveZipBytes = buildZip(path.join(opts.workDir, `${slug(l.name)}-naive.zip`), text, naivePaths, naiveBase);
             m.ratio = m.naiveZipBytes / m.zipBytes;
             const cold = coldInit(zip, l.env ?? {}, opts.runs);
             m.coldInitRuns = cold.initMs;
             m.coldInitMs = median(cold.initMs);
             m.coldProcessMs = median(cold.processMs);
+            if (!l.informational) m.withoutNodemailer = await measureWithoutNodemailer(path.join(opts.workDir, `${slug(l.name)}-no-nodemailer.zip`), text, l);
         } catch (e) {
             m.error = (e as Error).message;
         }

@@ -40,9 +40,13 @@ export interface SlowFleet {
 
 /**
  * Installs the emulation on `proxy`. `shareAnsweringPerWait` of each command's servers answer after each
- * wait (0.5 → two poll rounds before everything is in).
+ * wait (0.5 → two poll rounds before everything is in). `failingServers` servers (the first ids of the first
+ * command) answer Failed (exit 1) instead of Success.
  */
-export function installSlowFleet(proxy: AwsProxy, motoUrl: string, shareAnsweringPerWait = 0.5): SlowFleet {
+export function installSlowFleet(proxy: AwsProxy, motoUrl: string, opts: { shareAnsweringPerWait?: number; failingServers?: number } = {}): SlowFleet {
+    const shareAnsweringPerWait = opts.shareAnsweringPerWait ?? 0.5;
+    let failuresLeft = opts.failingServers ?? 0;
+    /** commands sent while installed (older commands in moto are not this fleet's business) → servers answered */
     const answered = new Map<string, Set<string>>();
     let clockMs = 0;
     let waitedMs = 0;
@@ -53,21 +57,25 @@ export function installSlowFleet(proxy: AwsProxy, motoUrl: string, shareAnswerin
         const upstream = await motoSsm(motoUrl, "SendCommand", req.body);
         if (upstream.status !== 200) return { status: upstream.status, body: upstream.text, headers: { "content-type": "application/x-amz-json-1.1" } };
         const json = JSON.parse(upstream.text);
+        answered.set(json.Command.CommandId, new Set());
         Object.assign(json.Command, { Status: "Pending", StatusDetails: "Pending", CompletedCount: 0, ErrorCount: 0 });
         return { status: 200, body: JSON.stringify(json), headers: { "content-type": "application/x-amz-json-1.1" } };
     });
     const answerSome = async () => {
         const { text } = await motoSsm(motoUrl, "ListCommands", "{}");
         for (const cmd of JSON.parse(text).Commands ?? []) {
+            const done = answered.get(cmd.CommandId);
+            if (!done) continue;
             const ids: string[] = [...(cmd.InstanceIds ?? [])].sort();
-            let done = answered.get(cmd.CommandId);
-            if (!done) answered.set(cmd.CommandId, (done = new Set()));
             const quota = Math.max(1, Math.ceil(ids.length * shareAnsweringPerWait));
             let n = 0;
             for (const id of ids) {
                 if (n >= quota) break;
                 if (done.has(id)) continue;
-                proxy.setInvocation(cmd.CommandId, id, { status: "Success", responseCode: 0 });
+                if (failuresLeft > 0) {
+                    failuresLeft--;
+                    proxy.setInvocation(cmd.CommandId, id, { status: "Failed", responseCode: 1, stderr: "bench: emulated server failure" });
+                } else proxy.setInvocation(cmd.CommandId, id, { status: "Success", responseCode: 0 });
                 done.add(id);
                 n++;
             }

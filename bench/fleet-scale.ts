@@ -10,7 +10,7 @@ import { BenchAws, CallTimer } from "./aws-env";
 import { installSlowFleet } from "./fleet-emulation";
 import { createFleetTable, createTaggedInstances, makeServers } from "../tests/support/ec2-fleet";
 import type { FleetTarget, ServerSoftware } from "../runtime/fleet-target";
-import { awsEquivalentListingPages, createBenchRotator, forgetBenchDocuments, ROTATION_STEPS, RotationMeasurement, RotationStep, runRotation } from "./rotation-driver";
+import { awsEquivalentListingPages, createBenchRotator, FailureAlertProbe, probeFailureAlert, forgetBenchDocuments, ROTATION_STEPS, RotationMeasurement, RotationStep, runRotation } from "./rotation-driver";
 import { median, timed } from "./stats";
 
 export type Targeting = "tag" | "table";
@@ -40,6 +40,8 @@ export interface FleetScaleResult {
     ssmBudget: number;
     /** the largest single-step median, ms */
     slowestStepMs: number;
+    /** a further rotation with one failing server: did the failure alert reach SNS? */
+    failureAlert?: FailureAlertProbe;
 }
 
 /** Time to put the fleet into moto (tag: EC2 RunInstances; table: CreateTable + BatchWriteItem). */
@@ -72,7 +74,7 @@ export function ssmBudget(n: number): number {
  */
 export async function measureFleetScale(
     aws: BenchAws,
-    opts: { sizes: number[]; runs: (n: number) => number; targetings: Targeting[]; log: (s: string) => void },
+    opts: { sizes: number[]; runs: (n: number) => number; targetings: Targeting[]; failureProbe: boolean; log: (s: string) => void },
 ): Promise<{ results: FleetScaleResult[]; seeding: FleetSeedTiming[] }> {
     const results: FleetScaleResult[] = [];
     const seeding: FleetSeedTiming[] = [];
@@ -99,7 +101,18 @@ export async function measureFleetScale(
                         fleet.uninstall();
                     }
                 }
-                results.push(summarize(n, targeting, runs));
+                const result = summarize(n, targeting, runs);
+                if (opts.failureProbe) {
+                    opts.log(`fleet: N=${n} ${targeting}: rotation with one failing server (failure alert)`);
+                    const rotator = await createBenchRotator(aws, `bench-${targeting}-${n}-failing`, target);
+                    const fleet = installSlowFleet(aws.proxy, aws.moto.url, { failingServers: 1 });
+                    try {
+                        result.failureAlert = await probeFailureAlert(aws, rotator, { ses, fleet, log: opts.log });
+                    } finally {
+                        fleet.uninstall();
+                    }
+                }
+                results.push(result);
             }
         }
     } finally {

@@ -1,47 +1,73 @@
 /**
  * The project's Lambdas as their components build them: the `callbackFactory` each CallbackFunction
- * serializes, the `codePathOptions` it passes, and environment variables that let the factory run at init.
- * Each entry is loaded lazily so a missing piece shows as an error row rather than stopping the bench.
+ * serializes and the `codePathOptions` it passes (components/auto-rotation.ts, components/retirement-schedule.ts,
+ * components/manual/index.ts all use `lambdaCodePathOptions()`), plus environment variables that let the
+ * factory run at init. Each entry is loaded lazily so a missing piece shows as an error row, not a crash.
  */
 import type { LambdaUnderTest } from "./bundle";
 
-/** Environment a rotation Lambda reads at init (values are placeholders of the right shape, not real resources). */
-const ROTATION_ENV: Record<string, string> = {
+/**
+ * Environment the factories read at init: placeholders of the right shape (the cold-init probe only loads the
+ * handler; it calls nothing). One superset serves every function.
+ */
+const LAMBDA_ENV: Record<string, string> = {
     IAM_USER_NAME: "ses-smtp-bench",
     SES_REGION: "eu-west-1",
     FLEET_TARGET: JSON.stringify({ kind: "tag", tagKey: "MailFleet", tagValue: "bench", softwareTagKey: "SmtpSoftware" }),
     POSTFIX_DOCUMENT: "bench-postfix",
     IIS_DOCUMENT: "bench-iis",
+    RETIRE_OBSERVATION_HOURS: "24",
+    RETIRE_GRACE_DAYS: "7",
+    PARAMETER_NAME: "/ses-smtp/bench/credential",
+    CONFIRMATION_TABLE: "bench-confirmations",
+    CONFIRMATION_STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:123456789012:stateMachine:bench-confirmation",
+    STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:123456789012:stateMachine:bench-rotation",
 };
 
-/** Every Lambda the components create, or an error naming what could not be loaded. */
-export function projectLambdas(): (LambdaUnderTest | { name: string; error: string })[] {
-    const out: (LambdaUnderTest | { name: string; error: string })[] = [];
-    const add = (name: string, load: () => LambdaUnderTest) => {
+type Entry = LambdaUnderTest | { name: string; error: string };
+
+/** Every Lambda the components create (auto mode: rotation + retirement; manual mode: nine), or an error naming what could not be loaded. */
+export function projectLambdas(): Entry[] {
+    const out: Entry[] = [];
+    const add = (name: string, load: () => Omit<LambdaUnderTest, "name" | "env">) => {
         try {
-            out.push(load());
+            out.push({ name, env: LAMBDA_ENV, ...load() });
         } catch (e) {
             out.push({ name, error: `not loadable: ${(e as Error).message.split("\n")[0]}` });
         }
     };
-    add("auto-rotation", () => {
-        const m = require("../components/rotation-lambda");
-        return { name: "auto-rotation", factory: m.rotationLambdaFactory, codePathOptions: m.rotationCodePathOptions(), env: ROTATION_ENV };
-    });
-    // For comparison only: the same rotation handler shipping just nodemailer's CommonJS build (the package
-    // also carries an ESM copy and docs the Lambda never loads). Not what the component ships.
-    add("auto-rotation, nodemailer dist/cjs only (alternative)", () => {
-        const m = require("../components/rotation-lambda");
-        const base = m.rotationCodePathOptions();
+    const codePathOptions = () => require("../components/rotation-lambda").lambdaCodePathOptions();
+    add("auto: rotation", () => ({ factory: require("../components/rotation-lambda").rotationLambdaFactory, codePathOptions: codePathOptions() }));
+    add("auto: retirement", () => ({ factory: require("../components/providers/retirement-lambda").retirementLambdaFactory, codePathOptions: codePathOptions() }));
+    const manual = [
+        ["createCredential", "createCredentialFactory"],
+        ["listServersPage", "listServersPageFactory"],
+        ["startConfirmation", "startConfirmationFactory"],
+        ["requestConfirmation", "requestConfirmationFactory"],
+        ["remindOwner", "remindOwnerFactory"],
+        ["reportOutcome", "reportOutcomeFactory"],
+        ["retireOldKeys", "retireOldKeysFactory"],
+        ["confirmationApi", "confirmationApiFactory"],
+        ["starter", "starterFactory"],
+    ];
+    for (const [key, factory] of manual) {
+        add(`manual: ${key}`, () => {
+            const f = require("../components/manual/lambdas")[factory];
+            if (typeof f !== "function") throw new Error(`components/manual/lambdas.ts exports no ${factory}`);
+            return { factory: f, codePathOptions: codePathOptions() };
+        });
+    }
+    // For comparison only: the rotation handler shipping just nodemailer's CommonJS build (the package also
+    // carries an ESM copy and docs that Lambda never loads). Not what the component ships: no goal verdict.
+    add("auto: rotation, nodemailer dist/cjs only (alternative, not shipped)", () => {
+        const base = codePathOptions();
         return {
-            name: "auto-rotation, nodemailer dist/cjs only (alternative)",
             informational: true,
-            factory: m.rotationLambdaFactory,
+            factory: require("../components/rotation-lambda").rotationLambdaFactory,
             codePathOptions: {
                 extraExcludePackages: [...base.extraExcludePackages, "nodemailer"],
                 extraIncludePaths: ["node_modules/nodemailer/package.json", "node_modules/nodemailer/dist/cjs"],
             },
-            env: ROTATION_ENV,
         };
     });
     return out;

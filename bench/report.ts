@@ -67,6 +67,14 @@ export function evaluateGoals(r: BenchResults): Goal[] {
             measured: `${f.ssmCallsAwsEquivalent} (moto: ${f.ssmCalls})`,
             met: f.ssmCallsAwsEquivalent <= f.ssmBudget && f.ssmCalls <= f.ssmBudget,
         });
+        if (f.failureAlert) {
+            goals.push({
+                name: `fleet N=${f.n} ${f.targeting}: failure alert delivered`,
+                target: "SNS Publish accepted",
+                measured: f.failureAlert.publishes.map((p) => `HTTP ${p.status}, ${formatBytes(p.messageBytes)}`).join("; ") || "no Publish",
+                met: f.failureAlert.delivered,
+            });
+        }
         goals.push({ name: `fleet N=${f.n} ${f.targeting}: handler time`, target: "< 60 s", measured: formatMs(f.totalMs), met: f.totalMs < 60_000 });
         goals.push({
             name: `fleet N=${f.n} ${f.targeting}: slowest step`,
@@ -106,11 +114,20 @@ export function renderMarkdown(r: BenchResults): string {
         if (r.bundleNote) out.push(r.bundleNote, "");
         out.push(
             table(
-                ["Lambda", "archive (zip)", "packages in archive", "naive CallbackFunction (zip)", "ratio", "cold require+init (median)", "node process (median)"],
+                ["Lambda", "archive (zip)", "packages in archive", "naive CallbackFunction (zip)", "ratio", "cold require+init (median)", "node process (median)", "without nodemailer: zip, loads?"],
                 r.bundle.map((b) =>
                     b.error
-                        ? [b.name, `error: ${b.error}`, "", "", "", "", ""]
-                        : [b.name, formatBytes(b.zipBytes), b.packages.length ? b.packages.map((p) => p.replace(/^node_modules\//, "")).join(", ") : "none", `${formatBytes(b.naiveZipBytes)} (${b.naivePackageCount} folders)`, `${b.ratio.toFixed(0)}×`, formatMs(b.coldInitMs), formatMs(b.coldProcessMs)],
+                        ? [b.name, `error: ${b.error}`, "", "", "", "", "", ""]
+                        : [
+                              b.name,
+                              formatBytes(b.zipBytes),
+                              b.packages.length ? b.packages.map((p) => p.replace(/^node_modules\//, "")).join(", ") : "none",
+                              `${formatBytes(b.naiveZipBytes)} (${b.naivePackageCount} folders)`,
+                              `${b.ratio.toFixed(0)}×`,
+                              formatMs(b.coldInitMs),
+                              formatMs(b.coldProcessMs),
+                              b.withoutNodemailer ? `${formatBytes(b.withoutNodemailer.zipBytes)}, ${b.withoutNodemailer.loads ? `loads (${(b.naiveZipBytes / b.withoutNodemailer.zipBytes).toFixed(0)}× smaller than naive)` : "does not load"}` : "n/a",
+                          ],
                 ),
             ),
         );
@@ -137,6 +154,11 @@ export function renderMarkdown(r: BenchResults): string {
             rows.push([t, growth(fs.map((f) => ({ n: f.n, y: f.ssmCallsAwsEquivalent }))), growth(fs.map((f) => ({ n: f.n, y: f.totalMs }))), growth(fs.map((f) => ({ n: f.n, y: f.ownMs })))]);
         }
         if (rows.length) out.push(table(["targeting", "SSM calls", "handler ms", "handler own ms"], rows));
+        const probes = r.fleet.results.filter((f) => f.failureAlert);
+        if (probes.length) {
+            out.push("", "Failure alert (one more rotation per size with one failing server; setSecret must fail and alert):", "");
+            out.push(table(["N", "targeting", "setSecret error", "SNS Publish (status, message size)", "alert delivered"], probes.map((f) => [f.n, f.targeting, f.failureAlert!.error.replace(/\|/g, "/"), f.failureAlert!.publishes.map((p) => `${p.status}, ${formatBytes(p.messageBytes)}`).join("; ") || "none", f.failureAlert!.delivered ? "yes" : "**no**"])));
+        }
         out.push("", "Seeding moto (emulator cost, not part of the rotation): " + r.fleet.seeding.map((s) => `N=${s.n} ${s.targeting}: ${formatMs(s.ms)}`).join("; ") + ".");
     }
     if (r.manual?.length) {

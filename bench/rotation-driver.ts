@@ -159,22 +159,74 @@ export async function runRotation(
     return { steps, totalMs };
 }
 
+/** What happened to the failure alert of a rotation whose setSecret failed. */
+export interface FailureAlertProbe {
+    /** setSecret's error (first line), or "no error" if it unexpectedly succeeded */
+    error: string;
+    /** SNS Publish calls the handler made for the failure, with their HTTP status and message size */
+    publishes: { status: number; messageBytes: number }[];
+    /** true when a failure notice reached SNS (HTTP 200) */
+    delivered: boolean;
+}
+
+/** Runs createSecret and setSecret with a fleet in which some servers fail; reports whether the alert got out. */
+export async function probeFailureAlert(
+    aws: BenchAws,
+    rotator: BenchRotator,
+    opts: { ses: SesEndpoint; fleet: SlowFleet; log: (line: string) => void },
+): Promise<FailureAlertProbe> {
+    const cfg = aws.clientConfig();
+    const handler = createRotationHandler(
+        {
+            iam: new IAMClient(cfg),
+            secrets: new SecretsManagerClient(cfg),
+            ssm: new SSMClient(cfg),
+            sns: new SNSClient(cfg),
+            dynamodb: new DynamoDBClient(cfg),
+            smtpCheck: createSmtpCheck({ host: opts.ses.host, port: opts.ses.port, tlsMode: "starttls", ca: opts.ses.ca }),
+            sleep: opts.fleet.sleep,
+            now: opts.fleet.now,
+            log: () => undefined,
+        },
+        rotationConfigFromEnv(rotator.env),
+    );
+    const token = randomUUID();
+    const sm = new SecretsManagerClient(cfg);
+    const current = await sm.send(new GetSecretValueCommand({ SecretId: rotator.secretArn, VersionStage: "AWSCURRENT" }));
+    await sm.send(new PutSecretValueCommand({ SecretId: rotator.secretArn, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
+    await handler({ Step: "createSecret", SecretId: rotator.secretArn, ClientRequestToken: token });
+    const firstCall = aws.proxy.calls.length;
+    let error = "no error";
+    try {
+        await handler({ Step: "setSecret", SecretId: rotator.secretArn, ClientRequestToken: token }, { getRemainingTimeInMillis: () => 900_000 });
+    } catch (e) {
+        error = String((e as Error).message).split("\n")[0].slice(0, 160);
+    }
+    const publishes = aws.proxy.calls
+        .slice(firstCall)
+        .filter((c) => c.service === "sns" && c.operation === "Publish")
+        .map((c) => ({ status: c.status, messageBytes: Buffer.byteLength(new URLSearchParams(c.requestBody).get("Message") ?? JSON.parse(c.requestBody || "{}").Message ?? "") }));
+    opts.log(`    failure probe: ${publishes.map((p) => `Publish ${p.status} (${p.messageBytes} B)`).join(", ") || "no Publish"}`);
+    return { error, publishes, delivered: publishes.some((p) => p.status === 200) };
+}
+
 /**
- * SSM calls the same listings would cost against AWS: moto ignores ListCommands' `Filters` and `MaxResults`
- * and answers with every command it holds in one page; AWS pages the matching commands 50 at a time.
- * Returns the number of pages AWS would serve for these listings.
+ * Pages AWS would serve for these `ListCommands` listings (calls with `Filters`, in order; a call without
+ * `NextToken` starts a listing). moto pages ListCommands 50 at a time but ignores `Filters`, so once earlier
+ * runs' commands are in moto, its listings are longer than AWS's: AWS returns only commands invoked after
+ * `InvokedAfter`, 50 a page. Returns the AWS page count for the same listings.
  */
 export function awsEquivalentListingPages(listings: { request: string; response: string }[]): number {
-    let pages = 0;
+    const chains: number[] = [];
     for (const l of listings) {
         const req = JSON.parse(l.request);
+        if (!req.NextToken || chains.length === 0) chains.push(0);
         const after = req.Filters?.find((f: any) => f.key === "InvokedAfter")?.value;
         const afterMs = after ? Date.parse(after) : 0;
         const cmds: any[] = JSON.parse(l.response).Commands ?? [];
-        const matching = cmds.filter((c) => toMs(c.RequestedDateTime) > afterMs).length;
-        pages += Math.max(1, Math.ceil(matching / Math.min(req.MaxResults ?? 50, 50)));
+        chains[chains.length - 1] += cmds.filter((c) => toMs(c.RequestedDateTime) > afterMs).length;
     }
-    return pages;
+    return chains.reduce((pages, matching) => pages + Math.max(1, Math.ceil(matching / 50)), 0);
 }
 
 function toMs(v: unknown): number {

@@ -9,6 +9,7 @@
  *   --only bundle,fleet,manual,program   parts to run (default all)
  *   --targeting tag,table   fleet targetings (default both)
  *   --no-moto-tag-index     run moto without the bench's EC2 tag-lookup speed fix (see bench/moto-patch)
+ *   --no-failure-probe      skip the extra rotation per size with one failing server (is the alert delivered?)
  *   --write-doc             also write docs/benchmark.md
  */
 import * as fs from "fs";
@@ -29,11 +30,12 @@ interface Options {
     only: Set<string>;
     targeting: Targeting[];
     motoTagIndex: boolean;
+    failureProbe: boolean;
     writeDoc: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-    const o: Options = { sizes: [24, 1000, 10000], runs: 3, bigRuns: 2, only: new Set(["bundle", "fleet", "manual", "program"]), targeting: ["tag", "table"], motoTagIndex: true, writeDoc: false };
+    const o: Options = { sizes: [24, 1000, 10000], runs: 3, bigRuns: 2, only: new Set(["bundle", "fleet", "manual", "program"]), targeting: ["tag", "table"], motoTagIndex: true, failureProbe: true, writeDoc: false };
     const value = (i: number, flag: string) => {
         const v = argv[i + 1];
         if (v === undefined || v.startsWith("--")) throw new Error(`bench: ${flag} needs a value`);
@@ -56,6 +58,7 @@ function parseArgs(argv: string[]): Options {
             o.targeting = value(i++, a).split(",") as Targeting[];
             for (const t of o.targeting) if (t !== "tag" && t !== "table") throw new Error(`bench: --targeting ${JSON.stringify(t)} is not tag or table`);
         } else if (a === "--no-moto-tag-index") o.motoTagIndex = false;
+        else if (a === "--no-failure-probe") o.failureProbe = false;
         else if (a === "--write-doc") o.writeDoc = true;
         else throw new Error(`bench: unknown argument ${JSON.stringify(a)} (see the header of bench/run.ts)`);
     }
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
         const aws = await startBenchAws();
         try {
             await attempt("fleet", async () => {
-                results.fleet = await measureFleetScale(aws, { sizes: opts.sizes, runs: (n) => (n > 1000 ? opts.bigRuns : opts.runs), targetings: opts.targeting, log });
+                results.fleet = await measureFleetScale(aws, { sizes: opts.sizes, runs: (n) => (n > 1000 ? opts.bigRuns : opts.runs), targetings: opts.targeting, failureProbe: opts.failureProbe, log });
             });
             await attempt("manual", async () => {
                 results.manual = await measureManualFanout(aws, { sizes: opts.sizes, log });
