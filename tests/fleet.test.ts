@@ -159,6 +159,29 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
             assert.deepStrictEqual(sleeps, [10_000, 15_000, 22_500, 30_000, 12_500], "interval grows ×1.5 up to 30 s; the last wait is cut at the deadline");
         });
 
+        it("reads per-server detail only for the chunk that did not fully succeed, and names its failed servers", async () => {
+            const servers = makeServers(60, { software: "postfix", prefix: "mi" }); // chunks: 0-49, 50-59
+            await createFleetTable(dynamodb, target.tableName, servers);
+            const offline = servers[52].serverId;
+            const broken = servers[57].serverId;
+            serversAnswer((id) =>
+                id === offline ? { status: "Undeliverable" } : id === broken ? { status: "Failed", responseCode: 1, stderr: "postmap: fatal: open /etc/postfix/sasl_passwd" } : { status: "Success", responseCode: 0 },
+            );
+            const result = await updateFleet(deps(), request(target));
+            assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.status]), [[offline, "Undeliverable"], [broken, "Failed"]]);
+            assert.match(result.failed[1].detail!, /exit 1: postmap: fatal/);
+            const lci = ssmCalls().filter((c) => c.operation === "ListCommandInvocations").map((c) => JSON.parse(c.requestBody));
+            const secondChunk = sent().find((s) => s.request.InstanceIds.includes(broken))!.command.CommandId;
+            assert.deepStrictEqual(lci.map((r) => [r.CommandId, r.MaxResults]), [[secondChunk, 50]]);
+        });
+
+        it("stops on a non-transient polling error (e.g. AccessDenied) instead of waiting out the deadline", async () => {
+            await createFleetTable(dynamodb, target.tableName, makeServers(2));
+            testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", code: "AccessDeniedException", message: "not authorized to perform ssm:ListCommands" });
+            await assert.rejects(updateFleet(deps(), request(target)), /not authorized to perform ssm:ListCommands/);
+            assert.strictEqual(sleeps.length, 1);
+        });
+
         it("keeps the other chunks going when SendCommand rejects one (e.g. an unregistered node) and reports its servers NotSent", async () => {
             const servers = makeServers(60, { software: "postfix" });
             await createFleetTable(dynamodb, target.tableName, servers);
