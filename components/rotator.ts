@@ -33,7 +33,7 @@ function manualBuilder(label: InputLabel): ManualRotationBuilder {
     return mod.buildManualRotation;
 }
 
-/** Stable short id for logical names derived from user input (e-mail addresses). */
+/** Stable short id for logical names derived from user input (e-mail addresses, role names). */
 function shortId(text: string): string {
     return createHash("sha256").update(text).digest("hex").slice(0, 8);
 }
@@ -139,7 +139,9 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
             .all([ctx, result.credentialStore])
             .apply(([c, store]) => JSON.stringify(serverReadPolicy(c, store, settings.kmsKeyArn)));
         args.fleet.serverRoleNames.forEach((roleName, i) => {
-            new aws.iam.RolePolicy(`${name}-server-read-${i}`, { role: roleName, policy: this.serverReadPolicy }, { parent: this });
+            // Plain names key the logical name (reordering the list replaces nothing); Outputs fall back to the position.
+            const key = typeof roleName === "string" ? shortId(roleName) : String(i);
+            new aws.iam.RolePolicy(`${name}-server-read-${key}`, { role: roleName, policy: this.serverReadPolicy }, { parent: this });
         });
 
         this.userName = user.name;
