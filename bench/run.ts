@@ -20,6 +20,7 @@ import { measureBundles } from "./bundle";
 import { measureFleetScale, Targeting } from "./fleet-scale";
 import { projectLambdas } from "./lambdas";
 import { measureManualFanout } from "./manual-fanout";
+import { measureManualHistory } from "./manual-history";
 import { measureProgramEvaluation } from "./program-eval";
 import { BenchResults, evaluateGoals, renderMarkdown } from "./report";
 
@@ -131,6 +132,11 @@ async function main(): Promise<void> {
             await aws.stop();
         }
     }
+
+    // Its own moto + proxy (the test harness's, with the Step Functions bridge), after the bench's stopped.
+    await attempt("manual", async () => {
+        results.manualHistory = await measureManualHistory({ sizes: [24, 120], log });
+    });
 
     await attempt("program", async () => {
         results.program = await measureProgramEvaluation({ rotatorCounts: [1, 20], runs: opts.runs, log });
