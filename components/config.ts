@@ -5,6 +5,7 @@
  * only string / integer / boolean / array (see Pulumi.yaml, which declares every key below).
  */
 import { EmailServerFleetArgs, FleetSelector, SmtpCredentialRotatorArgs } from "./args";
+import { validateManualOptions } from "./manual/options";
 import { DEFAULT_ROTATE_AFTER_DAYS, RotatorSettings, validateFleetSelector, validateRotatorOptions, validateServerRoleNames } from "./settings";
 import { configLabel, InputLabel, invalid, requireIdentifier } from "./validation";
 
@@ -38,6 +39,14 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, ConfigKeyType>> = Object
     logRetentionDays: "integer",
 });
 
+/**
+ * Manual-mode options (components/manual/options.ts) the stack config sets: one grace period for both modes.
+ * The other manual options keep their defaults in the program (library users pass `manual` to the component).
+ */
+const MANUAL_OPTION_KEYS: Record<string, string> = {
+    graceDays: "retirementGraceDays",
+};
+
 /** Component-argument paths → the stack config key that carries them (for error messages). */
 const ARG_TO_CONFIG_KEY: Record<string, string> = {
     "retirement.observationHours": "retirementObservationHours",
@@ -53,7 +62,7 @@ const ARG_TO_CONFIG_KEY: Record<string, string> = {
 /** Labels component-argument keys with the stack config key the user actually set. */
 function stackLabel(namespace: string): InputLabel {
     const label = configLabel(namespace);
-    return (key) => label(ARG_TO_CONFIG_KEY[key] ?? key);
+    return (key) => label(ARG_TO_CONFIG_KEY[key] ?? (key.startsWith("manual.") ? MANUAL_OPTION_KEYS[key.slice(7)] : undefined) ?? key);
 }
 
 /** Converts one raw (string) config value to its declared type; errors name the key. */
@@ -135,6 +144,13 @@ export function readStackConfig(get: (key: string) => string | undefined, namesp
     };
     for (const k of Object.keys(rotatorArgs) as (keyof typeof rotatorArgs)[]) if (rotatorArgs[k] === undefined) delete rotatorArgs[k];
     const rotator = validateRotatorOptions(label, businessUnit, rotatorArgs);
+    if (rotator.mode === "manual") {
+        // The manual-mode keys (ignored in auto mode), checked here so errors name the stack config key.
+        rotatorArgs.manual = Object.fromEntries(
+            Object.entries(MANUAL_OPTION_KEYS).filter(([, configKey]) => v[configKey] !== undefined).map(([option, configKey]) => [option, v[configKey]]),
+        );
+        validateManualOptions(label, rotatorArgs.manual, businessUnit);
+    }
     return {
         businessUnit,
         fleetArgs: { selector, serverRoleNames: v.serverRoleNames ?? [], tags: { "ses-rotator:business-unit": businessUnit } },

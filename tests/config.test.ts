@@ -20,6 +20,7 @@ import {
     validateFleetArgs,
     validateRotatorArgs,
 } from "../components/settings";
+import { validateManualOptions } from "../components/manual/options";
 import { argsLabel } from "../components/validation";
 
 const ROOT = path.join(__dirname, "..");
@@ -195,6 +196,16 @@ describe("configuration validation", () => {
             rejectsKey(() => readStackConfig(rawConfig({ ...common, scheduleExpression: "rate(7 days)", rotateAfterDays: 30 })), "scheduleExpression", `stack config "ses-smtp-rotator:scheduleExpression" `);
         });
 
+        it("manual mode: retirementGraceDays is the manual grace period too; other manual options keep the builder's defaults", () => {
+            const common = { businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleetTable: "create" };
+            const manualLabel = argsLabel("SmtpCredentialRotator", "payments");
+            const s = readStackConfig(rawConfig({ ...common, mode: "manual" }));
+            assert.deepStrictEqual(validateManualOptions(manualLabel, s.rotatorArgs.manual, "payments"), validateManualOptions(manualLabel, {}, "payments"));
+            const tuned = readStackConfig(rawConfig({ ...common, mode: "manual", retirementGraceDays: 5 }));
+            assert.strictEqual(validateManualOptions(manualLabel, tuned.rotatorArgs.manual, "payments").graceSeconds, 5 * 86400);
+            assert.strictEqual(readStackConfig(rawConfig(common)).rotatorArgs.manual, undefined, "auto mode passes no manual options");
+        });
+
         const good = { businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleetTagKey: "SmtpFleet", fleetTagValue: "payments" };
         const bad: [string, Record<string, unknown>][] = [
             ["businessUnit", { businessUnit: undefined }],
@@ -213,6 +224,7 @@ describe("configuration validation", () => {
             ["serverRoleNames[0]", { serverRoleNames: ["bad role"] }],
             ["kmsKeyArn", { kmsKeyArn: "my-key" }],
             ["mode", { mode: "semi" }],
+            ["retirementGraceDays", { mode: "manual", retirementGraceDays: 120 }],
         ];
         for (const [key, over] of bad) {
             it(`stack config ${JSON.stringify(over)} fails naming ${CONFIG_NAMESPACE}:${key}`, () => {
