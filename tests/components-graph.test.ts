@@ -352,31 +352,22 @@ describe("components under Pulumi mocks", () => {
         assert.deepStrictEqual(recorded().map((r) => r.name), ["f"], "a rejected component registers nothing");
     });
 
-    it("manual mode delegates to components/manual, or says it is not available", async function () {
-        const fleet = new EmailServerFleet("m-fleet", { selector: { table: { create: true } } });
-        let manualExists = true;
-        try {
-            require.resolve("../components/manual");
-        } catch {
-            manualExists = false;
-        }
-        if (!manualExists) {
-            assert.throws(
-                () => new SmtpCredentialRotator("manual-unit", { mode: "manual", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleet }),
-                /SmtpCredentialRotator "manual-unit": args\.mode "manual" is not yet available/,
-            );
-            await settled();
-            assert.strictEqual(ofType(ROTATOR).length, 0, "nothing is created when the mode is unavailable");
-            return;
-        }
+    it("manual mode: shared pieces under the rotator, the rest from components/manual, servers read the parameter", async () => {
+        const fleet = new EmailServerFleet("m-fleet", { selector: { table: { create: true } }, serverRoleNames: ["mail-a"] });
         const rotator = new SmtpCredentialRotator("manual-unit", { mode: "manual", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleet });
         await settled();
-        assert.strictEqual((await valueOf(rotator.credentialStore)).kind, "parameter");
+        const store = await valueOf(rotator.credentialStore);
+        assert.strictEqual(store.kind, "parameter");
         const children = recorded().filter((r) => r.parent === one(ROTATOR).urn);
         assert.strictEqual(ofType("aws:iam/user:User", children).length, 1);
-        // the alert topic, plus manual mode's owner-mail topic (components/manual)
-        assert.deepStrictEqual(ofType("aws:sns/topic:Topic", children).map((t) => t.name).sort(), ["manual-unit-alerts", "manual-unit-manual-owner-mail"]);
+        assert.strictEqual(ofType("aws:sns/topic:Topic", children).filter((t) => t.name === "manual-unit-alerts").length, 1);
         assert.strictEqual(ofType("aws:ssm/document:Document", children).length, 2);
         assert.strictEqual(ofType("aws:secretsmanager/secret:Secret").length, 0, "manual mode keeps the credential in Parameter Store");
+        assert.strictEqual(ofType("aws:sfn/stateMachine:StateMachine", descendantsOf(one(ROTATOR).urn)).length, 2);
+        const read = ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.inputs.role === "mail-a")!;
+        assert.deepStrictEqual(JSON.parse(read.inputs.policy).Statement, [
+            { Sid: "ReadSmtpCredential", Effect: "Allow", Action: "ssm:GetParameter", Resource: store.kind === "parameter" ? store.parameterArn : "" },
+        ]);
+        assert.ok(recorded().every((r) => r.parent !== "" || r.type === ROTATOR || r.type === FLEET), "nothing outside the components");
     });
 });
