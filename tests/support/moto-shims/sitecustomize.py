@@ -1,11 +1,17 @@
 """
-Loaded by moto_server (PYTHONPATH set by tests/support/moto.ts). Fixes a moto bug; fakes nothing.
+Loaded by moto_server (PYTHONPATH set by tests/support/moto.ts). Fixes two moto bugs; fakes nothing.
 
-moto 5.2.1: StartExecution deep-copies the state machine (`copy.deepcopy(state_machine)`) and with it the
+1. moto 5.2.1: StartExecution deep-copies the state machine (`copy.deepcopy(state_machine)`) and with it the
 state machine's `backend` and `executions`, which hold every RUNNING execution's threads and locks. So any
 StartExecution while another execution runs fails with "cannot pickle '_thread.RLock' object" (HTTP 500);
 on AWS, executions run side by side (nested workflows, several rotations). The fix: the snapshot copies the
 definition and settings, and shares `backend` and `executions` (references, as the original does).
+
+2. moto 5.2.1: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat look for the token in every execution
+and dereference `execution.exec_worker.env`, which is None while an execution is being started or torn
+down. With many executions side by side (a fleet of confirmations) that race answers HTTP 500
+("'NoneType' object has no attribute 'callback_pool_manager'"). The fix: those lookups skip executions
+that have no interpreter environment (they hold no task token).
 """
 import copy
 
@@ -26,4 +32,18 @@ def _share_backend_on_deepcopy() -> None:
     models.StateMachine.__deepcopy__ = __deepcopy__
 
 
+def _skip_executions_without_environment() -> None:
+    try:
+        from moto.stepfunctions.parser import models
+    except Exception:
+        return
+    original = models.StepFunctionsParserBackend._get_executions
+
+    def _get_executions(self, execution_status=None):
+        return [e for e in original(self, execution_status) if getattr(getattr(e, "exec_worker", None), "env", None) is not None]
+
+    models.StepFunctionsParserBackend._get_executions = _get_executions
+
+
 _share_backend_on_deepcopy()
+_skip_executions_without_environment()
