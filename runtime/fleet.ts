@@ -20,6 +20,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FleetServer, FleetTarget, ServerSoftware, SERVER_SOFTWARE } from "./fleet-target";
 import { isAwsRegion } from "./smtp-password";
 import { listFleetServers } from "./fleet-table";
+import { documentParameters } from "../documents/parameters";
 
 export type { FleetServer, FleetTarget, ServerSoftware } from "./fleet-target";
 export { SERVER_SOFTWARE, MANAGED_NODE_ID_PATTERN } from "./fleet-target";
@@ -158,12 +159,8 @@ export async function updateFleet(deps: FleetDeps, req: FleetUpdateRequest): Pro
     const leftMs = deadlineMs - now().getTime();
     if (leftMs <= 0) invalid("req.deadline", `${req.deadline.toISOString()} has already passed`);
 
-    const parameters = {
-        CredentialSource: [req.credential.source],
-        CredentialId: [req.credential.id],
-        CredentialVersion: [req.credential.version],
-        Region: [req.credential.region],
-    };
+    // The document's own allowedPatterns, checked before anything is sent (an error names the parameter).
+    const parameters = documentParameters(req.credential);
     const base = {
         Parameters: parameters,
         // SSM stops delivering to servers that have not picked the command up by the deadline.

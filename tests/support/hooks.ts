@@ -16,11 +16,9 @@ export interface TestEnv {
 
 let env: TestEnv | undefined;
 
-// The AWS SDK warns once per process that it will need Node 22 in 2027; keep every other warning visible.
-process.removeAllListeners("warning");
-process.on("warning", (w) => {
-    if (w.name !== "NodeVersionSupportWarning") console.warn(`${w.name}: ${w.message}`);
-});
+// The AWS SDK warns once per process that releases after January 2027 will need Node 22 (the Lambdas run
+// nodejs22.x; tests and tools run on the machine's Node 20). The SDK's own switch silences only that notice.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 export function testEnv(): TestEnv {
     if (!env) throw new Error("test environment not started (tests/support/hooks.ts is a mocha root hook)");
@@ -50,8 +48,6 @@ export const mochaHooks = {
         process.env.AWS_ACCESS_KEY_ID ??= "AKIAIOSFODNN7EXAMPLE";
         process.env.AWS_SECRET_ACCESS_KEY ??= "test-secret";
         process.env.AWS_REGION ??= "us-east-1";
-        // The SDK prints a Node-version notice once per process; it is noise in test output.
-        process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = "1";
         // moto's Step Functions interpreter calls back through the proxy (recorded, bridgeable): see startMoto.
         const proxyPort = await freePort();
         const moto = await startMoto({ callbackPort: proxyPort });
