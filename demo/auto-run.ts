@@ -181,8 +181,10 @@ async function stepDetail(step: string, input: AutoRunInput, token: string, log:
             const f = fields("setSecret: fleet update finished");
             return `${f?.servers?.length ?? 0} servers updated via SSM ${f?.commandIds?.join(", ") ?? ""}`;
         }
-        case "testSecret":
-            return "SMTP AUTH (STARTTLS) with the new key accepted";
+        case "testSecret": {
+            const attempts = fields("testSecret: SMTP AUTH accepted the pending credential")?.outcome?.attempts;
+            return `SMTP AUTH (STARTTLS) with the new key accepted${attempts ? ` (${attempts} connection${attempts === 1 ? "" : "s"})` : ""}`;
+        }
         default: {
             const keys = await accessKeyStatuses(input.clients, input.shared.userName);
             const old = input.shared.initialCredential.username;

@@ -16,7 +16,8 @@ export const DEMO_SES_REGION = "eu-west-1";
 
 async function runDemo(opts: DemoOptions, cleanup: Cleanup, out: NodeJS.WriteStream): Promise<DemoResult> {
     // Loaded after the flags are checked, so a typo fails fast.
-    const { startEmulators } = await import("./emulators");
+    const { checkPrerequisites, startEmulators } = await import("./emulators");
+    checkPrerequisites();
     const { demoClients, demoServers, provisionAuto, provisionShared } = await import("./provision");
     const { canRunRealPostfix, startServers } = await import("./servers");
     const say = (text: string) => out.write(`${text}\n`);
@@ -102,7 +103,8 @@ async function main(): Promise<void> {
     }
     if (interrupted) return; // the signal handler exits
     if (error || !result) {
-        process.stderr.write(`demo failed: ${String((error as Error)?.stack ?? error)}\n`);
+        const e = error as Error;
+        process.stderr.write(`demo failed: ${process.env.DEMO_DEBUG ? String(e?.stack ?? e) : String(e?.message ?? e)}${process.env.DEMO_DEBUG ? "" : "\n(set DEMO_DEBUG=1 for the stack trace)"}\n`);
         process.exit(1);
     }
     if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -6,10 +6,25 @@
  *
  * Everything started is registered with the demo's Cleanup (./cleanup.ts).
  */
+import { spawnSync } from "child_process";
 import { AwsProxy } from "../tests/support/aws-proxy";
 import { freePort, MotoServer, startMoto } from "../tests/support/moto";
 import { SesEndpoint, startSesEndpoint } from "../tests/support/ses-endpoint";
 import type { Cleanup } from "./cleanup";
+
+/** Programs the demo runs, and how to get each. */
+const REQUIRED_TOOLS: Record<string, string> = {
+    moto_server: "the AWS API emulator: pip install 'moto[server]'",
+    aws: "the AWS CLI, which the SSM document runs on each server: pip install awscli (or AWS CLI v2)",
+    openssl: "makes the SES endpoint's throwaway TLS certificate: apt-get install openssl",
+    bash: "runs the SSM document's script",
+};
+
+/** Throws one error listing every missing program and how to install it. */
+export function checkPrerequisites(): void {
+    const missing = Object.entries(REQUIRED_TOOLS).filter(([tool]) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
+    if (missing.length) throw new Error(`missing on PATH:\n${missing.map(([tool, why]) => `  ${tool}: ${why}`).join("\n")}`);
+}
 
 /** The running emulators. */
 export interface Emulators {

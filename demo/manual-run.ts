@@ -101,7 +101,7 @@ export async function runManualDemo(input: ManualDemoInput): Promise<DemoResult>
             const deactivated = fnCalls("retireOldKeys").find((i) => i.payload?.action === "deactivate" && i.result);
             if (deactivated) {
                 progress.step("deactivateOldKey", "done", `${shared.initialCredential.username} Inactive`);
-                progress.step("graceThenDelete", "running", `grace ${MANUAL_DEMO_TIMING.graceSeconds} s (production default 3 days)`);
+                progress.step("graceThenDelete", "running", `grace ${MANUAL_DEMO_TIMING.graceSeconds} s; production default 3 days`);
             }
             if (fnCalls("retireOldKeys").find((i) => i.payload?.action === "delete" && i.result)) progress.step("graceThenDelete", "done", `${shared.initialCredential.username} deleted`);
             status = (await m.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))).status ?? "RUNNING";

@@ -127,7 +127,7 @@ export class Progress {
         lines.push("  Servers");
         const width = Math.max(...this.servers.map((s) => s.label.length), 10);
         for (const s of this.servers) lines.push(`    ${this.icon(s.state)} ${s.label.padEnd(width)} ${s.state.padEnd(22)} ${DIM}${s.detail}${RESET}`);
-        const columns = (this.out as NodeJS.WriteStream).columns ?? 120;
+        const columns = (this.out as NodeJS.WriteStream).columns || 120;
         // Cut to the terminal width (ANSI codes excluded from the count) so every line takes one row.
         const cut = lines.map((l) => fit(l, columns - 1));
         this.out.write(cut.join("\n") + "\n");

@@ -61,7 +61,9 @@ export function summaryLines(r: DemoResult): string[] {
         lines.push(`Rotation complete in ${seconds} s (${r.mode} mode).`);
         lines.push(`  SMTP credential: ${r.oldAccessKeyId} -> ${r.newAccessKeyId}`);
     } else {
-        lines.push(`Rotation STOPPED after ${seconds} s (${r.mode} mode): ${r.failure ?? "unknown reason"}`);
+        // The first line, without the per-server list (shown below).
+        const why = (r.failure ?? "unknown reason").split("\n")[0].replace(/: (i|mi)-[0-9a-f]+ \(.*$/, "");
+        lines.push(`Rotation STOPPED after ${seconds} s (${r.mode} mode): ${why}`);
         if (r.mode === "auto") lines.push(`  The stored current credential is still ${r.currentAccessKeyId}; nothing was switched and the old key stays Active.`);
         else lines.push(`  The old key ${r.oldAccessKeyId} stays Active (not deactivated), so servers still using it keep working; the latest parameter version holds ${r.currentAccessKeyId}.`);
         if (r.mode === "auto" && r.newAccessKeyId) {

@@ -10,6 +10,14 @@ import * as net from "net";
 import type { DemoResult } from "../demo/result";
 import { collect, DemoRun, spawnDemo, until } from "./support/demo-process";
 
+/**
+ * Tokens shaped like an IAM secret access key (40 base64 characters) or an SES SMTP password (44, "B...")
+ * standing alone. The demo prints key ids, versions and links, never these.
+ */
+function secretShaped(text: string): string[] {
+    return text.match(/(?<![A-Za-z0-9+/=_-])(?:[A-Za-z0-9+/]{40}|B[A-Za-z0-9+/]{43})(?![A-Za-z0-9+/=_-])/g) ?? [];
+}
+
 function parseResult(run: DemoRun): DemoResult {
     try {
         return JSON.parse(run.stdout);
@@ -55,6 +63,7 @@ describe("npm run demo (child process)", function () {
         if (r.servers[0].kind === "postfix") {
             assert.strictEqual(r.mailCheck?.authenticatedAs, r.newAccessKeyId, "mail through the real Postfix authenticates with the new key");
         }
+        assert.deepStrictEqual(secretShaped(run.stdout + run.stderr), [], "nothing secret-shaped in the output");
         // Progress went to stderr, per step and per server.
         assert.match(run.stderr, /step setSecret: done/);
         assert.match(run.stderr, /server mail-2 \(simulated\): updated/);
@@ -90,6 +99,7 @@ describe("npm run demo (child process)", function () {
             ["mail-1", "mail-2", "mail-3"].map((n) => [n, "confirmed", r.newAccessKeyId]),
         );
         assert.deepStrictEqual(Object.keys(r.stepDurationsMs), ["createCredential", "mailOwners", "confirmations", "deactivateOldKey", "graceThenDelete"]);
+        assert.deepStrictEqual(secretShaped(run.stdout + run.stderr), [], "nothing secret-shaped in the output");
         // Each server's link was printed and served by the local adapter of the real API handler.
         assert.strictEqual(run.stderr.match(/confirm at http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43}/g)?.length, 3);
     });
