@@ -13,6 +13,7 @@
  */
 import fs = require("fs");
 import path = require("path");
+import packageClosure = require("./package-closure");
 import rotationHandler = require("../runtime/auto/rotation-handler");
 import smtpCheck = require("../runtime/smtp-check");
 
@@ -51,15 +52,38 @@ export function rotationLambdaFactory(): RotationLambdaEntry {
 }
 
 /**
- * Packages the archive must not contain: every `@aws-sdk/*` package installed (the Lambda runtime has the
- * SDK v3) and every `@pulumi/*` package (deployment-time only). Listed from `node_modules` in `projectDir`
- * (Pulumi computes the archive from the project's package.json there). A fresh object per call: the AWS
- * provider appends to it.
+ * Packages shipped as their CommonJS runtime closure only (see {@link packageRequireClosure}) instead of
+ * their whole directory: nodemailer's package is 2.3 MB (CommonJS and ESM builds, `.d.ts`, maps), of which
+ * the Lambdas load 41 files (~0.7 MB).
  */
-export function lambdaCodePathOptions(projectDir: string = process.cwd()): { extraExcludePackages: string[] } {
+export const RUNTIME_CLOSURE_PACKAGES: readonly string[] = ["nodemailer"];
+
+/** What {@link lambdaCodePathOptions} returns: Pulumi `CodePathOptions` (a fresh object per call). */
+export interface LambdaCodePathOptions {
+    extraExcludePackages: string[];
+    extraIncludePaths: string[];
+}
+
+/**
+ * The `codePathOptions` of every `CallbackFunction` in this library (rotation, retirement, manual mode).
+ *
+ * Excluded: every `@aws-sdk/*` package installed (the nodejs22.x runtime provides SDK v3), every `@pulumi/*`
+ * package (deployment-time only), and the {@link RUNTIME_CLOSURE_PACKAGES}, whose runtime files are added
+ * back one by one as `extraIncludePaths`. Pulumi uses each include path, as given, both to read the file
+ * (relative to the process's working directory, which is the project directory under `pulumi up`) and as the
+ * file's name inside the archive, so they are `node_modules/...` paths relative to `projectDir`.
+ * A fresh object per call: the AWS provider appends to it.
+ */
+export function lambdaCodePathOptions(projectDir: string = process.cwd()): LambdaCodePathOptions {
     const scoped = (scope: string) => {
         const dir = path.join(projectDir, "node_modules", scope);
         return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith(".")).map((n) => `${scope}/${n}`) : [];
     };
-    return { extraExcludePackages: [...scoped("@aws-sdk"), ...scoped("@pulumi")].sort() };
+    const extraIncludePaths = RUNTIME_CLOSURE_PACKAGES.flatMap((pkg) =>
+        packageClosure.packageRequireClosure(pkg, projectDir).map((file) => path.relative(projectDir, file).split(path.sep).join("/")),
+    );
+    return {
+        extraExcludePackages: [...scoped("@aws-sdk"), ...scoped("@pulumi"), ...RUNTIME_CLOSURE_PACKAGES].sort(),
+        extraIncludePaths,
+    };
 }

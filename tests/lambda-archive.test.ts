@@ -15,17 +15,26 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ListAccessKeysCommand } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { builtinModules } from "module";
 import { rotationLambdaEnvironment } from "../components/auto-rotation";
-import { lambdaCodePathOptions, rotationLambdaFactory } from "../components/rotation-lambda";
+import { packageRequireClosure } from "../components/package-closure";
+import { lambdaCodePathOptions, rotationLambdaFactory, RUNTIME_CLOSURE_PACKAGES } from "../components/rotation-lambda";
+import type { SmtpCredentialValue } from "../runtime/credential";
+import smtpCheck = require("../runtime/smtp-check");
+import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { validateRotatorArgs } from "../components/settings";
 import { argsLabel } from "../components/validation";
-import { resetAws, testEnv } from "./support/hooks";
+import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { FLEET, RotationWorld, SES_REGION, USER } from "./support/rotation-driver";
-import type { SesEndpoint } from "./support/ses-endpoint";
+import { SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
 
 const ROOT = path.join(__dirname, "..");
+
+/** A one-attempt SMTP check (runtime/smtp-check.ts) whose endpoint CA comes from the environment. */
+function smtpCheckFactory(): (credential: SmtpCredentialValue) => Promise<unknown> {
+    return smtpCheck.createSmtpCheck({ ca: process.env.SMTP_CHECK_CA, budgetMs: 0 });
+}
 
 interface RunResult {
     code: number | null;
@@ -51,14 +60,24 @@ function invokeInFreshNode(dir: string, env: Record<string, string>, event: obje
     });
 }
 
+/** The package a module specifier (or a path below node_modules) names. */
+function packageOf(spec: string): string {
+    const parts = spec.split("/");
+    return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/** Every file below `dir`, relative to it, "/"-separated, sorted. */
+function listFiles(dir: string): string[] {
+    return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).map((f) => f.split(path.sep).join("/")).sort();
+}
+
 /** Package names a serialized text requires (not Node built-ins). */
 function requiredPackages(text: string): string[] {
     const names = new Set<string>();
     for (const m of text.matchAll(/require\("([^"]+)"\)/g)) {
         const spec = m[1].replace(/^node:/, "");
         if (builtinModules.includes(spec) || builtinModules.includes(spec.split("/")[0])) continue;
-        const parts = spec.split("/");
-        names.add(spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]);
+        names.add(packageOf(spec));
     }
     return [...names].sort();
 }
@@ -69,6 +88,8 @@ describe("rotation Lambda archive", function () {
     const sdkRuntimeDir = path.join(workDir, "lambda-runtime", "node_modules");
     let text = "";
     let archivePackages: string[] = [];
+    /** every file in the archive, relative to its root */
+    let archiveFiles: string[] = [];
 
     before(async () => {
         await settled(); // nothing of another file's Pulumi work may still be running
@@ -85,13 +106,16 @@ describe("rotation Lambda archive", function () {
         const options = lambdaCodePathOptions(ROOT);
         options.extraExcludePackages.push("aws-sdk");
         const codePaths = await pulumi.runtime.computeCodePaths(options);
-        archivePackages = [...codePaths.keys()].map((p) => p.replace(/^.*node_modules\//, "")).sort();
+        archivePackages = [...new Set([...codePaths.keys()].map((p) => packageOf(p.replace(/^node_modules\//, ""))))].sort();
 
-        fs.mkdirSync(path.join(archiveDir, "node_modules"), { recursive: true });
+        // CallbackFunction names each code path's archive entry by the path itself (a folder or a single file).
+        fs.mkdirSync(archiveDir, { recursive: true });
         fs.writeFileSync(path.join(archiveDir, "__index.js"), text);
         for (const p of codePaths.keys()) {
-            fs.cpSync(path.resolve(ROOT, p), path.join(archiveDir, "node_modules", p.replace(/^.*node_modules\//, "")), { recursive: true, dereference: true });
+            assert.ok(!path.isAbsolute(p) && p.startsWith("node_modules/"), `archive entry ${p}`);
+            fs.cpSync(path.resolve(ROOT, p), path.join(archiveDir, p), { recursive: true, dereference: true });
         }
+        archiveFiles = listFiles(archiveDir);
         // What the nodejs22.x runtime provides: AWS SDK v3 clients (and, through them, their dependencies).
         fs.mkdirSync(path.join(sdkRuntimeDir, "@aws-sdk"), { recursive: true });
         for (const name of fs.readdirSync(path.join(ROOT, "node_modules", "@aws-sdk"))) {
@@ -104,7 +128,7 @@ describe("rotation Lambda archive", function () {
     it("excludes @aws-sdk/* and @pulumi/*: the archive holds the handler text and nodemailer only", () => {
         const excluded = lambdaCodePathOptions(ROOT).extraExcludePackages;
         assert.ok(excluded.includes("@aws-sdk/client-iam") && excluded.includes("@pulumi/pulumi") && excluded.includes("@pulumi/aws"), excluded.join());
-        assert.ok(excluded.every((p) => /^@(aws-sdk|pulumi)\//.test(p)), excluded.join());
+        assert.ok(excluded.every((p) => /^@(aws-sdk|pulumi)\//.test(p) || RUNTIME_CLOSURE_PACKAGES.includes(p)), excluded.join());
         assert.deepStrictEqual(archivePackages, ["nodemailer"]);
         // Every package the text requires is either in the archive or provided by the Lambda runtime.
         const required = requiredPackages(text);
@@ -122,7 +146,82 @@ describe("rotation Lambda archive", function () {
         });
         const zipped = fs.statSync(zip).size;
         console.log(`      rotation Lambda archive: __index.js ${(text.length / 1024).toFixed(1)} KiB, zipped archive ${(zipped / 1024).toFixed(1)} KiB (packages: ${archivePackages.join(", ")})`);
-        assert.ok(zipped < 2 * 1024 * 1024, `archive is ${zipped} bytes`);
+        assert.ok(zipped <= 256 * 1024, `archive is ${zipped} bytes, over the 256 KiB goal`);
+    });
+
+    it("ships nodemailer's CommonJS runtime closure only: the walked files, no ESM build, no .d.ts, no maps", () => {
+        const closure = packageRequireClosure("nodemailer", ROOT).map((f) => path.relative(ROOT, f).split(path.sep).join("/"));
+        assert.deepStrictEqual(archiveFiles, ["__index.js", ...closure].sort());
+        assert.ok(archiveFiles.includes("node_modules/nodemailer/package.json") && archiveFiles.includes("node_modules/nodemailer/dist/cjs/package.json"));
+        assert.ok(archiveFiles.includes("node_modules/nodemailer/dist/cjs/smtp-connection/index.js"));
+        assert.ok(!archiveFiles.some((f) => /\/dist\/esm\/|\.d\.ts$|\.map$|\.md$/.test(f)), archiveFiles.join("\n"));
+    });
+
+    describe("nodemailer from the archive proves a credential against the local SES endpoint (fresh node)", () => {
+        let ses: SesEndpoint;
+        let smtpDir = "";
+
+        before(async () => {
+            ses = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: SES_REGION });
+            // The SMTP check the rotation handler uses (runtime/smtp-check.ts), serialized by the same rules as
+            // the rotation factory, next to the archive's __index.js (so it resolves the archive's node_modules).
+            // The rotation Lambda's own SMTP_PORT accepts only 587/465, hence this second entry point.
+            const serialized = await pulumi.runtime.serializeFunction(smtpCheckFactory, { serialize: () => true, exportName: "handler", isFactoryFunction: true });
+            assert.match(serialized.text, /require\("nodemailer"\)/);
+            smtpDir = archiveDir;
+            fs.writeFileSync(path.join(smtpDir, "__smtp-check.js"), serialized.text);
+        });
+        after(async () => {
+            fs.rmSync(path.join(smtpDir, "__smtp-check.js"), { force: true });
+            await ses.stop();
+        });
+        beforeEach(resetAws);
+
+        async function run(password: (secret: string) => string): Promise<{ out: RunResult; keyId: string }> {
+            const iam = new IAMClient(clientConfig());
+            await iam.send(new CreateUserCommand({ UserName: "smtp" }));
+            const k = (await iam.send(new CreateAccessKeyCommand({ UserName: "smtp" }))).AccessKey!;
+            const credential = { username: k.AccessKeyId!, password: password(k.SecretAccessKey!), endpoint: ses.host, port: ses.port, region: SES_REGION };
+            // The credential travels on stdin (never argv/env); the child prints only the outcome.
+            const script = `
+                const chunks = [];
+                process.stdin.on("data", (c) => chunks.push(c)).on("end", () => {
+                    console.log("NODEMAILER-FROM " + require.resolve("nodemailer"));
+                    require("./__smtp-check.js").handler(JSON.parse(Buffer.concat(chunks).toString()))
+                        .then((r) => console.log("CHECK-OK " + JSON.stringify(r)))
+                        .catch((e) => { console.log("CHECK-FAILED " + e.name + " " + e.failureClass); process.exitCode = 1; });
+                });`;
+            const out = await new Promise<RunResult>((resolve, reject) => {
+                const child = spawn(process.execPath, ["-e", script], {
+                    cwd: smtpDir,
+                    env: { PATH: process.env.PATH ?? "", SMTP_CHECK_CA: ses.ca },
+                    stdio: ["pipe", "pipe", "pipe"],
+                });
+                let stdout = "";
+                let stderr = "";
+                child.stdout.on("data", (d) => (stdout += d));
+                child.stderr.on("data", (d) => (stderr += d));
+                child.on("error", reject);
+                child.on("close", (code) => resolve({ code, stdout, stderr }));
+                child.stdin.end(JSON.stringify(credential));
+            });
+            assert.ok(out.stdout.includes(`NODEMAILER-FROM ${path.join(fs.realpathSync(archiveDir), "node_modules", "nodemailer", "dist", "cjs", "nodemailer.js")}`), out.stdout + out.stderr);
+            return { out, keyId: k.AccessKeyId! };
+        }
+
+        it("an active key's SMTP password passes AUTH (STARTTLS) in one attempt", async () => {
+            const { out, keyId } = await run((secret) => deriveSmtpPassword(secret, SES_REGION));
+            assert.strictEqual(out.code, 0, out.stderr + out.stdout);
+            assert.match(out.stdout, /CHECK-OK \{"attempts":1\}/);
+            assert.deepStrictEqual(ses.authLog.map((a) => [a.username, a.ok]), [[keyId, true]]);
+        });
+
+        it("a wrong password is refused with 535, classified by the check from nodemailer's error", async () => {
+            const { out, keyId } = await run((secret) => deriveSmtpPassword(secret, "us-east-1"));
+            assert.strictEqual(out.code, 1, out.stderr + out.stdout);
+            assert.match(out.stdout, /CHECK-FAILED SmtpCheckError auth-rejected/);
+            assert.ok(ses.authLog.some((a) => a.username === keyId && !a.ok && a.reason === "wrong-password"), JSON.stringify(ses.authLog));
+        });
     });
 
     describe("loaded in a fresh node process", () => {
