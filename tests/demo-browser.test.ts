@@ -27,7 +27,7 @@ const CHROMIUM_FLAGS = [
 const LINK = /(mail-\d+): server updated; confirm at (http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43})/;
 
 describe("demo manual mode in headless Chromium", function () {
-    this.timeout(240000);
+    this.timeout(400000);
     let context: BrowserContext | undefined;
     let profile = "";
     const children: ReturnType<typeof spawnDemo>[] = [];

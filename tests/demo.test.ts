@@ -43,7 +43,7 @@ function processesWith(text: string): string[] {
 }
 
 describe("npm run demo (child process)", function () {
-    this.timeout(240000);
+    this.timeout(400000);
 
     it("auto mode --json: new key current and Active, old key Inactive, every server holds the new key", async () => {
         const run = await collect(spawnDemo(["--json", "--servers", "3"]));
