@@ -70,7 +70,11 @@ export function packageRequireClosure(packageName: string, projectDir: string): 
             if (!spec.startsWith(".") && packageNameOf(spec) !== packageName) {
                 throw new Error(`packageRequireClosure: ${file} requires package "${spec}"; ship package "${packageName}" whole`);
             }
-            pending.push(fileRequire.resolve(spec));
+            try {
+                pending.push(fileRequire.resolve(spec));
+            } catch (e) {
+                throw new Error(`packageRequireClosure: ${file} requires "${spec}", which cannot be resolved: ${(e as Error).message.split("\n")[0]}`);
+            }
         }
     }
     return [...files].sort();
