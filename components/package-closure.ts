@@ -19,33 +19,45 @@ function isBuiltin(spec: string): boolean {
     return spec.startsWith("node:") || builtinModules.includes(spec) || builtinModules.includes(spec.split("/")[0]);
 }
 
-function packageNameOf(spec: string): string {
+/** The package a module specifier names: `"a/b"` → `"a"`, `"@s/a/b"` → `"@s/a"`. */
+export function packageNameOf(spec: string): string {
     const parts = spec.split("/");
     return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
 
+/** The folder of the package.json named `packageName` at or above `file`. */
+function packageRootOf(file: string, packageName: string): string {
+    for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+        const manifest = path.join(dir, "package.json");
+        if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, "utf8")).name === packageName) return dir;
+    }
+    throw new Error(`packageRequireClosure: no package.json named "${packageName}" above ${file}`);
+}
+
 /**
- * Lists the files of `packageName`'s CommonJS runtime closure, as absolute paths, sorted.
+ * Lists the files of a module's CommonJS runtime closure inside its package, as absolute paths, sorted.
+ * `moduleName` is a package (`"nodemailer"`) or one of its exported subpaths (`"nodemailer/lib/smtp-connection"`).
  *
- * - The entry is `require.resolve(packageName)` from `projectDir` (this honours the package's `exports`
+ * - The entry is `require.resolve(moduleName)` from `projectDir` (this honours the package's `exports`
  *   `require` condition, so a dual package yields its CommonJS build).
  * - Each reached file is scanned for literal `require()` calls: relative ones and the package's own name are
  *   followed; Node built-ins are skipped. A `require()` of another package, or one whose argument is not a
  *   string literal, is an error naming the file: this closure would be incomplete, so the caller must ship
  *   the whole package instead.
  * - Every `package.json` from a reached file's folder up to the package root is included: the root one lets
- *   `require(packageName)` resolve through `exports` inside the archive, nested ones carry the `"type"` that
+ *   `require(moduleName)` resolve through `exports` inside the archive, nested ones carry the `"type"` that
  *   decides whether `.js` files load as CommonJS.
  */
-export function packageRequireClosure(packageName: string, projectDir: string): string[] {
+export function packageRequireClosure(moduleName: string, projectDir: string): string[] {
+    const packageName = packageNameOf(moduleName);
     const projectRequire = createRequire(path.join(path.resolve(projectDir), "package.json"));
     let entry: string;
     try {
-        entry = projectRequire.resolve(packageName);
+        entry = projectRequire.resolve(moduleName);
     } catch (e) {
-        throw new Error(`packageRequireClosure: package "${packageName}" cannot be resolved from ${projectDir}: ${(e as Error).message}`);
+        throw new Error(`packageRequireClosure: module "${moduleName}" cannot be resolved from ${projectDir}: ${(e as Error).message.split("\n")[0]}`);
     }
-    const packageRoot = path.dirname(projectRequire.resolve(`${packageName}/package.json`, { paths: [projectDir] }));
+    const packageRoot = packageRootOf(entry, packageName);
     const inside = (file: string) => file.startsWith(packageRoot + path.sep);
 
     const files = new Set<string>();

@@ -52,11 +52,12 @@ export function rotationLambdaFactory(): RotationLambdaEntry {
 }
 
 /**
- * Packages shipped as their CommonJS runtime closure only (see {@link packageRequireClosure}) instead of
- * their whole directory: nodemailer's package is 2.3 MB (CommonJS and ESM builds, `.d.ts`, maps), of which
- * the Lambdas load 41 files (~0.7 MB).
+ * The node_modules modules the Lambda code loads, shipped as their CommonJS runtime closure only (see
+ * {@link packageRequireClosure}) instead of their packages' whole directories. runtime/smtp-check.ts loads
+ * nodemailer's SMTP client alone: 13 files (~0.2 MB) of a 2.3 MB package (CommonJS and ESM builds, `.d.ts`,
+ * maps, docs). The archive test fails if the serialized handlers require any other package.
  */
-export const RUNTIME_CLOSURE_PACKAGES: readonly string[] = ["nodemailer"];
+export const LAMBDA_RUNTIME_MODULES: readonly string[] = ["nodemailer/lib/smtp-connection"];
 
 /** What {@link lambdaCodePathOptions} returns: Pulumi `CodePathOptions` (a fresh object per call). */
 export interface LambdaCodePathOptions {
@@ -68,10 +69,10 @@ export interface LambdaCodePathOptions {
  * The `codePathOptions` of every `CallbackFunction` in this library (rotation, retirement, manual mode).
  *
  * Excluded: every `@aws-sdk/*` package installed (the nodejs22.x runtime provides SDK v3), every `@pulumi/*`
- * package (deployment-time only), and the {@link RUNTIME_CLOSURE_PACKAGES}, whose runtime files are added
- * back one by one as `extraIncludePaths`. Pulumi uses each include path, as given, both to read the file
- * (relative to the process's working directory, which is the project directory under `pulumi up`) and as the
- * file's name inside the archive, so they are `node_modules/...` paths relative to `projectDir`.
+ * package (deployment-time only), and the packages of {@link LAMBDA_RUNTIME_MODULES}, whose runtime files are
+ * added back one by one as `extraIncludePaths`. Pulumi uses each include path, as given, both to read the
+ * file (relative to the process's working directory, which is the project directory under `pulumi up`) and
+ * as the file's name inside the archive, so they are `node_modules/...` paths relative to `projectDir`.
  * A fresh object per call: the AWS provider appends to it.
  */
 export function lambdaCodePathOptions(projectDir: string = process.cwd()): LambdaCodePathOptions {
@@ -79,11 +80,10 @@ export function lambdaCodePathOptions(projectDir: string = process.cwd()): Lambd
         const dir = path.join(projectDir, "node_modules", scope);
         return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith(".")).map((n) => `${scope}/${n}`) : [];
     };
-    const extraIncludePaths = RUNTIME_CLOSURE_PACKAGES.flatMap((pkg) =>
-        packageClosure.packageRequireClosure(pkg, projectDir).map((file) => path.relative(projectDir, file).split(path.sep).join("/")),
-    );
+    const files = new Set(LAMBDA_RUNTIME_MODULES.flatMap((m) => packageClosure.packageRequireClosure(m, projectDir)));
+    const runtimePackages = new Set(LAMBDA_RUNTIME_MODULES.map(packageClosure.packageNameOf));
     return {
-        extraExcludePackages: [...scoped("@aws-sdk"), ...scoped("@pulumi"), ...RUNTIME_CLOSURE_PACKAGES].sort(),
-        extraIncludePaths,
+        extraExcludePackages: [...scoped("@aws-sdk"), ...scoped("@pulumi"), ...runtimePackages].sort(),
+        extraIncludePaths: [...files].map((file) => path.relative(projectDir, file).split(path.sep).join("/")).sort(),
     };
 }

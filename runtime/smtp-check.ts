@@ -1,6 +1,8 @@
 /**
- * Proves an SES SMTP credential by a real SMTP AUTH (no mail is sent): nodemailer's `verify()` over a fresh
- * connection per attempt, STARTTLS required on 587, implicit TLS on 465.
+ * Proves an SES SMTP credential by a real SMTP AUTH (no mail is sent): nodemailer's SMTP client
+ * (`nodemailer/lib/smtp-connection`, the module its SMTP transport's `verify()` uses) over a fresh connection
+ * per attempt, STARTTLS required on 587, implicit TLS on 465. Only that module is loaded, so the Lambda archive
+ * ships only its files (see components/rotation-lambda.ts).
  *
  * A new IAM key takes seconds to minutes to propagate to SES, so "535 authentication rejected" (and
  * "454 temporary authentication failure") are retried with exponential backoff within a time budget. Every
@@ -9,7 +11,7 @@
  *
  * This file is closure-serialized into the rotation Lambda: it uses `import x = require()` and no `@pulumi` import.
  */
-import nodemailer = require("nodemailer");
+import SMTPConnection = require("nodemailer/lib/smtp-connection");
 import type { SmtpCredentialValue } from "./credential";
 
 /** Options of {@link createSmtpCheck}; every field is optional and the defaults suit real SES. */
@@ -89,6 +91,35 @@ function scrub(text: string, cred: SmtpCredentialValue): string {
 }
 
 /**
+ * One fresh SMTP connection: connect (TLS as configured), AUTH, QUIT. Resolves once the login is accepted;
+ * rejects with nodemailer's error (its `code`/`responseCode` feed {@link classifySmtpError}). What
+ * nodemailer's `transport.verify()` does with `forceAuth`, without loading the rest of nodemailer.
+ */
+function authenticateOnce(options: SMTPConnection.Options, user: string, pass: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+        const connection = new SMTPConnection(options);
+        let finished = false;
+        const finish = (err?: unknown) => {
+            if (finished) return;
+            finished = true;
+            if (err) {
+                connection.close();
+                reject(err);
+            } else {
+                connection.quit();
+                resolve();
+            }
+        };
+        connection.on("error", finish); // `on`, not `once`: a late second error must not go unhandled
+        connection.once("end", () => finish(new Error("Connection closed")));
+        connection.connect((err) => {
+            if (err) return finish(err);
+            connection.login({ credentials: { user, pass } }, (loginErr) => finish(loginErr ?? undefined));
+        });
+    });
+}
+
+/**
  * Builds the SMTP AUTH check used by auto mode's testSecret (and the manual-mode verification).
  * The returned function resolves with the attempt count once a login succeeds, or rejects with an
  * {@link SmtpCheckError} naming host:port, the failure class and the attempts made.
@@ -123,13 +154,11 @@ export function createSmtpCheck(opts: SmtpCheckOptions = {}): (cred: SmtpCredent
         const startedAt = now();
         let delay = initialDelayMs;
         for (let attempt = 1; ; attempt++) {
-            const transport = nodemailer.createTransport({
+            const connectionOptions: SMTPConnection.Options = {
                 host,
                 port,
                 secure: tlsMode === "implicit",
                 requireTLS: tlsMode === "starttls",
-                auth: { user: username, pass: password },
-                forceAuth: true, // never "verify" without logging in, even if the server hides AUTH
                 connectionTimeout: connectTimeoutMs,
                 greetingTimeout: connectTimeoutMs,
                 socketTimeout: connectTimeoutMs * 2,
@@ -140,9 +169,9 @@ export function createSmtpCheck(opts: SmtpCheckOptions = {}): (cred: SmtpCredent
                     rejectUnauthorized: opts.rejectUnauthorized ?? true,
                     minVersion: "TLSv1.2",
                 },
-            } as any);
+            };
             try {
-                await transport.verify();
+                await authenticateOnce(connectionOptions, username, password);
                 log("SMTP AUTH accepted", { username, host, port, attempt });
                 return { attempts: attempt };
             } catch (err: any) {
@@ -159,8 +188,6 @@ export function createSmtpCheck(opts: SmtpCheckOptions = {}): (cred: SmtpCredent
                 }
                 const why = retryable ? `still refused after ${attempt} attempt(s) over ${Math.round((now() - startedAt) / 1000)}s (budget ${Math.round(budgetMs / 1000)}s)` : `after ${attempt} attempt(s)`;
                 throw new SmtpCheckError(`SMTP check of ${username} at ${where} failed: ${failureClass} ${why}: ${detail}`, failureClass, attempt, responseCode);
-            } finally {
-                transport.close();
             }
         }
     };

@@ -18,8 +18,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { builtinModules } from "module";
 import { rotationLambdaEnvironment } from "../components/auto-rotation";
-import { packageRequireClosure } from "../components/package-closure";
-import { lambdaCodePathOptions, rotationLambdaFactory, RUNTIME_CLOSURE_PACKAGES } from "../components/rotation-lambda";
+import { packageNameOf, packageRequireClosure } from "../components/package-closure";
+import { LAMBDA_RUNTIME_MODULES, lambdaCodePathOptions, rotationLambdaFactory } from "../components/rotation-lambda";
 import type { SmtpCredentialValue } from "../runtime/credential";
 import smtpCheck = require("../runtime/smtp-check");
 import { deriveSmtpPassword } from "../runtime/smtp-password";
@@ -128,11 +128,14 @@ describe("rotation Lambda archive", function () {
     it("excludes @aws-sdk/* and @pulumi/*: the archive holds the handler text and nodemailer only", () => {
         const excluded = lambdaCodePathOptions(ROOT).extraExcludePackages;
         assert.ok(excluded.includes("@aws-sdk/client-iam") && excluded.includes("@pulumi/pulumi") && excluded.includes("@pulumi/aws"), excluded.join());
-        assert.ok(excluded.every((p) => /^@(aws-sdk|pulumi)\//.test(p) || RUNTIME_CLOSURE_PACKAGES.includes(p)), excluded.join());
+        assert.ok(excluded.every((p) => /^@(aws-sdk|pulumi)\//.test(p) || LAMBDA_RUNTIME_MODULES.map(packageNameOf).includes(p)), excluded.join());
         assert.deepStrictEqual(archivePackages, ["nodemailer"]);
         // Every package the text requires is either in the archive or provided by the Lambda runtime.
         const required = requiredPackages(text);
         assert.ok(required.includes("nodemailer") && required.includes("@aws-sdk/client-iam"), required.join());
+        // ... and the only node_modules modules it loads outside the SDK are the ones shipped as closures.
+        const modules = [...new Set([...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((m) => !builtinModules.includes(m.replace(/^node:/, "")) && !m.startsWith("@aws-sdk/")))];
+        assert.deepStrictEqual(modules.sort(), [...LAMBDA_RUNTIME_MODULES].sort());
         for (const pkg of required) assert.ok(archivePackages.includes(pkg) || pkg.startsWith("@aws-sdk/"), `${pkg} is neither packaged nor provided by the runtime`);
         assert.ok(!/@pulumi\//.test(text), "nothing of Pulumi is serialized into the handler");
     });
@@ -149,8 +152,8 @@ describe("rotation Lambda archive", function () {
         assert.ok(zipped <= 256 * 1024, `archive is ${zipped} bytes, over the 256 KiB goal`);
     });
 
-    it("ships nodemailer's CommonJS runtime closure only: the walked files, no ESM build, no .d.ts, no maps", () => {
-        const closure = packageRequireClosure("nodemailer", ROOT).map((f) => path.relative(ROOT, f).split(path.sep).join("/"));
+    it("ships nodemailer's SMTP client closure only: the walked files, no ESM build, no .d.ts, no maps", () => {
+        const closure = new Set(LAMBDA_RUNTIME_MODULES.flatMap((m) => packageRequireClosure(m, ROOT)).map((f) => path.relative(ROOT, f).split(path.sep).join("/")));
         assert.deepStrictEqual(archiveFiles, ["__index.js", ...closure].sort());
         assert.ok(archiveFiles.includes("node_modules/nodemailer/package.json") && archiveFiles.includes("node_modules/nodemailer/dist/cjs/package.json"));
         assert.ok(archiveFiles.includes("node_modules/nodemailer/dist/cjs/smtp-connection/index.js"));
@@ -167,7 +170,7 @@ describe("rotation Lambda archive", function () {
             // the rotation factory, next to the archive's __index.js (so it resolves the archive's node_modules).
             // The rotation Lambda's own SMTP_PORT accepts only 587/465, hence this second entry point.
             const serialized = await pulumi.runtime.serializeFunction(smtpCheckFactory, { serialize: () => true, exportName: "handler", isFactoryFunction: true });
-            assert.match(serialized.text, /require\("nodemailer"\)/);
+            assert.match(serialized.text, /require\("nodemailer\/lib\/smtp-connection"\)/);
             smtpDir = archiveDir;
             fs.writeFileSync(path.join(smtpDir, "__smtp-check.js"), serialized.text);
         });
@@ -186,7 +189,7 @@ describe("rotation Lambda archive", function () {
             const script = `
                 const chunks = [];
                 process.stdin.on("data", (c) => chunks.push(c)).on("end", () => {
-                    console.log("NODEMAILER-FROM " + require.resolve("nodemailer"));
+                    console.log("NODEMAILER-FROM " + require.resolve("nodemailer/lib/smtp-connection"));
                     require("./__smtp-check.js").handler(JSON.parse(Buffer.concat(chunks).toString()))
                         .then((r) => console.log("CHECK-OK " + JSON.stringify(r)))
                         .catch((e) => { console.log("CHECK-FAILED " + e.name + " " + e.failureClass); process.exitCode = 1; });
@@ -205,7 +208,7 @@ describe("rotation Lambda archive", function () {
                 child.on("close", (code) => resolve({ code, stdout, stderr }));
                 child.stdin.end(JSON.stringify(credential));
             });
-            assert.ok(out.stdout.includes(`NODEMAILER-FROM ${path.join(fs.realpathSync(archiveDir), "node_modules", "nodemailer", "dist", "cjs", "nodemailer.js")}`), out.stdout + out.stderr);
+            assert.ok(out.stdout.includes(`NODEMAILER-FROM ${path.join(fs.realpathSync(archiveDir), "node_modules", "nodemailer", "dist", "cjs", "smtp-connection", "index.js")}`), out.stdout + out.stderr);
             return { out, keyId: k.AccessKeyId! };
         }
 

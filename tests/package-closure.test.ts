@@ -30,7 +30,8 @@ describe("packageRequireClosure", () => {
         write(project, { "package.json": { name: "app", dependencies: { dual: "1.0.0" } } });
         // A dual package: "type": "module" at the root, the CommonJS build marked by its own package.json.
         write(path.join(project, "node_modules", "dual"), {
-            "package.json": { name: "dual", type: "module", main: "./dist/cjs/main.js", exports: { ".": { import: "./dist/esm/main.js", require: "./dist/cjs/main.js" }, "./package.json": "./package.json" } },
+            "package.json": { name: "dual", type: "module", main: "./dist/cjs/main.js", exports: { ".": { import: "./dist/esm/main.js", require: "./dist/cjs/main.js" }, "./lib/*": { require: "./dist/cjs/*.js" }, "./package.json": "./package.json" } },
+            "dist/cjs/solo.js": `module.exports = require("./data.json");\n`,
             "dist/cjs/package.json": { type: "commonjs" },
             "dist/cjs/main.js": `"use strict";\nconst net = require("node:net");\nconst fs = require('fs');\nconst a = require("./a/index.js");\nconst data = require("./data.json");\nmodule.exports = { a, data, self: () => require("dual/package.json") };\n`,
             "dist/cjs/a/index.js": `const b = require("../b");\nmodule.exports = b + 1; // cycle back: require("../main.js") is fine\n`,
@@ -53,6 +54,15 @@ describe("packageRequireClosure", () => {
             "node_modules/dual/dist/cjs/data.json",
             "node_modules/dual/dist/cjs/main.js",
             "node_modules/dual/dist/cjs/package.json",
+            "node_modules/dual/package.json",
+        ]);
+    });
+
+    it("walks from an exported subpath: only what that module reaches", () => {
+        assert.deepStrictEqual(rel(packageRequireClosure("dual/lib/solo", project)), [
+            "node_modules/dual/dist/cjs/data.json",
+            "node_modules/dual/dist/cjs/package.json",
+            "node_modules/dual/dist/cjs/solo.js",
             "node_modules/dual/package.json",
         ]);
     });
@@ -85,14 +95,15 @@ describe("packageRequireClosure", () => {
     });
 
     it("names a package that is not installed", () => {
-        assert.throws(() => packageRequireClosure("not-installed", project), /package "not-installed" cannot be resolved from /);
+        assert.throws(() => packageRequireClosure("not-installed", project), /module "not-installed" cannot be resolved from /);
     });
 
-    it("nodemailer (the package the rotation Lambda ships): its CommonJS build only, SMTP client included", () => {
-        const files = packageRequireClosure("nodemailer", ROOT).map((f) => path.relative(path.join(ROOT, "node_modules", "nodemailer"), f).split(path.sep).join("/"));
-        assert.ok(files.includes("package.json") && files.includes("dist/cjs/package.json") && files.includes("dist/cjs/nodemailer.js"), files.join());
-        assert.ok(files.includes("dist/cjs/smtp-connection/index.js") && files.includes("dist/cjs/smtp-transport/index.js"), files.join());
+    it("nodemailer's SMTP client (what the rotation Lambda ships): its CommonJS files only, not the rest of nodemailer", () => {
+        const files = packageRequireClosure("nodemailer/lib/smtp-connection", ROOT).map((f) => path.relative(path.join(ROOT, "node_modules", "nodemailer"), f).split(path.sep).join("/"));
+        assert.ok(files.includes("package.json") && files.includes("dist/cjs/package.json") && files.includes("dist/cjs/smtp-connection/index.js"), files.join());
         assert.ok(files.every((f) => f === "package.json" || f.startsWith("dist/cjs/")), files.join());
-        assert.ok(!files.some((f) => f.endsWith(".d.ts")));
+        assert.ok(!files.includes("dist/cjs/nodemailer.js") && !files.some((f) => f.startsWith("dist/cjs/mail-composer/")), files.join());
+        const whole = packageRequireClosure("nodemailer", ROOT);
+        assert.ok(whole.length > files.length && whole.includes(path.join(ROOT, "node_modules/nodemailer/dist/cjs/smtp-transport/index.js")));
     });
 });
