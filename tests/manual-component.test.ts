@@ -5,7 +5,8 @@
  */
 import { descendantsOf, mockAws, ofType, recorded, RecordedResource, resetMockAws, resetRecorded, settled, valueOf } from "./support/pulumi-mocks";
 import * as assert from "assert";
-import aslValidator = require("asl-validator");
+// asl-validator ships no type declarations.
+const aslValidator: (definition: unknown) => { isValid: boolean; errors: unknown[] } = require("asl-validator");
 import { EmailServerFleet, SmtpCredentialRotator } from "../components";
 import { credentialRotationDefinition, manualConfirmationDefinition } from "../components/manual/definitions";
 import { validateManualOptions } from "../components/manual/options";

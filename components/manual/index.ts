@@ -197,7 +197,9 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
         {
             type: "STANDARD",
             roleArn: rotationRole.arn,
-            definition: pulumi.all([ctx, shared.topic.arn, ...rotationTasks]).apply(([c, topic, create, list, start, retire]) =>
+            definition: pulumi
+                .all([ctx, shared.topic.arn, functions.createCredential.arn, functions.listServersPage.arn, functions.startConfirmation.arn, functions.retireOldKeys.arn])
+                .apply(([c, topic, create, list, start, retire]) =>
                 JSON.stringify(
                     credentialRotationDefinition({
                         partition: c.partition,

@@ -2,7 +2,7 @@
  * Manual-mode options (`SmtpCredentialRotatorArgs.manual`), validated with errors naming `manual.<key>`.
  * Pure: no Pulumi import.
  */
-import { InputLabel, integerInRange, invalid, oneOf, requireScheduleExpression, requireString } from "../validation";
+import { InputLabel, integerInRange, invalid, oneOf, requireScheduleExpression, requireString, requireTagKey } from "../validation";
 import {
     DEFAULT_CONFIRMATION_TIMEOUT_SECONDS,
     DEFAULT_GRACE_SECONDS,
@@ -71,8 +71,8 @@ function bool(label: InputLabel, key: string, value: unknown, fallback: boolean)
 }
 
 /** Validates `args.manual`; `businessUnit` names the default parameter. */
-export function validateManualOptions(label: InputLabel, raw: Record<string, unknown> | undefined, businessUnit: string): ManualOptions {
-    const o = raw ?? {};
+export function validateManualOptions(label: InputLabel, raw: object | undefined, businessUnit: string): ManualOptions {
+    const o = (raw ?? {}) as Record<string, unknown>;
     if (typeof o !== "object" || Array.isArray(o)) invalid(label, "manual", "must be an object", o);
     for (const key of Object.keys(o)) if (!KNOWN.includes(key)) invalid(label, `manual.${key}`, `is not a manual-mode option (known: ${KNOWN.join(", ")})`);
     const timeZone = o.scheduleTimeZone === undefined ? "UTC" : requireString(label, "manual.scheduleTimeZone", o.scheduleTimeZone);
@@ -85,7 +85,7 @@ export function validateManualOptions(label: InputLabel, raw: Record<string, unk
     const parameterName = o.parameterName === undefined ? `/ses-smtp/${businessUnit}/credential` : requireString(label, "manual.parameterName", o.parameterName);
     if (!/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(parameterName)) invalid(label, "manual.parameterName", "must be a Parameter Store path starting with / (letters, digits, _ . - /)", parameterName);
     if (/^\/(aws|ssm)/i.test(parameterName)) invalid(label, "manual.parameterName", "must not start with /aws or /ssm (reserved)", parameterName);
-    const ownerEmailTagKey = o.ownerEmailTagKey === undefined ? "OwnerEmail" : requireString(label, "manual.ownerEmailTagKey", o.ownerEmailTagKey);
+    const ownerEmailTagKey = o.ownerEmailTagKey === undefined ? "OwnerEmail" : requireTagKey(label, "manual.ownerEmailTagKey", o.ownerEmailTagKey);
     return {
         scheduleExpression: o.scheduleExpression === undefined ? DEFAULT_MANUAL_SCHEDULE : requireScheduleExpression(label, "manual.scheduleExpression", o.scheduleExpression),
         scheduleTimeZone: timeZone,

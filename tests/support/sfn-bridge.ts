@@ -11,7 +11,7 @@
  * as on AWS). Everything else the definition does (service integrations, callbacks, waits) is moto's.
  * The state-machine definition under test is the one the component emits, unchanged.
  */
-import { AwsProxy } from "./aws-proxy";
+import { AwsProxy, Interceptor } from "./aws-proxy";
 
 /** A Lambda handler as the bridge calls it: payload in, JSON-serialisable result out. */
 export type BridgedHandler = (payload: any) => Promise<unknown>;
@@ -38,7 +38,7 @@ export class SfnBridge {
     private readonly remove: () => void;
 
     constructor(proxy: AwsProxy) {
-        this.remove = proxy.addInterceptor(async (req) => {
+        const interceptor: Interceptor = async (req): ReturnType<Interceptor> => {
             if (req.service !== "lambda" || req.method !== "POST") return undefined;
             const m = INVOKE_PATH.exec(req.path);
             if (!m) return undefined;
@@ -66,7 +66,8 @@ export class SfnBridge {
                     body: JSON.stringify(record.error),
                 };
             }
-        });
+        };
+        this.remove = proxy.addInterceptor(interceptor);
     }
 
     /** Routes Invoke of `functionNameOrArn` to `handler`. */
