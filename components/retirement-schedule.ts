@@ -53,7 +53,7 @@ export function buildRetirementSchedule(shared: RotatorShared): { functionName: 
         {
             description: `Retires the ${settings.businessUnit} SES SMTP credential's old keys (hourly)`,
             callbackFactory: retirementLambdaFactory,
-            codePathOptions: lambdaCodePathOptions(),
+            codePathOptions: lambdaCodePathOptions({ modules: [] }), // loads only the AWS SDK (tests/lambda-packages.test.ts)
             role,
             runtime: aws.lambda.Runtime.NodeJS22dX,
             timeout: 120,

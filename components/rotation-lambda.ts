@@ -65,25 +65,42 @@ export interface LambdaCodePathOptions {
     extraIncludePaths: string[];
 }
 
+/** Options of {@link lambdaCodePathOptions}. */
+export interface LambdaCodePathRequest {
+    /** where node_modules is (default: the working directory, which is the project directory under `pulumi up`) */
+    projectDir?: string;
+    /**
+     * the node_modules modules this Lambda's code loads, shipped as their runtime closures (default
+     * {@link LAMBDA_RUNTIME_MODULES}, what the rotation Lambda needs); `[]` for a Lambda that loads only
+     * the AWS SDK and the project's own (serialized) code
+     */
+    modules?: readonly string[];
+}
+
 /**
  * The `codePathOptions` of every `CallbackFunction` in this library (rotation, retirement, manual mode).
  *
  * Excluded: every `@aws-sdk/*` package installed (the nodejs22.x runtime provides SDK v3), every `@pulumi/*`
- * package (deployment-time only), and the packages of {@link LAMBDA_RUNTIME_MODULES}, whose runtime files are
- * added back one by one as `extraIncludePaths`. Pulumi uses each include path, as given, both to read the
- * file (relative to the process's working directory, which is the project directory under `pulumi up`) and
- * as the file's name inside the archive, so they are `node_modules/...` paths relative to `projectDir`.
+ * package (deployment-time only), and the packages of {@link LAMBDA_RUNTIME_MODULES}; the runtime files of
+ * the requested `modules` are added back one by one as `extraIncludePaths`. Pulumi uses each include path,
+ * as given, both to read the file (relative to the process's working directory) and as the file's name
+ * inside the archive, so they are `node_modules/...` paths relative to `projectDir`.
  * A fresh object per call: the AWS provider appends to it.
  */
-export function lambdaCodePathOptions(projectDir: string = process.cwd()): LambdaCodePathOptions {
+export function lambdaCodePathOptions(request: LambdaCodePathRequest = {}): LambdaCodePathOptions {
+    const projectDir = request.projectDir ?? process.cwd();
+    const modules = request.modules ?? LAMBDA_RUNTIME_MODULES;
+    if (!Array.isArray(modules) || !modules.every((m) => typeof m === "string" && m !== "")) {
+        throw new Error(`lambdaCodePathOptions: modules must be a list of module names, got ${JSON.stringify(modules)}`);
+    }
     const scoped = (scope: string) => {
         const dir = path.join(projectDir, "node_modules", scope);
         return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith(".")).map((n) => `${scope}/${n}`) : [];
     };
-    const files = new Set(LAMBDA_RUNTIME_MODULES.flatMap((m) => packageClosure.packageRequireClosure(m, projectDir)));
-    const runtimePackages = new Set(LAMBDA_RUNTIME_MODULES.map(packageClosure.packageNameOf));
+    const files = new Set(modules.flatMap((m) => packageClosure.packageRequireClosure(m, projectDir)));
+    const closurePackages = new Set([...LAMBDA_RUNTIME_MODULES, ...modules].map(packageClosure.packageNameOf));
     return {
-        extraExcludePackages: [...scoped("@aws-sdk"), ...scoped("@pulumi"), ...runtimePackages].sort(),
+        extraExcludePackages: [...scoped("@aws-sdk"), ...scoped("@pulumi"), ...closurePackages].sort(),
         extraIncludePaths: [...files].map((file) => path.relative(projectDir, file).split(path.sep).join("/")).sort(),
     };
 }

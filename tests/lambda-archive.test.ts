@@ -103,7 +103,7 @@ describe("rotation Lambda archive", function () {
         assert.strictEqual(serialized.containsSecrets, false);
 
         // The same package selection CallbackFunction makes (it appends "aws-sdk" to the exclusions).
-        const options = lambdaCodePathOptions(ROOT);
+        const options = lambdaCodePathOptions({ projectDir: ROOT });
         options.extraExcludePackages.push("aws-sdk");
         const codePaths = await pulumi.runtime.computeCodePaths(options);
         archivePackages = [...new Set([...codePaths.keys()].map((p) => packageOf(p.replace(/^node_modules\//, ""))))].sort();
@@ -126,7 +126,7 @@ describe("rotation Lambda archive", function () {
     after(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
     it("excludes @aws-sdk/* and @pulumi/*: the archive holds the handler text and nodemailer only", () => {
-        const excluded = lambdaCodePathOptions(ROOT).extraExcludePackages;
+        const excluded = lambdaCodePathOptions({ projectDir: ROOT }).extraExcludePackages;
         assert.ok(excluded.includes("@aws-sdk/client-iam") && excluded.includes("@pulumi/pulumi") && excluded.includes("@pulumi/aws"), excluded.join());
         assert.ok(excluded.every((p) => /^@(aws-sdk|pulumi)\//.test(p) || LAMBDA_RUNTIME_MODULES.map(packageNameOf).includes(p)), excluded.join());
         assert.deepStrictEqual(archivePackages, ["nodemailer"]);

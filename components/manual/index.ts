@@ -98,7 +98,7 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
             {
                 description: `${settings.businessUnit}: ${FACTORIES[key][1]}`.slice(0, 256),
                 callbackFactory: FACTORIES[key][0],
-                codePathOptions: lambdaCodePathOptions(),
+                codePathOptions: lambdaCodePathOptions({ modules: [] }), // loads only the AWS SDK (tests/lambda-packages.test.ts)
                 role: roles[key],
                 runtime: aws.lambda.Runtime.NodeJS22dX,
                 timeout: 60,
