@@ -33,6 +33,8 @@ export interface SlowFleet {
     waitedMs(): number;
     /** waits the handler asked for, since the last reset */
     waits(): number;
+    /** real time the emulation itself took inside those waits (reading moto, setting results), ms */
+    emulationMs(): number;
     resetCounters(): void;
     /** removes the interceptor and turns agent mode off */
     uninstall(): void;
@@ -51,6 +53,7 @@ export function installSlowFleet(proxy: AwsProxy, motoUrl: string, opts: { share
     let clockMs = 0;
     let waitedMs = 0;
     let waits = 0;
+    let emulationMs = 0;
     proxy.agentMode = true;
     const remove = proxy.addInterceptor(async (req) => {
         if (req.service !== "ssm" || req.operation !== "SendCommand") return undefined;
@@ -86,14 +89,18 @@ export function installSlowFleet(proxy: AwsProxy, motoUrl: string, opts: { share
             clockMs += ms;
             waitedMs += ms;
             waits++;
+            const start = performance.now();
             await answerSome();
+            emulationMs += performance.now() - start;
         },
         now: () => new Date(Date.now() + clockMs),
         waitedMs: () => waitedMs,
         waits: () => waits,
+        emulationMs: () => emulationMs,
         resetCounters: () => {
             waits = 0;
             waitedMs = 0;
+            emulationMs = 0;
         },
         uninstall: () => {
             remove();

@@ -36,6 +36,8 @@ export interface StepMeasurement {
     smtpMs: number;
     /** the handler's waits between SSM polls (virtual: the emulated fleet), ms */
     pollWaitMs: number;
+    /** real time the fleet emulation took inside those waits (not the handler's work), ms */
+    emulationMs: number;
     /** AWS calls by "service:Operation", from the proxy's record */
     calls: Record<string, number>;
     /** bodies of ListCommands listings (to compute AWS-equivalent pages: moto does not paginate them) */
@@ -151,7 +153,7 @@ export async function runRotation(
             calls[key] = (calls[key] ?? 0) + 1;
             if (key === "ssm:ListCommands" && c.requestBody.includes("Filters")) listCommandsResponses.push({ request: c.requestBody, response: c.responseBody });
         }
-        steps[step] = { ms, awsWaitMs: t.totalMs(), smtpMs, pollWaitMs: opts.fleet.waitedMs(), calls, listCommandsResponses };
+        steps[step] = { ms, awsWaitMs: t.totalMs(), smtpMs, pollWaitMs: opts.fleet.waitedMs(), emulationMs: opts.fleet.emulationMs(), calls, listCommandsResponses };
         totalMs += ms;
         opts.log(`    ${step}: ${ms.toFixed(0)} ms, ${Object.values(calls).reduce((a, b) => a + b, 0)} AWS calls`);
     }
@@ -200,7 +202,7 @@ export async function probeFailureAlert(
     try {
         await handler({ Step: "setSecret", SecretId: rotator.secretArn, ClientRequestToken: token }, { getRemainingTimeInMillis: () => 900_000 });
     } catch (e) {
-        error = String((e as Error).message).split("\n")[0].slice(0, 160);
+        error = String((e as Error).message).split("\n")[0].slice(0, 240);
     }
     const publishes = aws.proxy.calls
         .slice(firstCall)

@@ -155,7 +155,8 @@ async function main(): Promise<void> {
 function writeDoc(projectRoot: string, markdown: string, args: string[]): void {
     const header = fs.readFileSync(path.join(projectRoot, "bench", "doc-header.md"), "utf8");
     const command = `npm run bench${args.length ? " -- " + args.filter((a) => a !== "--write-doc").join(" ") : ""}`;
-    fs.writeFileSync(path.join(projectRoot, "docs", "benchmark.md"), header.replace("{{command}}", command) + "\n" + markdown + "\n");
+    const footer = fs.readFileSync(path.join(projectRoot, "bench", "doc-footer.md"), "utf8");
+    fs.writeFileSync(path.join(projectRoot, "docs", "benchmark.md"), header.replace("{{command}}", command) + "\n" + markdown + "\n" + footer);
 }
 
 main().then(
