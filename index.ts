@@ -28,3 +28,12 @@ export const fleetTarget = fleet.target;
 export const fleetTableName = fleet.tableName;
 export const serverReadPolicy = rotator.serverReadPolicy;
 export const rotation = rotator.modeOutputs;
+/** the first credential's access key id (references only: no secret is ever an output) */
+export const firstAccessKeyId = rotator.firstAccessKeyId;
+/** held old-key retirements: release one with `pulumi config set retirementOverrideKeyId <id>` + `pulumi up` */
+export const retirementHeldKeyIds = rotator.retirementHeldKeyIds;
+export const retirementHeldKeyId = rotator.retirementHeldKeyId;
+export const retirementHeldEvidence = rotator.retirementHeldEvidence;
+export const retirements = rotator.retirements;
+/** what the last `rotateNow` change started */
+export const rotateNowStarted = rotator.rotateNowStarted;

@@ -71,8 +71,49 @@ export interface RetirementArgs {
      * decides (IAM needs a few hours to report usage). 0..720, default 24.
      */
     observationHours?: number;
-    /** Days between deactivating the old key and deleting it. 0..365, default 3. */
+    /** Days between deactivating the old key and deleting it. 0..365, default 3 (manual mode: 0..90). */
     graceDays?: number;
+    /**
+     * Release a held retirement: the held old key's access key id (`AKIA...`, see the rotator's
+     * `retirementHeldKeyId` output). The next `pulumi up` releases the hold and deactivates the key (deleted
+     * after `graceDays`). Set it back to "" (or leave it) afterwards: releasing twice changes nothing. Default "".
+     */
+    overrideKeyId?: string;
+}
+
+/**
+ * Manual-mode options (`mode: "manual"`), validated by `components/manual/options.ts` with errors naming
+ * `manual.<key>`. Of each pair of alternatives (`graceDays`/`graceSeconds`, ...) give at most one.
+ */
+export interface ManualModeArgs {
+    /** EventBridge Scheduler expression that starts CredentialRotation. Default `cron(0 0 L 1/3 ? *)` (last day of every third month). */
+    scheduleExpression?: string;
+    /** IANA time zone of the schedule and of the execution names' date (`password-rotation-dd-mm-yy`). Default `UTC`. */
+    scheduleTimeZone?: string;
+    /** false: no schedule (rotate on demand only, e.g. with `rotateNow`). Default true. */
+    scheduleEnabled?: boolean;
+    /** Days between deactivating the old key and deleting it, 0..90. Default: `retirement.graceDays` (3). */
+    graceDays?: number;
+    /** The same in seconds (alternative to `graceDays`). */
+    graceSeconds?: number;
+    /** Hours between reminders to an owner who has not confirmed, 1..720. Default 24. */
+    reminderHours?: number;
+    /** The same in seconds (alternative to `reminderHours`), 60..2592000. */
+    reminderSeconds?: number;
+    /** Days an owner has to confirm before the run fails (old key stays active). Default 14. */
+    confirmationTimeoutDays?: number;
+    /** The same in seconds (alternative to `confirmationTimeoutDays`). */
+    confirmationTimeoutSeconds?: number;
+    /** ManualConfirmation executions running at once, 1..40. Default 10. */
+    maxConcurrency?: number;
+    /** Servers read per ListServersPage call, 5..1000. Default 100. */
+    pageSize?: number;
+    /** Tag fleets: the instance tag holding the owner's e-mail address. Default `OwnerEmail`. */
+    ownerEmailTagKey?: string;
+    /** Subscribe owners to the owner-mail topic (filtered on their address) when first mailing them. Default true. */
+    subscribeOwners?: boolean;
+    /** The SecureString parameter that holds the credential. Default `/ses-smtp/<businessUnit>/credential`. */
+    parameterName?: string;
 }
 
 export interface SmtpCredentialRotatorArgs {
@@ -105,10 +146,17 @@ export interface SmtpCredentialRotatorArgs {
     /** Rotation window (Secrets Manager `Duration`), `1h`..`24h`. Default: the service default. */
     rotationWindow?: string;
     /**
-     * Auto mode: rotate once as soon as rotation is configured (this creates the first credential and pushes it
-     * to the fleet). Default true.
+     * Auto mode: also rotate once as soon as rotation is configured. Default false: the first `pulumi up`
+     * already stores a valid first credential (`BootstrapCredential`) that servers can fetch; push a credential
+     * to the fleet with `rotateNow` (or wait for the schedule). true makes a second key at once and pushes it.
      */
     rotateImmediately?: boolean;
+    /**
+     * Rotate now: changing this value makes the next `pulumi up` start a rotation (auto: `RotateSecret`;
+     * manual: a CredentialRotation execution). Unchanged = nothing happens; the first deploy records it as a
+     * baseline. 1-64 letters, digits or `. _ : -` (e.g. today's date). Default "".
+     */
+    rotateNow?: string;
     /**
      * Customer managed KMS key ARN for the credential (secret / SecureString). Honoured by every writer and
      * reader; the servers' read policy gets `kms:Decrypt` on it through that service only. Default: AWS managed key.
@@ -124,8 +172,8 @@ export interface SmtpCredentialRotatorArgs {
     retirement?: RetirementArgs;
     /** Retention of the rotation function's log group, days. Default 90. */
     logRetentionDays?: number;
-    /** Manual mode options, passed unchanged to `components/manual/` (see its documentation). */
-    manual?: Record<string, unknown>;
+    /** Manual mode options, passed unchanged to `components/manual/` (ignored in auto mode). */
+    manual?: ManualModeArgs;
     /** Tags for every taggable resource the rotator creates. */
     tags?: Record<string, string>;
 }

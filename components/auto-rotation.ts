@@ -12,6 +12,8 @@ import { defaultSmtpEndpoint } from "../runtime/credential";
 import { FleetTarget } from "../runtime/fleet-target";
 import { alertTopicPolicy, rotationFailedEventPattern, rotationLambdaPolicy, serviceAssumeRolePolicy } from "./policies";
 import { buildRetirementSchedule } from "./retirement-schedule";
+import { BootstrapCredential } from "./providers/bootstrap-credential";
+import { createFirstCredential } from "./rotator-providers";
 import { lambdaCodePathOptions, rotationLambdaFactory } from "./rotation-lambda";
 import { RotationModeResult, RotatorShared } from "./rotator-shared";
 import { ROTATION_LAMBDA_TIMEOUT_SECONDS, RotatorSettings } from "./settings";
@@ -44,8 +46,15 @@ export function rotationLambdaEnvironment(settings: RotatorSettings, values: Rot
     return env;
 }
 
+/** Auto mode's result: the rotator also wires rotate-now to the secret's rotation, after the first credential. */
+export interface AutoRotationResult extends RotationModeResult {
+    secret: aws.secretsmanager.Secret;
+    rotation: aws.secretsmanager.SecretRotation;
+    firstCredential: BootstrapCredential;
+}
+
 /** Builds auto mode under the rotator (`shared.parent`). */
-export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
+export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
     const { parent, name, settings, tags } = shared;
     const opts: pulumi.CustomResourceOptions = { parent };
 
@@ -58,6 +67,9 @@ export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
         },
         opts,
     );
+    // The secret's first value (AWSCURRENT), stored by the provider: never an aws.secretsmanager.SecretVersion
+    // (that would put the credential in Pulumi state).
+    const firstCredential = createFirstCredential(shared, { secretArn: secret.arn });
 
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-rotation`, { retentionInDays: settings.logRetentionDays, tags }, opts);
 
@@ -147,7 +159,8 @@ export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
             rotationRules: { scheduleExpression: settings.schedule.scheduleExpression, duration: settings.schedule.window },
             rotateImmediately: settings.rotateImmediately,
         },
-        { parent, dependsOn: [permission, policy] },
+        // An immediate rotation (and every later one) needs a stored current credential: the first one.
+        { parent, dependsOn: [permission, policy, firstCredential] },
     );
 
     const rule = new aws.cloudwatch.EventRule(
@@ -169,6 +182,9 @@ export function buildAutoRotation(shared: RotatorShared): RotationModeResult {
     const retirement = buildRetirementSchedule(shared);
 
     return {
+        secret,
+        rotation,
+        firstCredential,
         credentialStore: secret.arn.apply((secretArn) => ({ kind: "secret" as const, secretArn })),
         outputs: {
             secretArn: secret.arn,

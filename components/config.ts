@@ -4,7 +4,7 @@
  * in the program, a plain map in tests). Keys are flat because Pulumi's project config schema types are
  * only string / integer / boolean / array (see Pulumi.yaml, which declares every key below).
  */
-import { EmailServerFleetArgs, FleetSelector, SmtpCredentialRotatorArgs } from "./args";
+import { EmailServerFleetArgs, FleetSelector, RetirementArgs, SmtpCredentialRotatorArgs } from "./args";
 import { validateManualOptions } from "./manual/options";
 import { DEFAULT_ROTATE_AFTER_DAYS, RotatorSettings, validateFleetSelector, validateRotatorOptions, validateServerRoleNames } from "./settings";
 import { configLabel, InputLabel, invalid, requireIdentifier } from "./validation";
@@ -36,21 +36,45 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, ConfigKeyType>> = Object
     fleetDeadlineSeconds: "integer",
     retirementObservationHours: "integer",
     retirementGraceDays: "integer",
+    retirementOverrideKeyId: "string",
+    rotateNow: "string",
     logRetentionDays: "integer",
+    manualScheduleExpression: "string",
+    manualScheduleTimeZone: "string",
+    manualScheduleEnabled: "boolean",
+    manualReminderHours: "integer",
+    manualConfirmationTimeoutDays: "integer",
+    manualMaxConcurrency: "integer",
+    manualPageSize: "integer",
+    manualOwnerEmailTagKey: "string",
+    manualSubscribeOwners: "boolean",
+    manualParameterName: "string",
 });
 
 /**
- * Manual-mode options (components/manual/options.ts) the stack config sets: one grace period for both modes.
- * The other manual options keep their defaults in the program (library users pass `manual` to the component).
+ * Manual-mode options (components/manual/options.ts) → the stack config key that sets each: one grace period
+ * for both modes (`retirementGraceDays`), the rest `manual<Option>` keys (ignored in auto mode, but still
+ * validated so a typo fails before it matters). Options not listed keep the builder's defaults.
  */
 const MANUAL_OPTION_KEYS: Record<string, string> = {
     graceDays: "retirementGraceDays",
+    scheduleExpression: "manualScheduleExpression",
+    scheduleTimeZone: "manualScheduleTimeZone",
+    scheduleEnabled: "manualScheduleEnabled",
+    reminderHours: "manualReminderHours",
+    confirmationTimeoutDays: "manualConfirmationTimeoutDays",
+    maxConcurrency: "manualMaxConcurrency",
+    pageSize: "manualPageSize",
+    ownerEmailTagKey: "manualOwnerEmailTagKey",
+    subscribeOwners: "manualSubscribeOwners",
+    parameterName: "manualParameterName",
 };
 
 /** Component-argument paths → the stack config key that carries them (for error messages). */
 const ARG_TO_CONFIG_KEY: Record<string, string> = {
     "retirement.observationHours": "retirementObservationHours",
     "retirement.graceDays": "retirementGraceDays",
+    "retirement.overrideKeyId": "retirementOverrideKeyId",
     "selector.tag.key": "fleetTagKey",
     "selector.tag.value": "fleetTagValue",
     "selector.tag.softwareTagKey": "fleetSoftwareTagKey",
@@ -139,17 +163,24 @@ export function readStackConfig(get: (key: string) => string | undefined, namesp
         smtpEndpoint: v.smtpEndpoint,
         smtpPort: v.smtpPort,
         fleetDeadlineSeconds: v.fleetDeadlineSeconds,
-        retirement: { observationHours: v.retirementObservationHours, graceDays: v.retirementGraceDays },
+        rotateNow: v.rotateNow,
+        retirement: { observationHours: v.retirementObservationHours, graceDays: v.retirementGraceDays, overrideKeyId: v.retirementOverrideKeyId },
         logRetentionDays: v.logRetentionDays,
     };
+    for (const k of Object.keys(rotatorArgs.retirement!) as (keyof RetirementArgs)[]) if (rotatorArgs.retirement![k] === undefined) delete rotatorArgs.retirement![k];
     for (const k of Object.keys(rotatorArgs) as (keyof typeof rotatorArgs)[]) if (rotatorArgs[k] === undefined) delete rotatorArgs[k];
     const rotator = validateRotatorOptions(label, businessUnit, rotatorArgs);
+    // The manual-mode keys, checked here so errors name the stack config key. Auto mode ignores them (and has
+    // its own, wider grace-days range), but a bad value still fails.
+    const manual: Record<string, unknown> = Object.fromEntries(
+        Object.entries(MANUAL_OPTION_KEYS).filter(([, configKey]) => v[configKey] !== undefined).map(([option, configKey]) => [option, v[configKey]]),
+    );
     if (rotator.mode === "manual") {
-        // The manual-mode keys (ignored in auto mode), checked here so errors name the stack config key.
-        rotatorArgs.manual = Object.fromEntries(
-            Object.entries(MANUAL_OPTION_KEYS).filter(([, configKey]) => v[configKey] !== undefined).map(([option, configKey]) => [option, v[configKey]]),
-        );
-        validateManualOptions(label, rotatorArgs.manual, businessUnit);
+        validateManualOptions(label, manual, businessUnit);
+        rotatorArgs.manual = manual;
+    } else {
+        const { graceDays: _autoGraceDays, ...manualOnly } = manual;
+        validateManualOptions(label, manualOnly, businessUnit);
     }
     return {
         businessUnit,

@@ -49,5 +49,12 @@ export interface RotationModeResult {
     outputs: Record<string, pulumi.Output<unknown>>;
 }
 
-/** Signature `components/manual/index.ts` exports as `buildManualRotation`. */
-export type ManualRotationBuilder = (parent: pulumi.ComponentResource, name: string, inputs: RotatorShared) => RotationModeResult;
+/**
+ * Signature `components/manual/index.ts` exports as `buildManualRotation`. The rotator starts rotate-now
+ * executions on `resources.rotationStateMachine` (and creates the credential parameter with the first credential).
+ */
+export type ManualRotationBuilder = (
+    parent: pulumi.ComponentResource,
+    name: string,
+    inputs: RotatorShared,
+) => RotationModeResult & { resources: { rotationStateMachine: aws.sfn.StateMachine } };

@@ -1,7 +1,8 @@
 /**
  * `SmtpCredentialRotator`: the SMTP IAM user, the alert topic and the SSM documents (both modes), then the
- * mode's rotation machinery (auto: `auto-rotation.ts`; manual: `components/manual/`), and the policy that
- * lets the fleet's servers read the credential. Thin: every decision is in the pure builders.
+ * mode's rotation machinery (auto: `auto-rotation.ts`; manual: `components/manual/`), the first credential,
+ * rotate-now and the retirement guard (`rotator-providers.ts`), and the policy that lets the fleet's servers
+ * read the credential. Thin: every decision is in the pure builders.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -10,6 +11,9 @@ import { iisDocumentContent, postfixDocumentContent } from "../documents";
 import { SmtpCredentialRotatorArgs } from "./args";
 import { buildAutoRotation } from "./auto-rotation";
 import { AwsContext, CredentialStore, serverReadPolicy, sesConfigurationSetArn, sesIdentityArn, smtpUserPolicy } from "./policies";
+import { validateManualOptions } from "./manual/options";
+import type { RetirementSummary } from "./providers/retirement-guard";
+import { createFirstCredential, createOperatorControls, OperatorControls } from "./rotator-providers";
 import { ManualRotationBuilder, RotationModeResult, RotatorShared } from "./rotator-shared";
 import { RotatorSettings, validateRotatorArgs } from "./settings";
 import { argsLabel, InputLabel } from "./validation";
@@ -65,6 +69,18 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
     readonly secretArn?: pulumi.Output<string>;
     /** Auto mode: the rotation function's name. */
     readonly rotationFunctionName?: pulumi.Output<string>;
+    /** The first credential's access key id (made by `BootstrapCredential`; the SMTP user name until the first rotation). */
+    readonly firstAccessKeyId: pulumi.Output<string>;
+    /** Old keys whose retirement is held: a consumer used them after every server switched. Empty = none. */
+    readonly retirementHeldKeyIds: pulumi.Output<string[]>;
+    /** The first held key (set `retirement.overrideKeyId` / stack config `retirementOverrideKeyId` to it to release it). */
+    readonly retirementHeldKeyId: pulumi.Output<string | undefined>;
+    /** IAM's last-use report for the first held key: date, service, region. */
+    readonly retirementHeldEvidence: pulumi.Output<{ lastUsedDate: string; serviceName?: string; region?: string } | undefined>;
+    /** Every old-key retirement in progress, as of the last `pulumi up`. */
+    readonly retirements: pulumi.Output<RetirementSummary[]>;
+    /** The rotation last started by changing `rotateNow` (auto: secret version id; manual: execution ARN), if any. */
+    readonly rotateNowStarted: pulumi.Output<{ trigger?: string; at?: string; rotationVersionId?: string; executionArn?: string }>;
     /** Mode-specific outputs (no secrets), as returned by the mode builder. */
     readonly modeOutputs: Record<string, pulumi.Output<unknown>>;
     /** Validated settings (defaults applied). */
@@ -131,9 +147,27 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
             kmsKeyArn: settings.kmsKeyArn,
             sesRegion: settings.sesRegion,
             tags,
-            manualOptions: args.manual ?? {},
+            manualOptions: { ...args.manual },
         };
-        const result: RotationModeResult = buildMode ? buildMode(this, name, shared) : buildAutoRotation(shared);
+        let result: RotationModeResult;
+        let controls: OperatorControls;
+        let firstAccessKeyId: pulumi.Output<string>;
+        if (buildMode) {
+            const manual = buildMode(this, name, shared);
+            // The credential parameter has exactly one owner: the first credential's provider creates it (KMS key
+            // honoured) and deletes it with the rotator; CreateCredential only writes new versions.
+            const options = validateManualOptions(label, shared.manualOptions, settings.businessUnit);
+            const first = createFirstCredential(shared, { parameterName: options.parameterName });
+            const stateMachine = manual.resources.rotationStateMachine;
+            controls = createOperatorControls(shared, first, { mode: "manual", stateMachineArn: stateMachine.arn, timeZone: options.scheduleTimeZone }, stateMachine);
+            result = manual;
+            firstAccessKeyId = first.accessKeyId;
+        } else {
+            const auto = buildAutoRotation(shared);
+            controls = createOperatorControls(shared, auto.firstCredential, { mode: "auto", secretArn: auto.secret.arn }, auto.rotation);
+            result = auto;
+            firstAccessKeyId = auto.firstCredential.accessKeyId;
+        }
 
         this.serverReadPolicy = pulumi
             .all([ctx, result.credentialStore])
@@ -153,6 +187,17 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
         this.modeOutputs = result.outputs;
         this.secretArn = result.outputs.secretArn as pulumi.Output<string> | undefined;
         this.rotationFunctionName = result.outputs.rotationFunctionName as pulumi.Output<string> | undefined;
+        this.firstAccessKeyId = firstAccessKeyId;
+        const { guard, rotateNow } = controls;
+        this.retirementHeldKeyIds = guard.heldKeyIds.apply((ids) => ids ?? []);
+        this.retirementHeldKeyId = guard.heldKeyId;
+        this.retirementHeldEvidence = guard.heldEvidence;
+        this.retirements = guard.retirements.apply((r) => r ?? []);
+        this.rotateNowStarted = pulumi
+            .all([rotateNow.startedForTrigger, rotateNow.startedAt, rotateNow.rotationVersionId, rotateNow.executionArn])
+            .apply(([trigger, at, rotationVersionId, executionArn]) =>
+                Object.fromEntries(Object.entries({ trigger, at, rotationVersionId, executionArn }).filter(([, v]) => v !== undefined && v !== null)),
+            );
 
         this.registerOutputs({
             userName: this.userName,
@@ -162,6 +207,12 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
             iisDocumentName: this.iisDocumentName,
             credentialStore: this.credentialStore,
             serverReadPolicy: this.serverReadPolicy,
+            firstAccessKeyId: this.firstAccessKeyId,
+            retirementHeldKeyIds: this.retirementHeldKeyIds,
+            retirementHeldKeyId: this.retirementHeldKeyId,
+            retirementHeldEvidence: this.retirementHeldEvidence,
+            retirements: this.retirements,
+            rotateNowStarted: this.rotateNowStarted,
             ...result.outputs,
         });
     }

@@ -12,9 +12,11 @@ import {
     requireEmail,
     requireHostname,
     requireIdentifier,
+    requireAccessKeyId,
     requireKmsKeyArn,
     requireRegion,
     requireRoleName,
+    requireRotateNowTrigger,
     requireRotationWindow,
     requireScheduleExpression,
     requireSesConfigurationSet,
@@ -111,11 +113,14 @@ export interface RotatorSettings {
     notifyEmails: string[];
     schedule: ScheduleSettings;
     rotateImmediately: boolean;
+    /** the RotateNow trigger ("" = none yet; changing it starts a rotation) */
+    rotateNow: string;
     kmsKeyArn?: string;
     smtpEndpoint?: string;
     smtpPort: 587 | 465;
     fleetDeadlineSeconds: number;
-    retirement: { observationHours: number; graceDays: number };
+    /** `overrideKeyId` "" = no override requested */
+    retirement: { observationHours: number; graceDays: number; overrideKeyId: string };
     logRetentionDays: number;
 }
 
@@ -167,11 +172,13 @@ export function validateRotatorOptions(label: InputLabel, name: string, args: Om
     const smtpPort = oneOf<587 | 465>(label, "smtpPort", args.smtpPort, [587, 465], 587);
     const fleetDeadlineSeconds = integerInRange(label, "fleetDeadlineSeconds", args.fleetDeadlineSeconds, 60, MAX_FLEET_DEADLINE_SECONDS, DEFAULT_FLEET_DEADLINE_SECONDS);
     const r = args.retirement ?? {};
-    if (typeof r !== "object") invalid(label, "retirement", "must be { observationHours?, graceDays? }", r);
+    if (typeof r !== "object") invalid(label, "retirement", "must be { observationHours?, graceDays?, overrideKeyId? }", r);
     const retirement = {
         observationHours: integerInRange(label, "retirement.observationHours", r.observationHours, 0, 720, DEFAULT_OBSERVATION_HOURS),
         graceDays: integerInRange(label, "retirement.graceDays", r.graceDays, 0, 365, DEFAULT_GRACE_DAYS),
+        overrideKeyId: r.overrideKeyId === undefined || r.overrideKeyId === "" ? "" : requireAccessKeyId(label, "retirement.overrideKeyId", r.overrideKeyId),
     };
+    const rotateNow = args.rotateNow === undefined || args.rotateNow === "" ? "" : requireRotateNowTrigger(label, "rotateNow", args.rotateNow);
     const logRetentionDays = oneOf<number>(label, "logRetentionDays", args.logRetentionDays, LOG_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS);
     return {
         mode,
@@ -181,7 +188,8 @@ export function validateRotatorOptions(label: InputLabel, name: string, args: Om
         sesConfigurationSet,
         notifyEmails,
         schedule,
-        rotateImmediately: args.rotateImmediately ?? true,
+        rotateImmediately: args.rotateImmediately ?? false,
+        rotateNow,
         kmsKeyArn,
         smtpEndpoint,
         smtpPort,

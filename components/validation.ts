@@ -150,7 +150,8 @@ export function requireScheduleExpression(label: InputLabel, key: string, value:
         invalid(label, key, "rate() must be 4..23 hours or 1..1000 days", value);
     }
     const cron = /^cron\((.+)\)$/.exec(text);
-    if (cron && cron[1].trim().split(/\s+/).length === 6) return text;
+    // Six fields of digits, names (JAN, MON), and the cron specials * ? , / - # L W; nothing else.
+    if (cron && cron[1].trim().split(/\s+/).length === 6 && cron[1].trim().split(/\s+/).every((f) => /^[0-9A-Za-z*?,/#-]+$/.test(f))) return text;
     return invalid(label, key, "must be rate(<n> days), rate(<n> hours) or cron(<6 fields>)", value);
 }
 
@@ -195,6 +196,20 @@ export function requireHostname(label: InputLabel, key: string, value: unknown):
 export function requireIdentifier(label: InputLabel, key: string, value: unknown): string {
     if (typeof value !== "string" || !/^[a-z][a-z0-9-]{0,39}$/.test(value)) {
         invalid(label, key, "must be 1-40 lowercase letters, digits or '-', starting with a letter", value);
+    }
+    return value;
+}
+
+/** A long-term IAM access key id (what SES SMTP user names are): `AKIA` + 12..124 uppercase letters or digits. */
+export function requireAccessKeyId(label: InputLabel, key: string, value: unknown): string {
+    if (typeof value !== "string" || !/^AKIA[A-Z0-9]{12,124}$/.test(value)) invalid(label, key, "must be an IAM access key id (AKIA followed by 16 uppercase letters or digits)", value);
+    return value;
+}
+
+/** The rotate-now trigger: 1-64 letters, digits or `. _ : -` (e.g. a date `2026-11-29` or `2026-11-29T10:00`). */
+export function requireRotateNowTrigger(label: InputLabel, key: string, value: unknown): string {
+    if (typeof value !== "string" || !/^[A-Za-z0-9._:-]{1,64}$/.test(value)) {
+        invalid(label, key, "must be 1-64 letters, digits or . _ : - (e.g. today's date; change it to rotate now)", value);
     }
     return value;
 }

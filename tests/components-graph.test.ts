@@ -32,6 +32,10 @@ const AUTO_MODE_RESOURCES = {
     "aws:sns/topic:Topic": 1,
     "aws:sns/topicPolicy:TopicPolicy": 1,
     "aws:ssm/document:Document": 2,
+    // first credential, rotate-now, retirement guard (components/rotator-providers.ts)
+    "pulumi-nodejs:dynamic/ses-rotator:BootstrapCredential": 1,
+    "pulumi-nodejs:dynamic/ses-rotator:RetirementGuard": 1,
+    "pulumi-nodejs:dynamic/ses-rotator:RotateNow": 1,
 };
 
 function one(type: string, from: RecordedResource[] = recorded()): RecordedResource {
@@ -78,7 +82,8 @@ describe("components under Pulumi mocks", () => {
             );
             assert.ok(root.outputsRegistered && one(FLEET).outputsRegistered, "both components call registerOutputs");
             assert.deepStrictEqual(Object.keys(root.registeredOutputs!).sort(), [
-                "credentialStore", "iisDocumentName", "postfixDocumentName", "retirementFunctionName", "rotationFailedRuleName",
+                // (retirementHeldKeyId / retirementHeldEvidence are undefined without a hold: not serialized)
+                "credentialStore", "firstAccessKeyId", "iisDocumentName", "postfixDocumentName", "retirementFunctionName", "retirementHeldKeyIds", "retirements", "rotateNowStarted", "rotationFailedRuleName",
                 "rotationFunctionArn", "rotationFunctionName", "rotationId", "secretArn", "serverReadPolicy", "topicArn", "userArn", "userName",
             ]);
             assert.strictEqual(await valueOf(rotator.secretArn!), one("aws:secretsmanager/secret:Secret").state.arn);
@@ -180,14 +185,14 @@ describe("components under Pulumi mocks", () => {
 
         it("schedules rotation: default every 90 days, or the given expression and window", async () => {
             build("payments");
-            build("billing", { scheduleExpression: "cron(0 3 ? * SUN *)", rotationWindow: "4h", rotateImmediately: false });
+            build("billing", { scheduleExpression: "cron(0 3 ? * SUN *)", rotationWindow: "4h", rotateImmediately: true });
             await settled();
             const rotations = ofType("aws:secretsmanager/secretRotation:SecretRotation");
             const byName = Object.fromEntries(rotations.map((r) => [r.name, r.inputs]));
             assert.deepStrictEqual(byName["payments-rotation"].rotationRules, { scheduleExpression: "rate(90 days)" });
-            assert.strictEqual(byName["payments-rotation"].rotateImmediately, true);
+            assert.strictEqual(byName["payments-rotation"].rotateImmediately, false, "default: the first credential is already stored");
             assert.deepStrictEqual(byName["billing-rotation"].rotationRules, { scheduleExpression: "cron(0 3 ? * SUN *)", duration: "4h" });
-            assert.strictEqual(byName["billing-rotation"].rotateImmediately, false);
+            assert.strictEqual(byName["billing-rotation"].rotateImmediately, true);
             const fn = ofType("aws:lambda/function:Function").find((f) => f.name === "payments-rotation")!;
             assert.strictEqual(byName["payments-rotation"].rotationLambdaArn, fn.state.arn);
         });

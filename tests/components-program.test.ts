@@ -53,6 +53,18 @@ describe("the program (index.ts) with the prod stack config", () => {
         assert.ok(read, "the server role from the stack config gets the read policy");
     });
 
+    it("wires rotate-now and the retirement guard from the stack config (defaults: baseline trigger, no override)", () => {
+        const rotateNow = recorded().find((r) => r.type === "pulumi-nodejs:dynamic/ses-rotator:RotateNow")!;
+        const guard = recorded().find((r) => r.type === "pulumi-nodejs:dynamic/ses-rotator:RetirementGuard")!;
+        assert.strictEqual(rotateNow.inputs.trigger, "");
+        assert.strictEqual(rotateNow.inputs.region, "eu-west-1");
+        assert.strictEqual(guard.inputs.overrideKeyId, "");
+        assert.strictEqual(guard.inputs.observationHours, 24);
+        assert.strictEqual(guard.inputs.graceDays, 3);
+        const rotation = recorded().find((r) => r.type === "aws:secretsmanager/secretRotation:SecretRotation")!;
+        assert.strictEqual(rotation.inputs.rotateImmediately, false, "the prod stack relies on the first credential");
+    });
+
     it("exports references only: ARNs and names, no secret values", async () => {
         assert.strictEqual(program.businessUnit, "payments");
         assert.strictEqual(program.mode, "auto");
@@ -65,6 +77,15 @@ describe("the program (index.ts) with the prod stack config", () => {
             const v = await valueOf(program[key]);
             assert.ok(typeof v === "string" && v.length > 0, `${key} = ${v}`);
         }
+        // The hold and the rotate-now record, as stack outputs (the mocked guard reports no hold).
+        assert.deepStrictEqual(await valueOf(program.retirementHeldKeyIds), []);
+        assert.deepStrictEqual(await valueOf(program.retirements), []);
+        for (const key of ["retirementHeldKeyId", "retirementHeldEvidence", "rotateNowStarted", "firstAccessKeyId"]) {
+            assert.ok(pulumi.Output.isInstance(program[key]), `${key} is exported`);
+        }
+        const first = recorded().find((r) => r.type === "pulumi-nodejs:dynamic/ses-rotator:BootstrapCredential")!;
+        assert.match(first.state.accessKeyId, /^AKIA[A-Z0-9]{16}$/);
+        assert.strictEqual(await valueOf(program.firstAccessKeyId), first.state.accessKeyId);
         const exported = JSON.stringify(
             await Promise.all(Object.values(program).map((v) => (pulumi.Output.isInstance(v) ? valueOf(v as pulumi.Output<unknown>) : v))),
         );

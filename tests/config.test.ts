@@ -45,9 +45,10 @@ describe("configuration validation", () => {
             assert.strictEqual(s.businessUnit, "payments");
             assert.deepStrictEqual(s.schedule, { scheduleExpression: `rate(${DEFAULT_ROTATE_AFTER_DAYS} days)`, window: undefined });
             assert.strictEqual(s.smtpPort, 587);
-            assert.strictEqual(s.rotateImmediately, true);
+            assert.strictEqual(s.rotateImmediately, false, "the first credential exists after pulumi up: no immediate second key");
+            assert.strictEqual(s.rotateNow, "");
             assert.strictEqual(s.fleetDeadlineSeconds, DEFAULT_FLEET_DEADLINE_SECONDS);
-            assert.deepStrictEqual(s.retirement, { observationHours: DEFAULT_OBSERVATION_HOURS, graceDays: DEFAULT_GRACE_DAYS });
+            assert.deepStrictEqual(s.retirement, { observationHours: DEFAULT_OBSERVATION_HOURS, graceDays: DEFAULT_GRACE_DAYS, overrideKeyId: "" });
             assert.strictEqual(s.logRetentionDays, DEFAULT_LOG_RETENTION_DAYS);
         });
 
@@ -206,6 +207,46 @@ describe("configuration validation", () => {
             assert.strictEqual(readStackConfig(rawConfig(common)).rotatorArgs.manual, undefined, "auto mode passes no manual options");
         });
 
+        it("manual mode: the manual<Option> keys reach the manual builder; rotateNow and retirementOverrideKeyId reach the rotator", () => {
+            const common = { businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleetTagKey: "SmtpFleet", fleetTagValue: "payments" };
+            const s = readStackConfig(
+                rawConfig({
+                    ...common,
+                    mode: "manual",
+                    rotateNow: "2026-11-29T10:00",
+                    retirementOverrideKeyId: "AKIAIOSFODNN7EXAMPLE",
+                    manualScheduleExpression: "cron(0 6 1 * ? *)",
+                    manualScheduleTimeZone: "Europe/Berlin",
+                    manualScheduleEnabled: false,
+                    manualReminderHours: 12,
+                    manualConfirmationTimeoutDays: 7,
+                    manualMaxConcurrency: 4,
+                    manualPageSize: 50,
+                    manualOwnerEmailTagKey: "Owner",
+                    manualSubscribeOwners: false,
+                    manualParameterName: "/mail/payments/smtp",
+                }),
+            );
+            assert.strictEqual(s.rotator.rotateNow, "2026-11-29T10:00");
+            assert.strictEqual(s.rotator.retirement.overrideKeyId, "AKIAIOSFODNN7EXAMPLE");
+            const o = validateManualOptions(argsLabel("SmtpCredentialRotator", "payments"), s.rotatorArgs.manual, "payments");
+            assert.deepStrictEqual(o, {
+                scheduleExpression: "cron(0 6 1 * ? *)",
+                scheduleTimeZone: "Europe/Berlin",
+                scheduleEnabled: false,
+                graceSeconds: 3 * 86400,
+                reminderSeconds: 12 * 3600,
+                confirmationTimeoutSeconds: 7 * 86400,
+                maxConcurrency: 4,
+                pageSize: 50,
+                ownerEmailTagKey: "Owner",
+                subscribeOwners: false,
+                parameterName: "/mail/payments/smtp",
+            });
+            const auto = readStackConfig(rawConfig({ ...common, manualReminderHours: 12, retirementGraceDays: 200 }));
+            assert.strictEqual(auto.rotatorArgs.manual, undefined, "auto mode ignores valid manual keys (and its grace range is its own)");
+        });
+
         const good = { businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleetTagKey: "SmtpFleet", fleetTagValue: "payments" };
         const bad: [string, Record<string, unknown>][] = [
             ["businessUnit", { businessUnit: undefined }],
@@ -225,6 +266,17 @@ describe("configuration validation", () => {
             ["kmsKeyArn", { kmsKeyArn: "my-key" }],
             ["mode", { mode: "semi" }],
             ["retirementGraceDays", { mode: "manual", retirementGraceDays: 120 }],
+            ["rotateNow", { rotateNow: "rotate now" }],
+            ["retirementOverrideKeyId", { retirementOverrideKeyId: "AKIA-not-a-key" }],
+            ["manualScheduleExpression", { mode: "manual", manualScheduleExpression: "every quarter" }],
+            ["manualScheduleTimeZone", { mode: "manual", manualScheduleTimeZone: "Mars/Olympus" }],
+            ["manualReminderHours", { mode: "manual", manualReminderHours: 0 }],
+            ["manualConfirmationTimeoutDays", { mode: "manual", manualConfirmationTimeoutDays: 400 }],
+            ["manualMaxConcurrency", { manualMaxConcurrency: 41 }],
+            ["manualPageSize", { mode: "manual", manualPageSize: 1 }],
+            ["manualOwnerEmailTagKey", { mode: "manual", manualOwnerEmailTagKey: "aws:owner" }],
+            ["manualParameterName", { mode: "manual", manualParameterName: "/aws/reserved" }],
+            ["manualSubscribeOwners", { manualSubscribeOwners: "maybe" }],
         ];
         for (const [key, over] of bad) {
             it(`stack config ${JSON.stringify(over)} fails naming ${CONFIG_NAMESPACE}:${key}`, () => {

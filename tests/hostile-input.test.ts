@@ -253,9 +253,14 @@ describe("hostile input: stack config (every key, generated invalid values, erro
         rotateAfterDays: ["30"], scheduleExpression: ["rate(7 days)"], rotationWindow: ["4h"], rotateImmediately: ["false"],
         kmsKeyArn: ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"], smtpEndpoint: ["email-smtp.eu-west-1.amazonaws.com"],
         smtpPort: ["465"], fleetDeadlineSeconds: ["300"], retirementObservationHours: ["24"], retirementGraceDays: ["3"], logRetentionDays: ["90"],
+        retirementOverrideKeyId: ["AKIAIOSFODNN7EXAMPLE"], rotateNow: ["2026-11-29"],
+        // Manual-mode keys are validated in auto mode too (a typo fails before the mode is switched).
+        manualScheduleExpression: ["cron(0 0 L 1/3 ? *)"], manualScheduleTimeZone: ["Europe/Berlin"], manualScheduleEnabled: ["false"],
+        manualReminderHours: ["12"], manualConfirmationTimeoutDays: ["7"], manualMaxConcurrency: ["5"], manualPageSize: ["50"],
+        manualOwnerEmailTagKey: ["OwnerEmail"], manualSubscribeOwners: ["false"], manualParameterName: ["/ses-smtp/payments/credential"],
     };
     /** AWS tags legitimately allow Unicode letters, digits, spaces and `_ . : / = + - @`: only the rest is hostile there. */
-    const TAG_KEYS = new Set(["fleetTagKey", "fleetTagValue", "fleetSoftwareTagKey"]);
+    const TAG_KEYS = new Set(["fleetTagKey", "fleetTagValue", "fleetSoftwareTagKey", "manualOwnerEmailTagKey"]);
     const TAG_SAFE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
     const INJECTIONS = [...METACHARACTERS.filter((m) => m !== " "), "$(id)", "`id`", "\u2019", "\uff1b", "\u202e"];
     /** IAM names legitimately contain `+=,.@-`: a comma is no injection there. */

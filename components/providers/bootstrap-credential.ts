@@ -212,13 +212,13 @@ async function bootstrap(inputs: BootstrapCredentialInputs): Promise<BootstrapCr
  */
 export class BootstrapCredential extends pulumi.dynamic.Resource {
     /** the access key the bootstrap made (or adopted) */
-    public readonly accessKeyId!: pulumi.Output<string>;
+    declare public readonly accessKeyId: pulumi.Output<string>;
     /** the secret ARN or the parameter ARN */
-    public readonly credentialArn!: pulumi.Output<string>;
+    declare public readonly credentialArn: pulumi.Output<string>;
     /** the secret version id or the parameter version */
-    public readonly credentialVersion!: pulumi.Output<string>;
+    declare public readonly credentialVersion: pulumi.Output<string>;
     /** true when an already stored credential was adopted */
-    public readonly adopted!: pulumi.Output<boolean>;
+    declare public readonly adopted: pulumi.Output<boolean>;
 
     constructor(name: string, args: BootstrapCredentialArgs, opts?: pulumi.CustomResourceOptions) {
         super(

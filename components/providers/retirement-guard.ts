@@ -217,17 +217,17 @@ export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<Retirement
  */
 export class RetirementGuard extends pulumi.dynamic.Resource {
     /** keys whose retirement is held (a consumer used them after the switch) */
-    public readonly heldKeyIds!: pulumi.Output<string[]>;
+    declare public readonly heldKeyIds: pulumi.Output<string[]>;
     /** the first held key, if any */
-    public readonly heldKeyId!: pulumi.Output<string | undefined>;
+    declare public readonly heldKeyId: pulumi.Output<string | undefined>;
     /** IAM's evidence for the first held key */
-    public readonly heldEvidence!: pulumi.Output<{ lastUsedDate: string; serviceName?: string; region?: string } | undefined>;
+    declare public readonly heldEvidence: pulumi.Output<{ lastUsedDate: string; serviceName?: string; region?: string } | undefined>;
     /** retirements in progress */
-    public readonly retirements!: pulumi.Output<RetirementSummary[]>;
+    declare public readonly retirements: pulumi.Output<RetirementSummary[]>;
     /** what the last override request did */
-    public readonly override!: pulumi.Output<RetirementGuardOutputs["override"]>;
+    declare public readonly override: pulumi.Output<RetirementGuardOutputs["override"]>;
     /** when the state was last checked */
-    public readonly checkedAt!: pulumi.Output<string>;
+    declare public readonly checkedAt: pulumi.Output<string>;
 
     constructor(name: string, args: RetirementGuardArgs, opts?: pulumi.CustomResourceOptions) {
         super(

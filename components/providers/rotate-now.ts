@@ -182,13 +182,13 @@ async function startRotation(inputs: RotateNowInputs, previous: string): Promise
  */
 export class RotateNow extends pulumi.dynamic.Resource {
     /** auto: the secret version id of the last rotation started from here */
-    public readonly rotationVersionId!: pulumi.Output<string | undefined>;
+    declare public readonly rotationVersionId: pulumi.Output<string | undefined>;
     /** manual: the execution ARN of the last rotation started from here */
-    public readonly executionArn!: pulumi.Output<string | undefined>;
+    declare public readonly executionArn: pulumi.Output<string | undefined>;
     /** ISO time of the last rotation started from here */
-    public readonly startedAt!: pulumi.Output<string | undefined>;
+    declare public readonly startedAt: pulumi.Output<string | undefined>;
     /** the trigger value that started it */
-    public readonly startedForTrigger!: pulumi.Output<string | undefined>;
+    declare public readonly startedForTrigger: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: RotateNowArgs, opts?: pulumi.CustomResourceOptions) {
         super(

@@ -48,6 +48,8 @@ export interface RecordedResource {
     inputs: Record<string, any>;
     /** paths (a.b.c) of input values the program marked secret */
     secretInputs: string[];
+    /** URNs this resource depends on, as sent in the RegisterResource request (explicit `dependsOn` and input dependencies) */
+    dependencies: string[];
     /** the state the mock returned (inputs + synthesized physical names/ARNs) */
     state: Record<string, any>;
     /** registerOutputs was called for this URN (components must always do it) */
@@ -131,6 +133,8 @@ const mocks: pulumi.runtime.Mocks = {
         const arn = arnFor(args.type, name);
         if (arn && args.type !== "aws:lambda/permission:Permission") state.arn = arn;
         if (args.type === "aws:lambda/function:Function") state.invokeArn = `${arn}/invocations`;
+        // The first credential's provider reports the access key it made (an id: never the secret key).
+        if (args.type === "pulumi-nodejs:dynamic/ses-rotator:BootstrapCredential") state.accessKeyId = `AKIA${shortHash(name).toUpperCase()}MOCKKEYID`.slice(0, 20);
         return { id: `${name}-id`, state };
     },
     call(args) {
@@ -167,6 +171,7 @@ monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =
                 parent: req.getParent(),
                 inputs,
                 secretInputs,
+                dependencies: req.getDependenciesList(),
                 state: unwrapSecrets(pulumi.runtime.deserializeProperties(resp.getObject()), "", []),
                 outputsRegistered: false,
             });
