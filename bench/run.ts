@@ -10,6 +10,7 @@
  *   --targeting tag,table   fleet targetings (default both)
  *   --no-moto-tag-index     run moto without the bench's EC2 tag-lookup speed fix (see bench/moto-patch)
  *   --no-failure-probe      skip the extra rotation per size with one failing server (is the alert delivered?)
+ *   --manual-e2e-sizes 24,120   fleet sizes for the manual-mode end-to-end runs in moto (history events per server)
  *   --write-doc             also write docs/benchmark.md
  */
 import * as fs from "fs";
@@ -32,11 +33,12 @@ interface Options {
     targeting: Targeting[];
     motoTagIndex: boolean;
     failureProbe: boolean;
+    manualE2eSizes: number[];
     writeDoc: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-    const o: Options = { sizes: [24, 1000, 10000], runs: 3, bigRuns: 2, only: new Set(["bundle", "fleet", "manual", "program"]), targeting: ["tag", "table"], motoTagIndex: true, failureProbe: true, writeDoc: false };
+    const o: Options = { sizes: [24, 1000, 10000], runs: 3, bigRuns: 2, only: new Set(["bundle", "fleet", "manual", "program"]), targeting: ["tag", "table"], motoTagIndex: true, failureProbe: true, manualE2eSizes: [24, 120], writeDoc: false };
     const value = (i: number, flag: string) => {
         const v = argv[i + 1];
         if (v === undefined || v.startsWith("--")) throw new Error(`bench: ${flag} needs a value`);
@@ -60,6 +62,7 @@ function parseArgs(argv: string[]): Options {
             for (const t of o.targeting) if (t !== "tag" && t !== "table") throw new Error(`bench: --targeting ${JSON.stringify(t)} is not tag or table`);
         } else if (a === "--no-moto-tag-index") o.motoTagIndex = false;
         else if (a === "--no-failure-probe") o.failureProbe = false;
+        else if (a === "--manual-e2e-sizes") o.manualE2eSizes = value(i++, a).split(",").map((x) => positiveInt(x, a));
         else if (a === "--write-doc") o.writeDoc = true;
         else throw new Error(`bench: unknown argument ${JSON.stringify(a)} (see the header of bench/run.ts)`);
     }
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
 
     // Its own moto + proxy (the test harness's, with the Step Functions bridge), after the bench's stopped.
     await attempt("manual", async () => {
-        results.manualHistory = await measureManualHistory({ sizes: [24, 120], log });
+        results.manualHistory = await measureManualHistory({ sizes: opts.manualE2eSizes, log });
     });
 
     await attempt("program", async () => {
