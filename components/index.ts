@@ -8,6 +8,7 @@ export type {
     EmailServerFleetArgs,
     FleetBinding,
     FleetSelector,
+    ManualModeArgs,
     RetirementArgs,
     RotationMode,
     SmtpCredentialRotatorArgs,
@@ -15,6 +16,8 @@ export type {
     TagFleetSelector,
 } from "./args";
 export type { RotatorShared, RotationModeResult, ManualRotationBuilder } from "./rotator-shared";
+export { BootstrapCredential, RetirementGuard, RotateNow } from "./providers";
+export type { BootstrapCredentialArgs, RetirementGuardArgs, RetirementSummary, RotateNowArgs } from "./providers";
 export type { AwsContext, CredentialStore, PolicyDocument, PolicyStatement } from "./policies";
 export { serverReadPolicy, smtpUserPolicy, rotationLambdaPolicy } from "./policies";
 export type { FleetTarget, FleetServer, ServerSoftware } from "../runtime/fleet-target";
