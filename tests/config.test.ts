@@ -266,6 +266,7 @@ describe("configuration validation", () => {
             ["kmsKeyArn", { kmsKeyArn: "my-key" }],
             ["mode", { mode: "semi" }],
             ["retirementGraceDays", { mode: "manual", retirementGraceDays: 120 }],
+            ["scheduleExpression", { scheduleExpression: "cron(0 3 ? * SUN $(id))" }],
             ["rotateNow", { rotateNow: "rotate now" }],
             ["retirementOverrideKeyId", { retirementOverrideKeyId: "AKIA-not-a-key" }],
             ["manualScheduleExpression", { mode: "manual", manualScheduleExpression: "every quarter" }],
