@@ -113,8 +113,9 @@ async function main(): Promise<void> {
         for (const l of lambdas) if ("error" in l) results.bundle.push({ name: l.name, error: l.error } as any);
         results.bundleNote =
             "Archive = `__index.js` from `pulumi.runtime.serializeFunction(callbackFactory)` + the folders `pulumi.runtime.computeCodePaths(codePathOptions)` returns, " +
-            "zipped with Info-ZIP `zip -6 -X` (Pulumi's engine zips the same file set with Go's deflate: sizes agree within a few percent). " +
-            "Naive = the same handler with default codePathOptions (every production dependency of package.json, as a newcomer's CallbackFunction would ship). " +
+            "zipped with Info-ZIP `zip -6 -X` (Pulumi's engine zips the same file set itself with Go's deflate, so its bytes may differ slightly). " +
+            "Naive = the same handler with default codePathOptions, as a newcomer's CallbackFunction ships it: every production dependency of package.json and their dependencies, " +
+            "except `@pulumi/*` (computeCodePaths always leaves deployment-time Pulumi packages out). " +
             "Cold init = `require('./__index.js')` (runs the factory) in a fresh node with only the AWS SDK v3 on NODE_PATH, as in the nodejs22.x runtime; median of 5.";
     });
 
@@ -150,16 +151,18 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify(results, null, 2));
     const markdown = renderMarkdown(results);
     fs.writeFileSync(path.join(resultsDir, "latest.md"), markdown + "\n");
-    if (opts.writeDoc) writeDoc(projectRoot, markdown, process.argv.slice(2));
+    if (opts.writeDoc) writeDoc(projectRoot, markdown, process.argv.slice(2), results.durationMs, results.machine.loadAverageAtStart[0]);
     process.stdout.write(markdown + "\n");
     log(`wrote ${path.relative(projectRoot, path.join(resultsDir, "latest.json"))}`);
 }
 
-function writeDoc(projectRoot: string, markdown: string, args: string[]): void {
+function writeDoc(projectRoot: string, markdown: string, args: string[], durationMs: number, loadAverage: number): void {
     const header = fs.readFileSync(path.join(projectRoot, "bench", "doc-header.md"), "utf8");
-    const command = `npm run bench${args.length ? " -- " + args.filter((a) => a !== "--write-doc").join(" ") : ""}`;
+    const rest = args.filter((a) => a !== "--write-doc");
+    const command = `npm run bench${rest.length ? " -- " + rest.join(" ") : ""}`;
+    const duration = `the run below took ${(durationMs / 60000).toFixed(1)} minutes on a shared 2-core machine, load average ${loadAverage.toFixed(0)} at its start`;
     const footer = fs.readFileSync(path.join(projectRoot, "bench", "doc-footer.md"), "utf8");
-    fs.writeFileSync(path.join(projectRoot, "docs", "benchmark.md"), header.replace("{{command}}", command) + "\n" + markdown + "\n" + footer);
+    fs.writeFileSync(path.join(projectRoot, "docs", "benchmark.md"), header.replace("{{command}}", command).replace("{{duration}}", duration) + "\n" + markdown + "\n" + footer);
 }
 
 main().then(
