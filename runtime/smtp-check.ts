@@ -11,7 +11,7 @@
  *
  * This file is closure-serialized into the rotation Lambda: it uses `import x = require()` and no `@pulumi` import.
  */
-import SMTPConnection = require("nodemailer/lib/smtp-connection");
+import smtpConnection = require("nodemailer/lib/smtp-connection");
 import type { SmtpCredentialValue } from "./credential";
 
 /** Options of {@link createSmtpCheck}; every field is optional and the defaults suit real SES. */
@@ -95,9 +95,9 @@ function scrub(text: string, cred: SmtpCredentialValue): string {
  * rejects with nodemailer's error (its `code`/`responseCode` feed {@link classifySmtpError}). What
  * nodemailer's `transport.verify()` does with `forceAuth`, without loading the rest of nodemailer.
  */
-function authenticateOnce(options: SMTPConnection.Options, user: string, pass: string): Promise<void> {
+function authenticateOnce(options: smtpConnection.SMTPConnectionOptions, user: string, pass: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-        const connection = new SMTPConnection(options);
+        const connection = new smtpConnection.default(options); // the CommonJS module is the class; `default` too
         let finished = false;
         const finish = (err?: unknown) => {
             if (finished) return;
@@ -154,7 +154,7 @@ export function createSmtpCheck(opts: SmtpCheckOptions = {}): (cred: SmtpCredent
         const startedAt = now();
         let delay = initialDelayMs;
         for (let attempt = 1; ; attempt++) {
-            const connectionOptions: SMTPConnection.Options = {
+            const connectionOptions: smtpConnection.SMTPConnectionOptions = {
                 host,
                 port,
                 secure: tlsMode === "implicit",
