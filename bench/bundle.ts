@@ -140,8 +140,15 @@ function slug(name: string): string {
  */
 async function measureWithoutNodemailer(zipFile: string, text: string, l: LambdaUnderTest): Promise<{ zipBytes: number; loads: boolean } | undefined> {
     const excluded = l.codePathOptions?.extraExcludePackages ?? [];
-    if (excluded.includes("nodemailer")) return undefined;
-    const paths = await archivePackagePaths({ ...l.codePathOptions, extraExcludePackages: [...excluded, "nodemailer"] });
+    const included = l.codePathOptions?.extraIncludePaths ?? [];
+    const isNodemailer = (p: string) => /(^|\/)node_modules\/nodemailer(\/|$)/.test(p);
+    const paths = await archivePackagePaths({
+        ...l.codePathOptions,
+        extraExcludePackages: [...new Set([...excluded, "nodemailer"])],
+        extraIncludePaths: included.filter((p) => !isNodemailer(p)),
+    });
+    const current = await archivePackagePaths(l.codePathOptions);
+    if (!current.some(isNodemailer)) return undefined; // nothing of nodemailer in the archive
     const zipBytes = buildZip(zipFile, text, paths);
     let loads = true;
     try {
@@ -150,6 +157,24 @@ async function measureWithoutNodemailer(zipFile: string, text: string, l: Lambda
         loads = false;
     }
     return { zipBytes, loads };
+}
+
+/**
+ * "nodemailer (13 files)" / "nodemailer": the archive's node_modules content grouped by package (a folder of a
+ * whole package, or single files picked from it with extraIncludePaths).
+ */
+export function summarizePackages(paths: string[]): string {
+    const byPackage = new Map<string, { whole: boolean; files: number }>();
+    for (const p of paths) {
+        const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)(\/.*)?$/.exec(p);
+        const name = m ? m[1] : p;
+        const entry = byPackage.get(name) ?? { whole: false, files: 0 };
+        if (m && !m[2]) entry.whole = true;
+        else entry.files++;
+        byPackage.set(name, entry);
+    }
+    if (byPackage.size === 0) return "none";
+    return [...byPackage].map(([name, e]) => (e.whole ? name : `${name} (${e.files} file${e.files === 1 ? "" : "s"})`)).join(", ");
 }
 
 /** Measures every Lambda: project build vs naive build (the naive dependency zip is built once and reused per handler). */

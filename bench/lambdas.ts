@@ -57,18 +57,5 @@ export function projectLambdas(): Entry[] {
             return { factory: f, codePathOptions: codePathOptions() };
         });
     }
-    // For comparison only: the rotation handler shipping just nodemailer's CommonJS build (the package also
-    // carries an ESM copy and docs that Lambda never loads). Not what the component ships: no goal verdict.
-    add("auto: rotation, nodemailer dist/cjs only (alternative, not shipped)", () => {
-        const base = codePathOptions();
-        return {
-            informational: true,
-            factory: require("../components/rotation-lambda").rotationLambdaFactory,
-            codePathOptions: {
-                extraExcludePackages: [...base.extraExcludePackages, "nodemailer"],
-                extraIncludePaths: ["node_modules/nodemailer/package.json", "node_modules/nodemailer/dist/cjs"],
-            },
-        };
-    });
     return out;
 }

@@ -1,5 +1,5 @@
 /** Turns the benchmark's results into goal verdicts and a Markdown report (printed, and written to docs/ on request). */
-import type { BundleMeasurement } from "./bundle";
+import { BundleMeasurement, summarizePackages } from "./bundle";
 import type { FleetScaleResult, FleetSeedTiming, Targeting } from "./fleet-scale";
 import type { ManualFanoutResult } from "./manual-fanout";
 import { ManualHistorySummary, STANDARD_HISTORY_EVENT_LIMIT } from "./manual-history";
@@ -112,6 +112,35 @@ export function evaluateGoals(r: BenchResults): Goal[] {
     return goals;
 }
 
+/**
+ * Why bundle goals were missed and what the measurements say would close them (from the "without
+ * nodemailer" probe: the archive minus nodemailer, and whether the handler still loads).
+ */
+export function bundleNotes(bundles: BundleMeasurement[]): string[] {
+    const notes: string[] = [];
+    const measured = bundles.filter((b) => !b.error && !b.informational);
+    const missed = measured.filter((b) => b.zipBytes > 256 * KIB || b.ratio < 100);
+    const droppable = missed.filter((b) => b.withoutNodemailer?.loads);
+    if (droppable.length) {
+        const sizes = droppable.map((b) => b.withoutNodemailer!.zipBytes);
+        const ratios = droppable.map((b) => b.naiveZipBytes / b.withoutNodemailer!.zipBytes);
+        notes.push(
+            `${droppable.length} Lambda(s) (${droppable.map((b) => b.name).join(", ")}) ship nodemailer files they never load: without them they still load ` +
+                `and weigh ${formatBytes(Math.min(...sizes))}–${formatBytes(Math.max(...sizes))}, ${Math.min(...ratios).toFixed(0)}× or more smaller than naive. ` +
+                `Closing it: per-function codePathOptions that include nodemailer only for the function that does SMTP.`,
+        );
+    }
+    for (const b of missed.filter((x) => x.withoutNodemailer && !x.withoutNodemailer.loads)) {
+        const target = b.naiveZipBytes / 100;
+        notes.push(
+            `${b.name} needs nodemailer (it does not load without it): ${formatBytes(b.zipBytes - b.withoutNodemailer!.zipBytes)} of its ${formatBytes(b.zipBytes)} are nodemailer files. ` +
+                `100× needs ≤ ${formatBytes(target)}${b.zipBytes > target ? `, ${formatBytes(b.zipBytes - target)} less` : ""}: e.g. minifying the SMTP client and __index.js with a bundler ` +
+                `(esbuild or similar, not installed here), or an SMTP AUTH check on node's net/tls instead of nodemailer.`,
+        );
+    }
+    return notes;
+}
+
 function table(head: string[], rows: (string | number)[][]): string {
     const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
     for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
@@ -147,7 +176,7 @@ export function renderMarkdown(r: BenchResults): string {
                         : [
                               b.name,
                               formatBytes(b.zipBytes),
-                              b.packages.length ? b.packages.map((p) => p.replace(/^node_modules\//, "")).join(", ") : "none",
+                              summarizePackages(b.packages),
                               `${formatBytes(b.naiveZipBytes)} (${b.naivePackageCount} folders)`,
                               `${b.ratio.toFixed(0)}×`,
                               formatMs(b.coldInitMs),
@@ -157,6 +186,8 @@ export function renderMarkdown(r: BenchResults): string {
                 ),
             ),
         );
+        const notes = bundleNotes(r.bundle);
+        if (notes.length) out.push("", ...notes.map((n) => `- ${n}`));
     }
     if (r.fleet?.results.length) {
         out.push("", "### Fleet scale, auto mode (one full rotation: createSecret → setSecret → testSecret → finishSecret)", "");
