@@ -67,7 +67,7 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
             assertValidAsl(JSON.parse(sm.inputs.definition), sm.name);
         }
         const rotation = JSON.parse(mine.find((r) => r.name === "bu-a-manual-rotation" && r.type === "aws:sfn/stateMachine:StateMachine")!.inputs.definition);
-        assert.strictEqual(rotation.States.WaitGracePeriod.Seconds, 3 * 86400, "default grace: 3 days");
+        assert.strictEqual(rotation.States.AdvanceRetirement.Parameters.Payload.graceSeconds, 3 * 86400, "default grace: 3 days");
         assert.strictEqual(rotation.States.ConfirmServers.MaxConcurrency, 10);
         assert.strictEqual(rotation.States.CreateCredential.Parameters.FunctionName, "arn:aws:lambda:eu-west-1:123456789012:function:bu-a-manual-createCredential-" + rotation.States.CreateCredential.Parameters.FunctionName.split("-").pop());
 
@@ -91,13 +91,16 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         await settled();
         const user = ofType("aws:iam/user:User").find((u) => u.name === "bu-b-smtp")!.state.arn;
         const create = actionsOf(policyOf("bu-b-manual-createCredential"));
-        assert.deepStrictEqual(create.ManageSmtpUserKeys, [["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"], user]);
+        assert.deepStrictEqual(create.ManageSmtpUserKeys, [["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:ListUserTags"], user]);
         assert.deepStrictEqual(create.WriteCredentialParameter, [["ssm:GetParameterHistory", "ssm:PutParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-b/credential"]);
         assert.deepStrictEqual(create.EncryptCredentialThroughSsm, [["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], KEY_ARN]);
         assert.deepStrictEqual(policyOf("bu-b-manual-createCredential").Statement.find((s: any) => s.Sid === "EncryptCredentialThroughSsm").Condition, { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } });
         assert.deepStrictEqual(Object.keys(actionsOf(policyOf("bu-b-manual-listServersPage"))), ["ReadFleetTable", "WriteOwnLogs"]);
         assert.strictEqual(actionsOf(policyOf("bu-b-manual-listServersPage")).ReadFleetTable[0], "dynamodb:Scan");
-        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).RetireOldKeys, [["iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey"], user]);
+        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).RetireOldKeys, [
+            ["iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags", "iam:TagUser", "iam:UntagUser", "iam:UpdateAccessKey"],
+            user,
+        ]);
         const confirmationSm = ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-b-manual-confirmation")!;
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-startConfirmation")).StartServerConfirmation, ["states:StartExecution", confirmationSm.state.arn]);
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-confirmationApi")).CompleteTask[0], ["states:SendTaskFailure", "states:SendTaskSuccess"]);
@@ -124,7 +127,7 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         assert.strictEqual(JSON.parse(env.FLEET_TARGET).kind, "tag");
         const rotation = JSON.parse(ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-c-manual-rotation")!.inputs.definition);
         assert.strictEqual(rotation.States.CreateCredential.Resource, "arn:aws-cn:states:::lambda:invoke");
-        assert.strictEqual(rotation.States.WaitGracePeriod.Seconds, 7 * 86400);
+        assert.strictEqual(rotation.States.AdvanceRetirement.Parameters.Payload.graceSeconds, 7 * 86400);
         assert.strictEqual(rotation.States.ConfirmServers.MaxConcurrency, 25);
         assertValidAsl(rotation, "aws-cn rotation");
         assert.strictEqual(ofType("aws:scheduler/schedule:Schedule")[0].inputs.scheduleExpressionTimezone, "Asia/Shanghai");
@@ -147,6 +150,24 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         const defaults = validateManualOptions(label, undefined, "bu-x");
         assert.deepStrictEqual([defaults.graceSeconds, defaults.reminderSeconds, defaults.confirmationTimeoutSeconds, defaults.scheduleExpression], [259200, 86400, 14 * 86400, "cron(0 0 L 1/3 ? *)"]);
         await settled();
+    });
+
+    it("the observation window: stack retirement.observationHours by default, manual.observationHours/Seconds override, bad values named", async () => {
+        const observationOf = (name: string) => {
+            const sm = ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === `${name}-manual-rotation`)!;
+            const states = JSON.parse(sm.inputs.definition).States;
+            assert.strictEqual(states.ScheduleRetirement.Parameters.Payload.observationSeconds, states.AdvanceRetirement.Parameters.Payload.observationSeconds);
+            return states.AdvanceRetirement.Parameters.Payload.observationSeconds;
+        };
+        build("bu-o1", { table: { create: true } });
+        build("bu-o2", { table: { create: true } }, {}, { retirement: { observationHours: 6 } });
+        build("bu-o3", { table: { create: true } }, { observationSeconds: 30 }, { retirement: { observationHours: 6 } });
+        build("bu-o4", { table: { create: true } }, { observationHours: 2 });
+        await settled();
+        assert.deepStrictEqual(["bu-o1", "bu-o2", "bu-o3", "bu-o4"].map(observationOf), [86400, 21600, 30, 7200]);
+        const label = argsLabel("SmtpCredentialRotator", "bu-x");
+        assert.throws(() => validateManualOptions(label, { observationHours: -1 }, "bu-x"), /manual\.observationHours must be an integer from 0 to 2160, got -1/);
+        assert.throws(() => validateManualOptions(label, { observationHours: 1, observationSeconds: 5 }, "bu-x"), /manual\.observationHours.*alternatives/);
     });
 
     it("the pure ASL builders: valid for edge options, and bad inputs are named", () => {

@@ -3,7 +3,9 @@
  *
  * CredentialRotation (Standard workflow, may run up to a year):
  *   CreateCredential → [ListServersPage → ConfirmServers (Map, MaxConcurrency) → notify unconfirmed]* →
- *   all confirmed? → DeactivateOldKeys → WaitGracePeriod → DeleteOldKeys → notify; otherwise fail, old key Active.
+ *   all confirmed? → ScheduleRetirement → [Wait → AdvanceRetirement]* (usage-guarded retirement shared with auto
+ *   mode, runtime/retirement.ts: observe, then IAM last use decides: deactivate → grace → delete, or hold) →
+ *   notify; held → alert with the evidence, end RetirementHeld (old key Active); otherwise fail, old key Active.
  *   Each Map iteration is a `lambda:invoke.waitForTaskToken` task whose Lambda starts one ManualConfirmation
  *   execution; that execution reports its outcome to the iteration's token at its end. (Not
  *   `states:startExecution.sync:2`: moto's interpreter cannot serialise that integration's AWS-valid
@@ -19,6 +21,8 @@
 export const LAMBDA_TRANSIENT_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"];
 
 export const DEFAULT_GRACE_SECONDS = 3 * 24 * 3600;
+/** how long the old key stays Active after the switch before IAM's last-use report decides (as auto mode) */
+export const DEFAULT_OBSERVATION_SECONDS = 24 * 3600;
 export const DEFAULT_MAX_CONCURRENCY = 10;
 export const DEFAULT_REMINDER_SECONDS = 24 * 3600;
 export const DEFAULT_CONFIRMATION_TIMEOUT_SECONDS = 14 * 24 * 3600;
@@ -37,6 +41,8 @@ export interface CredentialRotationDefinitionOptions {
     maxConcurrency?: number;
     /** seconds between deactivating and deleting the old keys; default 3 days */
     graceSeconds?: number;
+    /** seconds the old key stays Active after every server confirmed, before IAM's last-use report decides; default 24 h */
+    observationSeconds?: number;
     /** the ManualConfirmation wait timeout (the iteration waits this plus REPORT_MARGIN_SECONDS) */
     confirmationTimeoutSeconds?: number;
     /** AWS partition of the integration ARNs (aws, aws-cn, aws-us-gov); default aws */
@@ -103,7 +109,16 @@ export function credentialRotationDefinition(opts: CredentialRotationDefinitionO
     const topic = requireArn("notifyTopicArn", opts.notifyTopicArn, "sns");
     const maxConcurrency = seconds("maxConcurrency", opts.maxConcurrency, DEFAULT_MAX_CONCURRENCY, 1, 1000);
     const grace = seconds("graceSeconds", opts.graceSeconds, DEFAULT_GRACE_SECONDS, 0, 90 * 24 * 3600);
+    const observation = seconds("observationSeconds", opts.observationSeconds, DEFAULT_OBSERVATION_SECONDS, 0, 90 * 24 * 3600);
     const timeout = seconds("confirmationTimeoutSeconds", opts.confirmationTimeoutSeconds, DEFAULT_CONFIRMATION_TIMEOUT_SECONDS, 1, MAX_EXECUTION_SECONDS - REPORT_MARGIN_SECONDS);
+    const retirePayload = (action: "schedule" | "advance") => ({
+        action,
+        "accessKeyIds.$": "$.credential.previousAccessKeyIds",
+        "keepAccessKeyId.$": "$.credential.accessKeyId",
+        observationSeconds: observation,
+        graceSeconds: grace,
+    });
+    const retireResult = { "state.$": "$.Payload.state", "waitSeconds.$": "$.Payload.waitSeconds", "keys.$": "$.Payload.keys", "held.$": "$.Payload.held" };
     const failTo = (next: string) => [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: next }];
     return {
         Comment: "SES SMTP credential rotation with per-server human confirmation (manual mode)",
@@ -182,7 +197,7 @@ export function credentialRotationDefinition(opts: CredentialRotationDefinitionO
             MarkUnconfirmed: { Type: "Pass", Result: true, ResultPath: "$.anyUnconfirmed", Next: "MorePages?" },
             "MorePages?": { Type: "Choice", Choices: [{ Variable: "$.page.nextToken", IsString: true, Next: "NextPage" }], Default: "AllConfirmed?" },
             NextPage: { Type: "Pass", Parameters: { "nextToken.$": "$.page.nextToken" }, ResultPath: "$.cursor", Next: "ListServersPage" },
-            "AllConfirmed?": { Type: "Choice", Choices: [{ Variable: "$.anyUnconfirmed", BooleanEquals: true, Next: "NotifyRotationIncomplete" }], Default: "DeactivateOldKeys" },
+            "AllConfirmed?": { Type: "Choice", Choices: [{ Variable: "$.anyUnconfirmed", BooleanEquals: true, Next: "NotifyRotationIncomplete" }], Default: "ScheduleRetirement" },
             NotifyRotationIncomplete: publish(
                 p,
                 topic,
@@ -191,24 +206,56 @@ export function credentialRotationDefinition(opts: CredentialRotationDefinitionO
                 { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "ServersNotConfirmed" }], Next: "ServersNotConfirmed" },
             ),
             ServersNotConfirmed: { Type: "Fail", Error: "ServersNotConfirmed", Cause: "Not every server confirmed the new SMTP credential; the old access key stays active." },
-            DeactivateOldKeys: invoke(
+            ScheduleRetirement: invoke(p, retireOldKeys, retirePayload("schedule"), {
+                ResultSelector: retireResult,
+                ResultPath: "$.retirement",
+                Retry: idempotentRetry(),
+                Catch: failTo("NotifyRotationFailed"),
+                Next: "RetirementStep?",
+            }),
+            "RetirementStep?": {
+                Type: "Choice",
+                Choices: [
+                    { Variable: "$.retirement.state", StringEquals: "done", Next: "NotifyRotationSucceeded" },
+                    { Variable: "$.retirement.state", StringEquals: "held", Next: "NotifyRetirementHeld" },
+                    { Variable: "$.retirement.state", StringEquals: "blocked", Next: "NotifyRetirementBlocked" },
+                ],
+                Default: "WaitForRetirementStep",
+            },
+            WaitForRetirementStep: { Type: "Wait", SecondsPath: "$.retirement.waitSeconds", Next: "AdvanceRetirement" },
+            AdvanceRetirement: invoke(p, retireOldKeys, retirePayload("advance"), {
+                ResultSelector: retireResult,
+                ResultPath: "$.retirement",
+                Retry: idempotentRetry(),
+                Catch: failTo("NotifyRotationFailed"),
+                Next: "RetirementStep?",
+            }),
+            NotifyRetirementHeld: publish(
                 p,
-                retireOldKeys,
-                { action: "deactivate", "accessKeyIds.$": "$.credential.previousAccessKeyIds", "keepAccessKeyId.$": "$.credential.accessKeyId" },
-                { ResultSelector: { "keys.$": "$.Payload.keys" }, ResultPath: "$.deactivated", Retry: idempotentRetry(), Catch: failTo("NotifyRotationFailed"), Next: "WaitGracePeriod" },
+                topic,
+                "SMTP credential retirement held",
+                "States.Format('Rotation {}: every server confirmed the new SMTP credential ({} version {}, access key {}), but IAM reports a use of an old access key after the switch: {}. Its retirement is held and it stays Active. Find that consumer and move it to the current credential, then release the hold: set stack config retirementOverrideKeyId to the held access key id and run pulumi up.', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, $.credential.accessKeyId, States.JsonToString($.retirement.held))",
+                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "RetirementHeld" }], Next: "RetirementHeld" },
             ),
-            WaitGracePeriod: { Type: "Wait", Seconds: grace, Next: "DeleteOldKeys" },
-            DeleteOldKeys: invoke(
+            RetirementHeld: {
+                Type: "Fail",
+                Error: "RetirementHeld",
+                Cause:
+                    "Every server confirmed the new SMTP credential, but an old access key was used after the switch (evidence in the RetirementHeld notice and the AdvanceRetirement result): it stays Active. After moving that consumer to the current credential, release the hold with stack config retirementOverrideKeyId=<held key id> and pulumi up; the key is then deactivated and deleted after the grace period.",
+            },
+            NotifyRetirementBlocked: publish(
                 p,
-                retireOldKeys,
-                { action: "delete", "accessKeyIds.$": "$.credential.previousAccessKeyIds", "keepAccessKeyId.$": "$.credential.accessKeyId" },
-                { ResultSelector: { "keys.$": "$.Payload.keys" }, ResultPath: "$.deleted", Retry: idempotentRetry(), Catch: failTo("NotifyRotationFailed"), Next: "NotifyRotationSucceeded" },
+                topic,
+                "SMTP credential retirement blocked",
+                "States.Format('Rotation {}: every server confirmed the new SMTP credential (access key {}), but the old keys cannot be retired safely: {}. They are left as they are.', $$.Execution.Name, $.credential.accessKeyId, States.JsonToString($.retirement.keys))",
+                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "RetirementBlocked" }], Next: "RetirementBlocked" },
             ),
+            RetirementBlocked: { Type: "Fail", Error: "RetirementBlocked", Cause: "Every server confirmed the new SMTP credential, but the old keys cannot be retired safely; see the notice and the last retirement result." },
             NotifyRotationSucceeded: publish(
                 p,
                 topic,
                 "SMTP credential rotation finished",
-                "States.Format('Rotation {} finished: every server confirmed the new SMTP credential ({} version {}, access key {}). Old keys: {}', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, $.credential.accessKeyId, States.JsonToString($.deleted.keys))",
+                "States.Format('Rotation {} finished: every server confirmed the new SMTP credential ({} version {}, access key {}); no old key was used after the switch. Old keys: {}', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, $.credential.accessKeyId, States.JsonToString($.retirement.keys))",
                 { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "RotationSucceeded" }], Next: "RotationSucceeded" },
             ),
             RotationSucceeded: { Type: "Succeed" },

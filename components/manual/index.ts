@@ -53,7 +53,7 @@ const FACTORIES: Record<ManualFunctionKey, [() => (event: any) => Promise<unknow
     requestConfirmation: [code.requestConfirmationFactory, "e-mails a server owner the confirmation link"],
     remindOwner: [code.remindOwnerFactory, "reminds a server owner"],
     reportOutcome: [code.reportOutcomeFactory, "reports a server's confirmation outcome to the rotation"],
-    retireOldKeys: [code.retireOldKeysFactory, "deactivates / deletes the old SMTP access keys"],
+    retireOldKeys: [code.retireOldKeysFactory, "usage-guarded retirement of the old SMTP access keys"],
     confirmationApi: [code.confirmationApiFactory, "confirmation page and confirm action"],
     starter: [code.starterFactory, "starts CredentialRotation with a dated execution name"],
 };
@@ -61,7 +61,12 @@ const FACTORIES: Record<ManualFunctionKey, [() => (event: any) => Promise<unknow
 /** Builds manual mode under the rotator. */
 export function buildManualRotation(parent: pulumi.ComponentResource, name: string, shared: RotatorShared): RotationModeResult & { resources: ManualRotationResources } {
     const { settings, tags, ctx } = shared;
-    const options: ManualOptions = validateManualOptions(argsLabel("SmtpCredentialRotator", name), shared.manualOptions, settings.businessUnit);
+    const options: ManualOptions = validateManualOptions(
+        argsLabel("SmtpCredentialRotator", name),
+        shared.manualOptions,
+        settings.businessUnit,
+        settings.retirement.observationHours * 3600,
+    );
     const opts: pulumi.CustomResourceOptions = { parent };
     const prefix = `${name}-manual`;
 
@@ -210,6 +215,7 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
                         notifyTopicArn: topic,
                         maxConcurrency: options.maxConcurrency,
                         graceSeconds: options.graceSeconds,
+                        observationSeconds: options.observationSeconds,
                         confirmationTimeoutSeconds: options.confirmationTimeoutSeconds,
                     }),
                 ),

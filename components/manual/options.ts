@@ -7,6 +7,7 @@ import {
     DEFAULT_CONFIRMATION_TIMEOUT_SECONDS,
     DEFAULT_GRACE_SECONDS,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_OBSERVATION_SECONDS,
     DEFAULT_REMINDER_SECONDS,
     MAX_EXECUTION_SECONDS,
     REPORT_MARGIN_SECONDS,
@@ -24,6 +25,12 @@ export interface ManualOptions {
     scheduleEnabled: boolean;
     /** seconds between deactivating and deleting the old key; default 3 days (`graceDays` or `graceSeconds`) */
     graceSeconds: number;
+    /**
+     * seconds the old key stays Active after every server confirmed, before IAM's last-use report decides
+     * (`observationHours` or `observationSeconds`); default: the rotator's `retirement.observationHours`
+     * (stack config `retirementObservationHours`), else 24 h
+     */
+    observationSeconds: number;
     /** seconds between reminders; default 1 day (`reminderHours` or `reminderSeconds`) */
     reminderSeconds: number;
     /** seconds an owner has to confirm; default 14 days (`confirmationTimeoutDays` or `confirmationTimeoutSeconds`) */
@@ -46,6 +53,8 @@ const KNOWN = [
     "scheduleEnabled",
     "graceDays",
     "graceSeconds",
+    "observationHours",
+    "observationSeconds",
     "reminderHours",
     "reminderSeconds",
     "confirmationTimeoutDays",
@@ -70,8 +79,11 @@ function bool(label: InputLabel, key: string, value: unknown, fallback: boolean)
     return value;
 }
 
-/** Validates `args.manual`; `businessUnit` names the default parameter. */
-export function validateManualOptions(label: InputLabel, raw: object | undefined, businessUnit: string): ManualOptions {
+/**
+ * Validates `args.manual`; `businessUnit` names the default parameter; `defaultObservationSeconds` (the
+ * rotator's `retirement.observationHours` in seconds) applies when neither observation option is given.
+ */
+export function validateManualOptions(label: InputLabel, raw: object | undefined, businessUnit: string, defaultObservationSeconds = DEFAULT_OBSERVATION_SECONDS): ManualOptions {
     const o = (raw ?? {}) as Record<string, unknown>;
     if (typeof o !== "object" || Array.isArray(o)) invalid(label, "manual", "must be an object", o);
     for (const key of Object.keys(o)) if (!KNOWN.includes(key)) invalid(label, `manual.${key}`, `is not a manual-mode option (known: ${KNOWN.join(", ")})`);
@@ -91,6 +103,7 @@ export function validateManualOptions(label: InputLabel, raw: object | undefined
         scheduleTimeZone: timeZone,
         scheduleEnabled: bool(label, "manual.scheduleEnabled", o.scheduleEnabled, true),
         graceSeconds: oneOfUnits(label, o, "graceDays", 86400, "graceSeconds", 0, 90 * 86400, DEFAULT_GRACE_SECONDS),
+        observationSeconds: oneOfUnits(label, o, "observationHours", 3600, "observationSeconds", 0, 90 * 86400, defaultObservationSeconds),
         reminderSeconds: oneOfUnits(label, o, "reminderHours", 3600, "reminderSeconds", 60, 30 * 86400, DEFAULT_REMINDER_SECONDS),
         confirmationTimeoutSeconds: timeout,
         maxConcurrency: integerInRange(label, "manual.maxConcurrency", o.maxConcurrency, 1, 40, DEFAULT_MAX_CONCURRENCY),

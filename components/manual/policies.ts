@@ -23,10 +23,10 @@ export function parameterArn(ctx: AwsContext, parameterName: string): string {
     return `arn:${ctx.partition}:ssm:${ctx.region}:${ctx.accountId}:parameter/${parameterName.replace(/^\//, "")}`;
 }
 
-/** CreateCredential: the user's keys, the one parameter, the customer key through SSM only. */
+/** CreateCredential: the user's keys (and its retirement-record tags, read to resume after a failed run), the one parameter, the customer key through SSM only. */
 export function createCredentialPolicy(ctx: AwsContext, s: ManualLambdaScope & { userArn: string; parameterArn: string; kmsKeyArn?: string }): PolicyDocument {
     const statements: PolicyStatement[] = [
-        { Sid: "ManageSmtpUserKeys", Effect: "Allow", Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"], Resource: s.userArn },
+        { Sid: "ManageSmtpUserKeys", Effect: "Allow", Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:ListUserTags"], Resource: s.userArn },
         { Sid: "WriteCredentialParameter", Effect: "Allow", Action: ["ssm:GetParameterHistory", "ssm:PutParameter"], Resource: s.parameterArn },
     ];
     if (s.kmsKeyArn) {
@@ -84,9 +84,21 @@ export function completeTaskPolicy(s: ManualLambdaScope & { confirmationTableArn
     );
 }
 
-/** RetireOldKeys: deactivate / delete the user's old keys. */
+/**
+ * RetireOldKeys: the usage-guarded retirement of the user's old keys — read their last use, deactivate /
+ * delete them, and keep the retirement records as tags on the user (GetAccessKeyLastUsed is authorized on the
+ * key's user).
+ */
 export function retireOldKeysPolicy(s: ManualLambdaScope & { userArn: string }): PolicyDocument {
-    return doc({ Sid: "RetireOldKeys", Effect: "Allow", Action: ["iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey"], Resource: s.userArn }, logs(s));
+    return doc(
+        {
+            Sid: "RetireOldKeys",
+            Effect: "Allow",
+            Action: ["iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags", "iam:TagUser", "iam:UntagUser", "iam:UpdateAccessKey"],
+            Resource: s.userArn,
+        },
+        logs(s),
+    );
 }
 
 /** Starter: start CredentialRotation. */

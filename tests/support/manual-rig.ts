@@ -33,6 +33,8 @@ const fn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${nam
 export interface RigOptions {
     servers: FleetServer[];
     graceSeconds?: number;
+    /** the old key's observation window after every server confirmed; default 1 s here */
+    observationSeconds?: number;
     reminderSeconds?: number;
     confirmationTimeoutSeconds?: number;
     maxConcurrency?: number;
@@ -144,6 +146,7 @@ export class ManualRig {
             notifyTopicArn: this.notifyTopicArn,
             maxConcurrency: o.maxConcurrency ?? 4,
             graceSeconds: o.graceSeconds ?? 1,
+            observationSeconds: o.observationSeconds ?? 1,
             confirmationTimeoutSeconds: o.confirmationTimeoutSeconds ?? 3600,
         });
         this.rotationArn = (await this.sfn.send(new CreateStateMachineCommand({ name: "CredentialRotation", definition: JSON.stringify(parent), roleArn: role }))).stateMachineArn!;
