@@ -86,6 +86,15 @@ describe("leak scanner", () => {
         assert.match(report, /«iam-secret-access-key»/);
     });
 
+    it("reports two adjacent secrets without printing either, not even a cut-off part", () => {
+        scanner.log("handler")(`key=${secretKey} password=${password} user=${accessKeyId}`);
+        const found = scanner.scan();
+        assert.deepStrictEqual(found.map((f) => f.kind).sort(), ["iam-secret-access-key", "smtp-password"]);
+        const report = scanner.report();
+        for (const s of [secretKey, password]) for (let i = 0; i + 12 <= s.length; i += 4) assert.ok(!report.includes(s.slice(i, i + 12)), "no 12-character piece of a secret in the report");
+        assert.ok(report.includes(accessKeyId), "access key ids (not secret) stay readable");
+    });
+
     it("finds a credential base64-encoded in a log line, and a secret learned after the text was seen", () => {
         const log = scanner.log("handler");
         log("stored", { blob: Buffer.from(JSON.stringify({ password })).toString("base64") });

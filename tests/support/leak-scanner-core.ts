@@ -85,6 +85,7 @@ const MIN_SECRET_LENGTH = 20;
 const RUN = /[A-Za-z0-9+/_-]{20,}/g;
 const BASE64_RUN = /^[A-Za-z0-9+/]{48,}$/;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+const UUID_ONLY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_RETAINED_CHARS = 64 * 1024 * 1024;
 
 /** One leak: never carries the secret itself. */
@@ -391,8 +392,14 @@ export class LeakScanner {
     }
 }
 
+/**
+ * ±60 characters around the hit, the secret replaced by «kind»; any other long token run (another secret, or
+ * part of one cut at the excerpt's edge) is masked too, except access key ids and uuids.
+ */
 function excerptOf(text: string, secret: string, kind: SecretKind): string {
     const norm = normalise(text);
     const at = Math.max(0, norm.indexOf(secret));
-    return JSON.stringify(norm.slice(Math.max(0, at - 60), at + secret.length + 60).split(secret).join(`«${kind}»`));
+    const around = norm.slice(Math.max(0, at - 60), at + secret.length + 60).split(secret).join("\u0000");
+    const masked = around.replace(RUN, (run) => (/^AKIA[A-Z0-9]{12,}$/.test(run) || UUID_ONLY.test(run) ? run : "«masked»"));
+    return JSON.stringify(masked.split("\u0000").join(`«${kind}»`));
 }
