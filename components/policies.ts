@@ -4,6 +4,7 @@
  * so each document is tested for its exact actions and resources without Pulumi.
  * All ARNs are built with the deployment's partition (aws, aws-cn, aws-us-gov, ...).
  */
+import { RETIREMENT_LAMBDA_USER_ACTIONS } from "./providers/retirement-lambda";
 
 export interface PolicyStatement {
     Sid?: string;
@@ -120,17 +121,12 @@ export interface RotationLambdaScope {
     kmsKeyArn?: string;
 }
 
-/** The IAM actions the rotation handler calls on its SMTP user (keys + retirement records kept as user tags). */
-export const ROTATION_USER_ACTIONS = [
-    "iam:CreateAccessKey",
-    "iam:DeleteAccessKey",
-    "iam:GetAccessKeyLastUsed",
-    "iam:ListAccessKeys",
-    "iam:ListUserTags",
-    "iam:TagUser",
-    "iam:UntagUser",
-    "iam:UpdateAccessKey",
-] as const;
+/**
+ * The IAM actions the rotation handler calls on its SMTP user: creating the new key, plus the retirement
+ * code's calls (runtime/retirement.ts: keys + retirement records kept as user tags), which the retirement
+ * Lambda makes too.
+ */
+export const ROTATION_USER_ACTIONS = ["iam:CreateAccessKey", ...RETIREMENT_LAMBDA_USER_ACTIONS] as const;
 
 export const ROTATION_SECRET_ACTIONS = [
     "secretsmanager:DescribeSecret",
