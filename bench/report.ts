@@ -215,6 +215,17 @@ export function renderMarkdown(r: BenchResults): string {
         if (probes.length) {
             out.push("", "Failure alert (one more rotation per size with one failing server; setSecret must fail and alert):", "");
             out.push(table(["N", "targeting", "setSecret error", "SNS Publish (status, message size)", "alert delivered"], probes.map((f) => [f.n, f.targeting, f.failureAlert!.error.replace(/\|/g, "/"), f.failureAlert!.publishes.map((p) => `${p.status}, ${formatBytes(p.messageBytes)}`).join("; ") || "none", f.failureAlert!.delivered ? "yes" : "**no**"])));
+            const lost = probes.filter((f) => !f.failureAlert!.delivered);
+            const sized = probes.filter((f) => f.failureAlert!.publishes.length).map((f) => ({ n: f.n, y: Math.max(...f.failureAlert!.publishes.map((p) => p.messageBytes)) }));
+            const fit = linearFit(sized);
+            if (lost.length && fit) {
+                out.push(
+                    "",
+                    `The failure notice lists every server's status: ≈ ${fit.slope.toFixed(0)} bytes per server, over SNS's 256 KiB message limit from about ` +
+                        `${Math.floor((256 * KIB - fit.intercept) / fit.slope).toLocaleString("en")} servers; there SNS refuses the Publish (moto enforces the same limit) and the alert reaches only the log. ` +
+                        `Closing it: put only the failed servers (bounded, plus a count of the rest) in the message.`,
+                );
+            }
         }
         out.push("", "Seeding moto (emulator cost, not part of the rotation): " + r.fleet.seeding.map((s) => `N=${s.n} ${s.targeting}: ${formatMs(s.ms)}`).join("; ") + ".");
     }
@@ -231,7 +242,11 @@ export function renderMarkdown(r: BenchResults): string {
                 "",
                 `Parent history ≈ ${h.fixed!.toFixed(0)} + ${h.perServer.toFixed(1)}·N events: a Standard workflow stops at ${STANDARD_HISTORY_EVENT_LIMIT.toLocaleString("en")} events, ` +
                     `so one CredentialRotation execution covers at most about ${h.maxServersBeforeHistoryLimit!.toLocaleString("en")} servers. ` +
-                    `Children run ${h.runs[0].maxConcurrency} at a time (Map MaxConcurrency) and each waits for its owner, so a rotation takes at least ⌈N/${h.runs[0].maxConcurrency}⌉ owner response times.`,
+                    `Children run ${h.runs[0].maxConcurrency} at a time (Map MaxConcurrency) and each waits for its owner, so a rotation takes at least ⌈N/${h.runs[0].maxConcurrency}⌉ owner response times ` +
+                    `(10,000 servers: ${Math.ceil(10_000 / h.runs[0].maxConcurrency).toLocaleString("en")} waves). ` +
+                    (h.maxServersBeforeHistoryLimit! < 10_000
+                        ? "Closing it: start the children without waiting in the Map (then one wait for an all-confirmed signal), a Distributed Map (child workflow executions, each with its own history), or one CredentialRotation execution per page chained by StartExecution."
+                        : ""),
             );
         }
     }
