@@ -4,22 +4,13 @@
  * table (moto). The auto-mode rotation handler runs against moto through the proxy with the real SMTP check
  * against the local SES-compatible endpoint, and a real clock (the agents are real processes).
  *
- * Secrets Manager's part (moto cannot invoke our Lambda) is played like tests/support/rotation-driver.ts
- * does: a pending version for a new token holding a copy of the current value, the four steps, then the
- * AWSPENDING label removed.
+ * Secrets Manager's part (moto cannot invoke our Lambda) is played by tests/support/rotation-driver.ts's
+ * playRotation: a pending version for a new token holding a copy of the current value, the four steps, then
+ * the AWSPENDING label removed.
  */
-import { randomUUID } from "crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateUserCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
-import {
-    CreateSecretCommand,
-    DescribeSecretCommand,
-    GetSecretValueCommand,
-    PutSecretValueCommand,
-    RotateSecretCommand,
-    SecretsManagerClient,
-    UpdateSecretVersionStageCommand,
-} from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { CreateDocumentCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as fs from "fs";
@@ -34,12 +25,12 @@ import { FleetAgent } from "./fleet-agent";
 import { clientConfig, testEnv } from "./hooks";
 import { leakScanner } from "./leak-scanner";
 import { makeArgvShims, PostfixInstance, startPostfix } from "./postfix";
+import { playRotation } from "./rotation-driver";
 import type { SesEndpoint } from "./ses-endpoint";
 
 /** SES region the SMTP passwords are derived for (the endpoint checks logins for it). */
 export const E2E_SES_REGION = "eu-west-1";
 export const E2E_USER = "ses-smtp-postfix-e2e";
-export const E2E_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
 const POSTFIX_DOCUMENT = "ses-postfix-update-e2e";
 const IIS_DOCUMENT = "ses-iis-update-e2e";
 
@@ -151,21 +142,12 @@ export class PostfixFleetWorld {
     }
 
     /**
-     * One rotation as Secrets Manager runs it: pending version for a new token (a copy of the current value,
-     * as RotateSecret leaves it), the four steps (`afterStep` is called after each), AWSPENDING removed on
-     * success. Returns the token; a failing step's error propagates (AWSPENDING then stays, as in AWS).
+     * One rotation as Secrets Manager runs it (playRotation): pending version for a new token, the four steps
+     * (`afterStep` is called after each), AWSPENDING removed on success. Returns the token; a failing step's
+     * error propagates (AWSPENDING then stays, as in AWS).
      */
     async rotate(afterStep: (step: string) => void | Promise<void> = () => undefined): Promise<string> {
-        const token = randomUUID();
-        const current = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretArn, VersionStage: "AWSCURRENT" }));
-        await this.secrets.send(new PutSecretValueCommand({ SecretId: this.secretArn, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
-        const handler = this.handler();
-        for (const step of E2E_STEPS) {
-            await handler({ Step: step, SecretId: this.secretArn, ClientRequestToken: token });
-            await afterStep(step);
-        }
-        await this.secrets.send(new UpdateSecretVersionStageCommand({ SecretId: this.secretArn, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));
-        return token;
+        return playRotation(this.secrets, this.secretArn, this.handler(), afterStep);
     }
 
     async stages(): Promise<Record<string, string[]>> {

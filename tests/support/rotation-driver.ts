@@ -11,6 +11,10 @@
  * does: a version labelled AWSPENDING holding a copy of the current value. With `placeholder: "aws"` the
  * proxy answers the first read of that version with ResourceNotFoundException, as real Secrets Manager does
  * for its value-less pending placeholder (an emulation, named as such).
+ *
+ * The Secrets Manager part itself (`createPendingVersion`, `STEPS`, `removePendingLabel`, `playRotation`)
+ * takes its clients and handler as arguments, so the Postfix end-to-end fleet and the demo play it with
+ * the same code.
  */
 import { randomUUID } from "crypto";
 import { CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
@@ -39,9 +43,46 @@ import type { SesEndpoint } from "./ses-endpoint";
 
 export const SES_REGION = "eu-west-1";
 export const USER = "ses-smtp-bu-a";
+/** The four rotation steps, in the order Secrets Manager invokes them. */
 export const STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
 export const FLEET = { kind: "tag" as const, tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" };
 export const FLEET_TABLE = "fleet-bu-a";
+
+/**
+ * Secrets Manager's RotateSecret, as moto does it with RotateImmediately=false: a version for a new token,
+ * labelled AWSPENDING, holding a copy of the current value. Returns the token.
+ */
+export async function createPendingVersion(secrets: SecretsManagerClient, secretId: string): Promise<string> {
+    const token = randomUUID();
+    const current = await secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: "AWSCURRENT" }));
+    await secrets.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
+    return token;
+}
+
+/** What Secrets Manager does after a successful finishSecret: the AWSPENDING label leaves the token's version. */
+export async function removePendingLabel(secrets: SecretsManagerClient, secretId: string, token: string): Promise<void> {
+    await secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));
+}
+
+/**
+ * One whole rotation as Secrets Manager runs it: the pending version (createPendingVersion), the four steps
+ * through `handler` (`afterStep` is called after each), then the AWSPENDING label removed. Returns the token;
+ * a failing step's error propagates and AWSPENDING stays, as in AWS.
+ */
+export async function playRotation(
+    secrets: SecretsManagerClient,
+    secretId: string,
+    handler: (event: RotationEvent) => Promise<void>,
+    afterStep: (step: (typeof STEPS)[number]) => void | Promise<void> = () => undefined,
+): Promise<string> {
+    const token = await createPendingVersion(secrets, secretId);
+    for (const step of STEPS) {
+        await handler({ Step: step, SecretId: secretId, ClientRequestToken: token });
+        await afterStep(step);
+    }
+    await removePendingLabel(secrets, secretId, token);
+    return token;
+}
 
 /** SNS messages the code under test published, read from the proxy's record of calls to moto. */
 export function publishedMessages(): { subject: string; message: string }[] {
@@ -166,9 +207,7 @@ export class RotationWorld {
 
     /** Creates the pending version for a new token the way moto's RotateSecret(RotateImmediately=false) does. */
     async beginRotation(opts: { placeholder?: "moto" | "aws" } = {}): Promise<string> {
-        const token = randomUUID();
-        const current = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretArn, VersionStage: "AWSCURRENT" }));
-        await this.secrets.send(new PutSecretValueCommand({ SecretId: this.secretArn, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
+        const token = await createPendingVersion(this.secrets, this.secretArn);
         if (opts.placeholder === "aws") {
             testEnv().proxy.addFault({ service: "secretsmanager", operation: "GetSecretValue", bodyIncludes: token, kind: "error", code: "ResourceNotFoundException", status: 400, times: 1 });
         }
@@ -183,9 +222,7 @@ export class RotationWorld {
     /** What Secrets Manager does after a successful finishSecret: the pending label goes. */
     async endRotation(token: string): Promise<void> {
         const stages = await this.stages();
-        if (stages[token]?.includes("AWSPENDING")) {
-            await this.secrets.send(new UpdateSecretVersionStageCommand({ SecretId: this.secretArn, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));
-        }
+        if (stages[token]?.includes("AWSPENDING")) await removePendingLabel(this.secrets, this.secretArn, token);
     }
 
     /** A whole rotation: begin, the four steps, end. Returns the token. */
