@@ -7,13 +7,22 @@
  * after the value was stored returns the same reference; a key created by an earlier attempt of THIS
  * execution whose secret was never stored (crash between CreateAccessKey and PutParameter) is deleted
  * first — only keys created after the execution started and referenced by no parameter version qualify.
+ *
+ * Resuming after a failed run: in manual mode the "current" key is the one every server last confirmed; the
+ * rotation that confirmed it recorded the retirement of the key before it (an IAM user tag, see
+ * ../retirement-record.ts), and that record stays until the old key is deleted. So when the user already has
+ * two keys, the latest parameter version was written by a rotation and names the newer of them (L), and the
+ * other one (O) has NO retirement record, then L is an unfinished rotation's key (some servers may already use it): it is reused — same
+ * parameter version, O retired once every server confirmed L. Every other two-key situation is refused
+ * with a message saying what to do (see {@link resumeUnfinishedRotation}).
  */
 import ssmSdk = require("@aws-sdk/client-ssm");
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { SSMClient } from "@aws-sdk/client-ssm";
-import { createAccessKeyForSmtp, deleteAccessKey, listAccessKeys, smtpCredentialForKey } from "../access-keys";
+import { AccessKeyInfo, createAccessKeyForSmtp, deleteAccessKey, listAccessKeys, MAX_ACCESS_KEYS_PER_USER, smtpCredentialForKey } from "../access-keys";
 import { parseCredential, serializeCredential } from "../credential";
 import { jsonLineLogger, Logger } from "../notify";
+import { listRetirements } from "../retirement";
 import { isAwsRegion } from "../smtp-password";
 import { assertExecutionName, RotationCredential } from "./types";
 
@@ -62,7 +71,8 @@ export function assertCreateCredentialConfig(config: CreateCredentialConfig): vo
     }
 }
 
-interface StoredVersion {
+/** One version of the credential parameter: its number, Description and the access key id it holds. */
+export interface StoredVersion {
     version: number;
     description?: string;
     accessKeyId?: string;
@@ -84,6 +94,64 @@ async function parameterHistory(ssm: SSMClient, name: string): Promise<StoredVer
         throw e;
     }
     return versions.sort((a, b) => a.version - b.version);
+}
+
+/**
+ * The user already has the most keys IAM allows: reuse the unfinished rotation's key when that is the
+ * only reading of the situation, otherwise throw an error saying exactly what to do.
+ */
+export async function resumeUnfinishedRotation(
+    deps: CreateCredentialDeps,
+    config: CreateCredentialConfig,
+    history: StoredVersion[],
+    keys: AccessKeyInfo[],
+): Promise<RotationCredential> {
+    const user = config.iamUserName;
+    const ids = keys.map((k) => `${k.accessKeyId} (${k.status})`).join(", ");
+    const latest = history[history.length - 1];
+    const deleteHint = (id: string) => `aws iam delete-access-key --user-name ${user} --access-key-id ${id}`;
+    const retiring = (await listRetirements(deps.iam, user)).filter((r) => keys.some((k) => k.accessKeyId === r.accessKeyId));
+    if (retiring.length > 0) {
+        const r = retiring[0];
+        const what =
+            r.phase === "held"
+                ? `is held: it was used at ${r.evidence?.lastUsedDate ?? "?"} after the switch. Move that consumer to the current credential, release the hold (stack config retirementOverrideKeyId=${r.accessKeyId}, then pulumi up), and start again once it is deleted`
+                : r.phase === "deactivated"
+                  ? `is Inactive and will be deleted after ${r.deleteAfter ?? "the grace period"}; start again after that (or delete it now: ${deleteHint(r.accessKeyId)})`
+                  : `is being observed until ${r.deactivateAfter ?? "the end of the observation window"}; start again once it is deleted`;
+        throw new Error(`cannot start a rotation: the previous rotation is still retiring old access key ${r.accessKeyId} of IAM user "${user}" (replaced by ${r.newAccessKeyId}); its retirement ${what}.`);
+    }
+    const candidate = latest?.accessKeyId ? keys.find((k) => k.accessKeyId === latest.accessKeyId) : undefined;
+    const createdAt = (k: AccessKeyInfo) => (k.createDate ? Date.parse(k.createDate) : NaN);
+    // A failed run leaves: the latest version written by a rotation, holding a key newer than the other one.
+    const unfinished =
+        candidate &&
+        latest?.description?.startsWith(credentialVersionDescription("")) &&
+        keys.every((k) => k === candidate || createdAt(k) <= createdAt(candidate))
+            ? candidate
+            : undefined;
+    if (!latest || !unfinished) {
+        throw new Error(
+            `cannot start a rotation: IAM user "${user}" already has ${keys.length} access keys (${ids}) and the latest version of parameter ${config.parameterName}` +
+                ` (key ${latest?.accessKeyId ?? "none readable"}) is not an unfinished rotation's newest key, so which key the servers use is unknown.` +
+                ` Find the key no server uses, delete it (${deleteHint("<that key id>")}), then start the rotation again.`,
+        );
+    }
+    const others = keys.filter((k) => k.accessKeyId !== unfinished.accessKeyId);
+    if (unfinished.status !== "Active" || others.some((k) => k.status !== "Active")) {
+        throw new Error(
+            `cannot start a rotation: IAM user "${user}" has access keys ${ids} and no retirement in progress; an Inactive key is not what a failed rotation leaves.` +
+                ` Check that no server uses the Inactive key, delete it (${deleteHint("<inactive key id>")}), then start the rotation again.`,
+        );
+    }
+    const previousAccessKeyIds = others.map((k) => k.accessKeyId);
+    (deps.log ?? jsonLineLogger)("reusing the key of an unfinished rotation (some servers may already use it)", {
+        parameterName: config.parameterName,
+        parameterVersion: latest.version,
+        accessKeyId: unfinished.accessKeyId,
+        previousAccessKeyIds,
+    });
+    return { parameterName: config.parameterName, parameterVersion: latest.version, accessKeyId: unfinished.accessKeyId, previousAccessKeyIds };
 }
 
 /** The CreateCredential Lambda handler. */
@@ -117,6 +185,7 @@ export function createCredentialHandler(deps: CreateCredentialDeps, config: Crea
             }
         }
         keys = await listAccessKeys(deps.iam, config.iamUserName);
+        if (keys.length >= MAX_ACCESS_KEYS_PER_USER) return resumeUnfinishedRotation(deps, config, history, keys);
         const previousAccessKeyIds = keys.map((k) => k.accessKeyId);
 
         const key = await createAccessKeyForSmtp(deps.iam, config.iamUserName, config.sesRegion);
