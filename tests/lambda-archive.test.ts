@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
+import { IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { builtinModules } from "module";
 import { rotationLambdaEnvironment } from "../components/auto-rotation";
 import { packageNameOf, packageRequireClosure } from "../components/package-closure";
@@ -27,7 +27,8 @@ import { validateRotatorArgs } from "../components/settings";
 import { argsLabel } from "../components/validation";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { FLEET, RotationWorld, SES_REGION, USER } from "./support/rotation-driver";
-import { SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
+import { NodeScriptRun, runNodeScript } from "./support/node-script";
+import { createUserWithKey, SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -36,28 +37,14 @@ function smtpCheckFactory(): (credential: SmtpCredentialValue) => Promise<unknow
     return smtpCheck.createSmtpCheck({ ca: process.env.SMTP_CHECK_CA, budgetMs: 0 });
 }
 
-interface RunResult {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
 /** Loads `<dir>/__index.js` in a fresh node process and calls `handler(event)` once. */
-function invokeInFreshNode(dir: string, env: Record<string, string>, event: object): Promise<RunResult> {
+function invokeInFreshNode(dir: string, env: Record<string, string>, event: object): Promise<NodeScriptRun> {
     const script = `
         const mod = require(${JSON.stringify(path.join(dir, "__index.js"))});
         mod.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 600000 })
             .then(() => { console.log("HANDLER-RESOLVED"); })
             .catch((e) => { console.error("HANDLER-REJECTED " + e.message); process.exitCode = 1; });`;
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-e", script], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    return runNodeScript(script, { cwd: dir, env });
 }
 
 /** The package a module specifier (or a path below node_modules) names. */
@@ -180,11 +167,10 @@ describe("rotation Lambda archive", function () {
         });
         beforeEach(resetAws);
 
-        async function run(password: (secret: string) => string): Promise<{ out: RunResult; keyId: string }> {
+        async function run(password: (secret: string) => string): Promise<{ out: NodeScriptRun; keyId: string }> {
             const iam = new IAMClient(clientConfig());
-            await iam.send(new CreateUserCommand({ UserName: "smtp" }));
-            const k = (await iam.send(new CreateAccessKeyCommand({ UserName: "smtp" }))).AccessKey!;
-            const credential = { username: k.AccessKeyId!, password: password(k.SecretAccessKey!), endpoint: ses.host, port: ses.port, region: SES_REGION };
+            const k = await createUserWithKey(iam, "smtp");
+            const credential = { username: k.id, password: password(k.secret), endpoint: ses.host, port: ses.port, region: SES_REGION };
             // The credential travels on stdin (never argv/env); the child prints only the outcome.
             const script = `
                 const chunks = [];
@@ -194,22 +180,9 @@ describe("rotation Lambda archive", function () {
                         .then((r) => console.log("CHECK-OK " + JSON.stringify(r)))
                         .catch((e) => { console.log("CHECK-FAILED " + e.name + " " + e.failureClass); process.exitCode = 1; });
                 });`;
-            const out = await new Promise<RunResult>((resolve, reject) => {
-                const child = spawn(process.execPath, ["-e", script], {
-                    cwd: smtpDir,
-                    env: { PATH: process.env.PATH ?? "", SMTP_CHECK_CA: ses.ca },
-                    stdio: ["pipe", "pipe", "pipe"],
-                });
-                let stdout = "";
-                let stderr = "";
-                child.stdout.on("data", (d) => (stdout += d));
-                child.stderr.on("data", (d) => (stderr += d));
-                child.on("error", reject);
-                child.on("close", (code) => resolve({ code, stdout, stderr }));
-                child.stdin.end(JSON.stringify(credential));
-            });
+            const out = await runNodeScript(script, { cwd: smtpDir, env: { PATH: process.env.PATH ?? "", SMTP_CHECK_CA: ses.ca }, stdin: JSON.stringify(credential) });
             assert.ok(out.stdout.includes(`NODEMAILER-FROM ${path.join(fs.realpathSync(archiveDir), "node_modules", "nodemailer", "dist", "cjs", "smtp-connection", "index.js")}`), out.stdout + out.stderr);
-            return { out, keyId: k.AccessKeyId! };
+            return { out, keyId: k.id };
         }
 
         it("an active key's SMTP password passes AUTH (STARTTLS) in one attempt", async () => {
