@@ -1,9 +1,9 @@
 import * as assert from "assert";
 import nodemailer = require("nodemailer");
-import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, UpdateAccessKeyCommand, DeleteAccessKeyCommand } from "@aws-sdk/client-iam";
+import { IAMClient, UpdateAccessKeyCommand, DeleteAccessKeyCommand } from "@aws-sdk/client-iam";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
-import { SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
+import { createUserWithKey, SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
 
 const REGION = "eu-west-1";
 
@@ -35,9 +35,7 @@ describe("SES-compatible SMTP endpoint (emulation: smtp-server deciding logins f
         ep.messages.length = 0;
         ep.onAuthenticated = undefined;
         iam = new IAMClient(clientConfig());
-        await iam.send(new CreateUserCommand({ UserName: "smtp" }));
-        const k = await iam.send(new CreateAccessKeyCommand({ UserName: "smtp" }));
-        key = { id: k.AccessKey!.AccessKeyId!, secret: k.AccessKey!.SecretAccessKey! };
+        key = await createUserWithKey(iam, "smtp");
     });
 
     it("accepts the SES SMTP password of an active key and records who logged in", async () => {

@@ -1,13 +1,13 @@
 import * as assert from "assert";
 import { SMTPServer } from "smtp-server";
 import { AddressInfo } from "net";
-import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
+import { IAMClient, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { SmtpCredentialValue } from "../runtime/credential";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { createSmtpCheck, SmtpCheckError } from "../runtime/smtp-check";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { freePort } from "./support/moto";
-import { SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
+import { createUserWithKey, SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
 
 const REGION = "eu-west-1";
 
@@ -56,9 +56,7 @@ describe("SMTP AUTH check (nodemailer against the local SES-compatible endpoint)
         logLines = [];
         clockMs = 0;
         iam = new IAMClient(clientConfig());
-        await iam.send(new CreateUserCommand({ UserName: "smtp" }));
-        const k = await iam.send(new CreateAccessKeyCommand({ UserName: "smtp" }));
-        key = { id: k.AccessKey!.AccessKeyId!, secret: k.AccessKey!.SecretAccessKey! };
+        key = await createUserWithKey(iam, "smtp");
     });
 
     it("succeeds on the first attempt over STARTTLS with an active key, without sending mail", async () => {

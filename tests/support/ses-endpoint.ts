@@ -7,6 +7,7 @@
  * key really fails AUTH with 535. AUTH (PLAIN/LOGIN) is offered only after TLS: STARTTLS on `port`,
  * implicit TLS on `implicitTlsPort`. It is an emulation of SES's SMTP interface, not SES.
  */
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
 import { SMTPServer, SMTPServerAuthentication, SMTPServerSession } from "smtp-server";
 import { AddressInfo } from "net";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
@@ -87,6 +88,16 @@ async function currentKeyStatus(motoUrl: string, userName: string, accessKeyId: 
 
 function authError(message: string): Error {
     return Object.assign(new Error(message), { responseCode: 535 });
+}
+
+/**
+ * Creates IAM user `userName` with one access key, straight through IAM (not through the code under test):
+ * a login the endpoint accepts with `deriveSmtpPassword(secret, region)`.
+ */
+export async function createUserWithKey(iam: IAMClient, userName: string): Promise<{ id: string; secret: string }> {
+    await iam.send(new CreateUserCommand({ UserName: userName }));
+    const k = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!;
+    return { id: k.AccessKeyId!, secret: k.SecretAccessKey! };
 }
 
 /** Starts the endpoint on two free loopback ports. */
