@@ -11,12 +11,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { defaultSmtpEndpoint } from "../runtime/credential";
 import { FleetTarget } from "../runtime/fleet-target";
-import { alertTopicPolicy, rotationFailedEventPattern, rotationLambdaPolicy, serviceAssumeRolePolicy } from "./policies";
+import { alertTopicPolicy, rotationFailedEventPattern, rotationLambdaPolicy } from "./policies";
 import { buildRetirementSchedule } from "./retirement-schedule";
 import { BootstrapCredential } from "./providers/bootstrap-credential";
 import { createFirstCredential } from "./rotator-providers";
 import { lambdaCodePathOptions, rotationLambdaFactory } from "./rotation-lambda";
-import { RotationModeResult, RotatorShared } from "./rotator-shared";
+import { lambdaLogGroupAndRole, RotationModeResult, RotatorShared } from "./rotator-shared";
 import { ROTATION_LAMBDA_TIMEOUT_SECONDS, RotatorSettings } from "./settings";
 
 /** Values for the rotation Lambda's environment that are only known at deployment. */
@@ -72,17 +72,7 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
     // (that would put the credential in Pulumi state).
     const firstCredential = createFirstCredential(shared, { secretArn: secret.arn });
 
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-rotation`, { retentionInDays: settings.logRetentionDays, tags }, opts);
-
-    const role = new aws.iam.Role(
-        `${name}-rotation`,
-        {
-            description: `Rotation Lambda of the ${settings.businessUnit} SES SMTP credential`,
-            assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("lambda.amazonaws.com")),
-            tags,
-        },
-        opts,
-    );
+    const { logGroup, role } = lambdaLogGroupAndRole(shared, `${name}-rotation`, `Rotation Lambda of the ${settings.businessUnit} SES SMTP credential`);
 
     const environment = pulumi
         .all([shared.user.name, shared.fleetTarget, shared.documents.postfix.name, shared.documents.iis.name, shared.topic.arn])

@@ -8,9 +8,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { RETIREMENT_LAMBDA_USER_ACTIONS, RETIREMENT_SCHEDULE_EXPRESSION, retirementLambdaFactory } from "./providers/retirement-lambda";
-import { retirementLambdaPolicy, serviceAssumeRolePolicy } from "./policies";
+import { retirementLambdaPolicy } from "./policies";
 import { lambdaCodePathOptions } from "./rotation-lambda";
-import { RotatorShared } from "./rotator-shared";
+import { lambdaLogGroupAndRole, RotatorShared } from "./rotator-shared";
 import { RotatorSettings } from "./settings";
 
 /** The retirement Lambda's environment (names as runtime/auto/config.ts and retirement-lambda.ts read them). Pure. */
@@ -28,16 +28,7 @@ export function buildRetirementSchedule(shared: RotatorShared): { functionName: 
     const { parent, name, settings, tags } = shared;
     const opts: pulumi.CustomResourceOptions = { parent };
 
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-retirement`, { retentionInDays: settings.logRetentionDays, tags }, opts);
-    const role = new aws.iam.Role(
-        `${name}-retirement`,
-        {
-            description: `Old-key retirement Lambda of the ${settings.businessUnit} SES SMTP credential`,
-            assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("lambda.amazonaws.com")),
-            tags,
-        },
-        opts,
-    );
+    const { logGroup, role } = lambdaLogGroupAndRole(shared, `${name}-retirement`, `Old-key retirement Lambda of the ${settings.businessUnit} SES SMTP credential`);
     const policy = new aws.iam.RolePolicy(
         `${name}-retirement`,
         {

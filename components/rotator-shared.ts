@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { FleetTarget } from "../runtime/fleet-target";
 import { FleetBinding } from "./args";
-import { AwsContext, CredentialStore } from "./policies";
+import { AwsContext, CredentialStore, serviceAssumeRolePolicy } from "./policies";
 import { RotatorSettings } from "./settings";
 
 /** Shared resources and settings of one rotator. Every resource a mode builder creates must use `{ parent }`. */
@@ -58,3 +58,18 @@ export type ManualRotationBuilder = (
     name: string,
     inputs: RotatorShared,
 ) => RotationModeResult & { resources: { rotationStateMachine: aws.sfn.StateMachine } };
+
+/**
+ * A Lambda function's log group and execution role (assumable by lambda.amazonaws.com, no policy yet), both
+ * with the logical name `logicalName` under the rotator; the caller attaches the function's own policy.
+ */
+export function lambdaLogGroupAndRole(shared: RotatorShared, logicalName: string, roleDescription: string): { logGroup: aws.cloudwatch.LogGroup; role: aws.iam.Role } {
+    const opts: pulumi.CustomResourceOptions = { parent: shared.parent };
+    const logGroup = new aws.cloudwatch.LogGroup(logicalName, { retentionInDays: shared.settings.logRetentionDays, tags: shared.tags }, opts);
+    const role = new aws.iam.Role(
+        logicalName,
+        { description: roleDescription, assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("lambda.amazonaws.com")), tags: shared.tags },
+        opts,
+    );
+    return { logGroup, role };
+}
