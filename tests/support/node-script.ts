@@ -20,8 +20,8 @@ export function runNodeScript(script: string, options: { cwd: string; env: Recor
         const child = spawn(process.execPath, ["-e", script], { cwd: options.cwd, env: options.env, stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
+        child.stdout!.on("data", (d) => (stdout += d));
+        child.stderr!.on("data", (d) => (stderr += d));
         child.on("error", reject);
         child.on("close", (code) => resolve({ code, stdout, stderr }));
         if (options.stdin !== undefined) child.stdin!.end(options.stdin);
