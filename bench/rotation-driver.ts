@@ -1,15 +1,13 @@
 /**
- * One auto-mode rotation for the scale runs, driven the way Secrets Manager drives the rotation Lambda
- * (same approach as tests/support/rotation-driver.ts, which is bound to the mocha environment and one fixed
- * world): the pending version for a new token is prepared as moto's RotateSecret(RotateImmediately=false)
- * prepares it (a copy of the current value labelled AWSPENDING; moto cannot invoke our Lambda), then the real
- * handler (`createRotationHandler`, configured from the environment variables the component sets) runs
- * createSecret, setSecret, testSecret, finishSecret in turn, and the AWSPENDING label is removed as Secrets
- * Manager does. Each step is timed; AWS calls are counted per step from the proxy's record.
+ * One auto-mode rotation for the scale runs, driven the way Secrets Manager drives the rotation Lambda, with
+ * the tests' Secrets Manager play (tests/support/rotation-driver.ts: `createPendingVersion` prepares the
+ * pending version as moto's RotateSecret(RotateImmediately=false) does, `removePendingLabel` ends the
+ * rotation): the real handler (`createRotationHandler`, configured from the environment variables the
+ * component sets) runs createSecret, setSecret, testSecret, finishSecret in turn. Each step is timed; AWS
+ * calls are counted per step from the proxy's record.
  */
-import { randomUUID } from "crypto";
 import { CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
-import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CreateDocumentCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -19,11 +17,13 @@ import { serializeCredential } from "../runtime/credential";
 import { createSmtpCheck } from "../runtime/smtp-check";
 import type { FleetTarget } from "../runtime/fleet-target";
 import { iisDocumentContent, postfixDocumentContent } from "../documents";
+import { createPendingVersion, removePendingLabel, STEPS } from "../tests/support/rotation-driver";
 import type { SesEndpoint } from "../tests/support/ses-endpoint";
 import { BenchAws, CallTimer } from "./aws-env";
 import type { SlowFleet } from "./fleet-emulation";
 
-export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
+/** The four steps, in the order Secrets Manager invokes them. */
+export const ROTATION_STEPS = STEPS;
 export type RotationStep = (typeof ROTATION_STEPS)[number];
 
 /** What one step cost. */
@@ -132,10 +132,8 @@ export async function runRotation(
         },
         config,
     );
-    const token = randomUUID();
     const sm = new SecretsManagerClient(cfg);
-    const current = await sm.send(new GetSecretValueCommand({ SecretId: rotator.secretArn, VersionStage: "AWSCURRENT" }));
-    await sm.send(new PutSecretValueCommand({ SecretId: rotator.secretArn, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
+    const token = await createPendingVersion(sm, rotator.secretArn);
     const steps = {} as Record<RotationStep, StepMeasurement>;
     let totalMs = 0;
     for (const step of ROTATION_STEPS) {
@@ -157,7 +155,7 @@ export async function runRotation(
         totalMs += ms;
         opts.log(`    ${step}: ${ms.toFixed(0)} ms, ${Object.values(calls).reduce((a, b) => a + b, 0)} AWS calls`);
     }
-    await sm.send(new UpdateSecretVersionStageCommand({ SecretId: rotator.secretArn, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));
+    await removePendingLabel(sm, rotator.secretArn, token);
     return { steps, totalMs };
 }
 
@@ -192,10 +190,7 @@ export async function probeFailureAlert(
         },
         rotationConfigFromEnv(rotator.env),
     );
-    const token = randomUUID();
-    const sm = new SecretsManagerClient(cfg);
-    const current = await sm.send(new GetSecretValueCommand({ SecretId: rotator.secretArn, VersionStage: "AWSCURRENT" }));
-    await sm.send(new PutSecretValueCommand({ SecretId: rotator.secretArn, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
+    const token = await createPendingVersion(new SecretsManagerClient(cfg), rotator.secretArn);
     await handler({ Step: "createSecret", SecretId: rotator.secretArn, ClientRequestToken: token });
     const firstCall = aws.proxy.calls.length;
     let error = "no error";
