@@ -6,22 +6,22 @@
  * the servers over SSM (the fleet agents run the Postfix document), proves the new key by SMTP AUTH against
  * the local SES endpoint, moves AWSCURRENT and retires the old key.
  */
-import { randomUUID } from "crypto";
-import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
+import { DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { ListCommandInvocationsCommand } from "@aws-sdk/client-ssm";
 import { createRotationHandler, FleetUpdateError } from "../runtime/auto/rotation-handler";
 import { parseCredential } from "../runtime/credential";
 import { listRetirements } from "../runtime/retirement";
 import { createSmtpCheck } from "../runtime/smtp-check";
 import { mailAndAwait } from "../tests/support/postfix";
+import { createPendingVersion, removePendingLabel, STEPS } from "../tests/support/rotation-driver";
 import type { Emulators } from "./emulators";
 import type { Progress, ServerState } from "./progress";
 import type { AutoResources, DemoClients, SharedResources } from "./provision";
 import { accessKeyStatuses, DemoResult, ServerOutcome } from "./result";
 import { installedUserName, RunningServer } from "./servers";
 
-/** The four Secrets Manager rotation steps, in order. */
-export const AUTO_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
+/** The four Secrets Manager rotation steps, in order (tests/support/rotation-driver's STEPS). */
+export const AUTO_STEPS = STEPS;
 
 export interface AutoRunInput {
     emulators: Emulators;
@@ -81,9 +81,7 @@ export async function runAutoRotation(input: AutoRunInput): Promise<DemoResult> 
     );
 
     // Secrets Manager's RotateSecret: a pending version for a new token (a copy of the current value).
-    const token = randomUUID();
-    const current = await c.secrets.send(new GetSecretValueCommand({ SecretId: auto.secretArn, VersionStage: "AWSCURRENT" }));
-    await c.secrets.send(new PutSecretValueCommand({ SecretId: auto.secretArn, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
+    const token = await createPendingVersion(c.secrets, auto.secretArn);
     progress.note(`Secrets Manager starts rotation of ${auto.secretArn} (version ${token})`);
 
     let failure: string | undefined;
@@ -109,7 +107,7 @@ export async function runAutoRotation(input: AutoRunInput): Promise<DemoResult> 
     for (const step of AUTO_STEPS) if (failure && !progress.stepStarted(step)) progress.step(step, "skipped");
     if (!failure) {
         // Secrets Manager, after a successful finishSecret: the AWSPENDING label goes.
-        await c.secrets.send(new UpdateSecretVersionStageCommand({ SecretId: auto.secretArn, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));
+        await removePendingLabel(c.secrets, auto.secretArn, token);
     }
 
     // Each server's final state, from SSM (or from the handler's error), and what its sasl_passwd holds now.
