@@ -32,6 +32,15 @@ describe("demo manual mode in headless Chromium", function () {
     let profile = "";
     const children: ReturnType<typeof spawnDemo>[] = [];
 
+    /** Starts the one-server manual demo and waits until it prints mail-1's confirmation link. */
+    async function startDemoUntilLink(): Promise<{ child: ReturnType<typeof spawnDemo>; run: ReturnType<typeof collect>; link: string }> {
+        const child = spawnDemo(["--mode", "manual", "--servers", "1", "--no-postfix"]);
+        children.push(child);
+        const run = collect(child);
+        await until("the demo to print mail-1's link", () => LINK.test(run.output()), 180000);
+        return { child, run, link: LINK.exec(run.output())![2] };
+    }
+
     before(async function () {
         // Chromium may still be being installed by apt: give it a minute to appear.
         const found = await until("Chromium at /usr/bin/chromium", () => fs.existsSync(CHROMIUM), 60000).then(
@@ -58,11 +67,7 @@ describe("demo manual mode in headless Chromium", function () {
     });
 
     it("opening the link and clicking Confirm completes the rotation", async () => {
-        const child = spawnDemo(["--mode", "manual", "--servers", "1", "--no-postfix"]);
-        children.push(child);
-        const run = collect(child);
-        await until("the demo to print mail-1's link", () => LINK.test(run.output()), 180000);
-        const link = LINK.exec(run.output())![2];
+        const { run, link } = await startDemoUntilLink();
 
         const page = await context!.newPage();
         const response = await page.goto(link);
@@ -82,11 +87,7 @@ describe("demo manual mode in headless Chromium", function () {
     });
 
     it("loading the page (as a mail link scanner does) confirms nothing", async () => {
-        const child = spawnDemo(["--mode", "manual", "--servers", "1", "--no-postfix"]);
-        children.push(child);
-        const run = collect(child);
-        await until("the demo to print mail-1's link", () => LINK.test(run.output()), 180000);
-        const link = LINK.exec(run.output())![2];
+        const { child, run, link } = await startDemoUntilLink();
 
         // A scanner fetches the link, maybe several times, and follows nothing else (no form submission).
         const page = await context!.newPage();
