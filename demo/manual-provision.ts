@@ -25,6 +25,8 @@ import { createKeyedTable, createRoleWithPolicy, DemoClients, SharedResources } 
 
 /** Demo timings (production defaults in brackets). */
 export const MANUAL_DEMO_TIMING = {
+    /** old key: stays Active this long after every confirmation before IAM's last-use report decides [24 hours] */
+    observationSeconds: 2,
     /** old key: deactivated, then deleted after this [3 days] */
     graceSeconds: 5,
     /** owner reminders [1 day] */
@@ -89,6 +91,7 @@ export async function provisionManual(c: DemoClients, emulators: Emulators, shar
         retireOldKeysArn: fn("retireOldKeys"),
         notifyTopicArn: shared.topicArn,
         maxConcurrency: 10,
+        observationSeconds: MANUAL_DEMO_TIMING.observationSeconds,
         graceSeconds: MANUAL_DEMO_TIMING.graceSeconds,
         confirmationTimeoutSeconds: MANUAL_DEMO_TIMING.confirmationTimeoutSeconds,
         partition: ctx.partition,

@@ -8,7 +8,7 @@
  * agent, as the mail's instructions describe. Then it prints the link and waits for a person to press Confirm
  * in a browser, or with `--auto-confirm` opens the page and presses the button itself (GET, then the form's
  * POST). `--fail mail-K`: that server's update fails, so its owner answers "I could not update this server".
- * After every confirmation the state machine deactivates the old key, waits the grace period and deletes it.
+ * After every confirmation the state machine observes the old key, lets IAM's last-use report decide, deactivates it, waits the grace period and deletes it.
  */
 import { randomUUID } from "crypto";
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
@@ -19,6 +19,7 @@ import { confirmationExecutionName } from "../runtime/manual/confirmation-tasks"
 import { startConfirmationServer } from "./confirm-http";
 import type { Cleanup } from "./cleanup";
 import type { Emulators } from "./emulators";
+import type { RetireResult } from "../runtime/manual/retire-task";
 import { MANUAL_DEMO_TIMING, ManualResources, provisionManual } from "./manual-provision";
 import type { DemoOptions } from "./options";
 import { Progress } from "./progress";
@@ -98,12 +99,17 @@ export async function runManualDemo(input: ManualDemoInput): Promise<DemoResult>
             const decisions = [...tasks.values()].map((t) => t.decision);
             if (decisions.includes("rejected")) progress.step("confirmations", "failed", "an owner could not update a server");
             else if (tasks.size === servers.length && decisions.every((d) => d === "confirmed")) progress.step("confirmations", "done", `${servers.length} of ${servers.length} confirmed`);
-            const deactivated = fnCalls("retireOldKeys").find((i) => i.payload?.action === "deactivate" && i.result);
-            if (deactivated) {
-                progress.step("deactivateOldKey", "done", `${shared.initialCredential.username} Inactive`);
+            // The shared usage-guarded retirement: observe, let IAM's last-use report decide, deactivate, delete after the grace.
+            const retirement = fnCalls("retireOldKeys").map((i) => i.result as RetireResult | undefined).filter((r): r is RetireResult => !!r);
+            if (retirement.length > 0 && !progress.stepStarted("deactivateOldKey")) {
+                progress.step("deactivateOldKey", "running", `observing ${MANUAL_DEMO_TIMING.observationSeconds} s for late use of the old key; production default 24 h`);
+            }
+            if (retirement.some((r) => r.state === "held")) progress.step("deactivateOldKey", "failed", "old key used after the switch: retirement held");
+            if (retirement.some((r) => r.state === "deactivated" || r.state === "done")) {
+                progress.step("deactivateOldKey", "done", `${shared.initialCredential.username} Inactive (not used since the switch)`);
                 progress.step("graceThenDelete", "running", `grace ${MANUAL_DEMO_TIMING.graceSeconds} s; production default 3 days`);
             }
-            if (fnCalls("retireOldKeys").find((i) => i.payload?.action === "delete" && i.result)) progress.step("graceThenDelete", "done", `${shared.initialCredential.username} deleted`);
+            if (retirement.some((r) => r.state === "done")) progress.step("graceThenDelete", "done", `${shared.initialCredential.username} deleted`);
             status = (await m.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))).status ?? "RUNNING";
             if (status !== "RUNNING") break;
             if (opts.autoConfirm && Date.now() - started > AUTO_CONFIRM_DEADLINE_MS) throw new Error(`the manual rotation did not finish within ${AUTO_CONFIRM_DEADLINE_MS / 1000} s`);
