@@ -30,6 +30,23 @@ export interface Notice {
     details?: Record<string, unknown>;
 }
 
+/**
+ * How many servers a notice or log line lists by name. SNS refuses messages over 256 KiB and CloudWatch Logs
+ * splits events over 256 KiB; at ~120 bytes a server, 1,000 stays far inside both.
+ */
+export const MAX_LISTED_SERVERS = 1000;
+
+/** Per-server status, bounded: every server of a fleet up to `max`; beyond that the servers that did not succeed (up to `max`) and counts by status. */
+export function serverReport<T extends { serverId: string; status: string }>(
+    servers: T[],
+    max = MAX_LISTED_SERVERS,
+): { total: number; byStatus: Record<string, number>; servers: T[]; unlisted?: number } {
+    const byStatus: Record<string, number> = {};
+    for (const s of servers) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
+    const listed = servers.length <= max ? servers : servers.filter((s) => s.status !== "Success").slice(0, max);
+    return { total: servers.length, byStatus, servers: listed, ...(listed.length < servers.length ? { unlisted: servers.length - listed.length } : {}) };
+}
+
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */
 function snsSubject(summary: string): string {
     const ascii = summary.replace(/[^\x20-\x7e]/g, "?");

@@ -11,7 +11,7 @@
  */
 import smSdk = require("@aws-sdk/client-secrets-manager");
 import { updateFleet, FleetUpdateResult } from "../fleet";
-import { jsonLineLogger, Logger, publishNotice } from "../notify";
+import { jsonLineLogger, Logger, MAX_LISTED_SERVERS, publishNotice, serverReport } from "../notify";
 import { advanceRetirements, RetirementReport, scheduleRetirement } from "../retirement";
 import type { RotationConfig } from "./config";
 import type { LambdaContextLike, RotationDeps, RotationEvent, StepContext, StepName } from "./context";
@@ -94,8 +94,8 @@ async function setSecretStep(ctx: StepContext): Promise<FleetUpdateResult> {
             comment: `SES SMTP credential rotation ${ctx.token.slice(0, 8)}`,
         },
     );
-    const summary = result.servers.map((s) => ({ serverId: s.serverId, software: s.software, status: s.status }));
-    ctx.log("setSecret: fleet update finished", { ok: result.ok, accessKeyId: pending.value.username, servers: summary, commandIds: result.commandIds });
+    const report = serverReport(result.servers.map((s) => ({ serverId: s.serverId, software: s.software, status: s.status })));
+    ctx.log("setSecret: fleet update finished", { ok: result.ok, accessKeyId: pending.value.username, ...report, commandIds: result.commandIds });
     if (result.servers.length === 0) {
         throw new FleetUpdateError(`setSecret: no server matched the fleet target ${JSON.stringify(ctx.config.fleet)}; refusing to switch a credential nobody confirmed`, result);
     }
@@ -220,7 +220,9 @@ export function createRotationHandler(deps: RotationDeps, config: RotationConfig
                     details: {
                         step,
                         error: String(err?.message ?? err),
-                        ...(err instanceof FleetUpdateError ? { servers: err.result.servers, failed: err.result.failed.map((s) => s.serverId) } : {}),
+                        ...(err instanceof FleetUpdateError
+                            ? { ...serverReport(err.result.servers), failed: err.result.failed.slice(0, MAX_LISTED_SERVERS).map((s) => s.serverId) }
+                            : {}),
                         state:
                             step === "finishSecret"
                                 ? "the new credential is on every server; see the error for whether AWSCURRENT moved (a retry completes the step)"
