@@ -70,7 +70,8 @@ describe(`fault matrix (${SCENARIOS.length} scenarios, auto mode, faults injecte
                     const needed = [...(scenario.alertMentions?.(h.ctx) ?? []), ...h.failedServers];
                     for (const text of needed) assert.ok(alerts.some((a) => a.includes(text)), `an alert names ${text}: ${alerts.at(-1)?.slice(0, 600)}`);
                     assert.ok(await h.repairAndRetry(), `after repair the re-attempt completes: ${h.stepErrors.slice(-2).join(" | ")}`);
-                    outcome = `failed safely (AWSCURRENT kept, alert names ${needed.length ? "the cause and servers" : "the cause"}); completed once repaired`;
+                    const named = [scenario.alertMentions ? "the cause" : "", h.failedServers.size ? "the failed servers" : ""].filter(Boolean).join(" and ") || "the failed step";
+                    outcome = `failed safely (AWSCURRENT kept on the old key; alert names ${named}); completed once repaired`;
                 }
                 await h.converge();
                 const current = (await h.valueOf("AWSCURRENT"))!;
@@ -101,7 +102,7 @@ describe(`fault matrix (${MANUAL_SCENARIOS.length} scenarios, manual mode: emitt
             assert.strictEqual(run.status, scenario.expect === "rotated" ? "SUCCEEDED" : "FAILED");
             const outcome =
                 run.status === "SUCCEEDED"
-                    ? "rotated (Step Functions retried the task); old key deleted after the grace"
+                    ? `rotated (${scenario.recoveredBy ?? "Step Functions retried the task"}); old key deleted after the grace`
                     : "failed safely: old key Active, operators told which servers were not confirmed";
             results.push({ scenario, outcome, checkpoints: run.checkpoints });
         });

@@ -33,6 +33,8 @@ export interface ManualScenario {
     inject?: (rig: ManualRig) => ActiveFault;
     owner?: (serverIndex: number) => OwnerChoice;
     confirmationTimeoutSeconds?: number;
+    /** who absorbs the fault, in words (default: Step Functions' Retry) */
+    recoveredBy?: string;
 }
 
 const SES_REGION = "eu-west-1";
@@ -159,6 +161,7 @@ export const MANUAL_SCENARIOS: ManualScenario[] = [
         fault: "states:SendTaskSuccess answers ThrottlingException once: the page says try again, the owner presses again",
         expect: "rotated",
         inject: () => testEnv().proxy.addFault({ service: "states", operation: "SendTaskSuccess", kind: "error", code: "ThrottlingException", times: 1 }),
+        recoveredBy: "the page said try again; the owner pressed Confirm again",
     },
     {
         name: "manual: an owner rejects",
