@@ -225,12 +225,15 @@ describe("configuration validation", () => {
                     manualOwnerEmailTagKey: "Owner",
                     manualSubscribeOwners: false,
                     manualParameterName: "/mail/payments/smtp",
+                    retirementObservationHours: 6,
                 }),
             );
             assert.strictEqual(s.rotator.rotateNow, "2026-11-29T10:00");
             assert.strictEqual(s.rotator.retirement.overrideKeyId, "AKIAIOSFODNN7EXAMPLE");
-            const o = validateManualOptions(argsLabel("SmtpCredentialRotator", "payments"), s.rotatorArgs.manual, "payments");
+            // As buildManualRotation calls it: the stack's retirementObservationHours is manual mode's observation default.
+            const o = validateManualOptions(argsLabel("SmtpCredentialRotator", "payments"), s.rotatorArgs.manual, "payments", s.rotator.retirement.observationHours * 3600);
             assert.deepStrictEqual(o, {
+                observationSeconds: 6 * 3600,
                 scheduleExpression: "cron(0 6 1 * ? *)",
                 scheduleTimeZone: "Europe/Berlin",
                 scheduleEnabled: false,

@@ -203,6 +203,11 @@ export class MailStream {
         this.submitOne();
     }
 
+    /** One message through every server now (e.g. after each rotation step), on top of the timer's. */
+    submitRound(): void {
+        for (let i = 0; i < this.servers.length; i++) this.submitOne();
+    }
+
     private submitOne(): void {
         const server = this.servers[this.n % this.servers.length];
         const subject = `${this.prefix}-${++this.n}-${server.name}`;
