@@ -1,7 +1,8 @@
 /**
  * The project's Lambdas as their components build them: the `callbackFactory` each CallbackFunction
- * serializes and the `codePathOptions` it passes (components/auto-rotation.ts, components/retirement-schedule.ts,
- * components/manual/index.ts all use `lambdaCodePathOptions()`), plus environment variables that let the
+ * serializes and the `codePathOptions` it passes (`lambdaCodePathOptions()` in components/auto-rotation.ts: the
+ * rotation Lambda ships nodemailer's SMTP client; `lambdaCodePathOptions({ modules: [] })` in
+ * components/retirement-schedule.ts and components/manual/index.ts: the AWS SDK only), plus environment variables that let the
  * factory run at init. Each entry is loaded lazily so a missing piece shows as an error row, not a crash.
  */
 import type { LambdaUnderTest } from "./bundle";
@@ -36,9 +37,10 @@ export function projectLambdas(): Entry[] {
             out.push({ name, error: `not loadable: ${(e as Error).message.split("\n")[0]}` });
         }
     };
-    const codePathOptions = () => require("../components/rotation-lambda").lambdaCodePathOptions();
-    add("auto: rotation", () => ({ factory: require("../components/rotation-lambda").rotationLambdaFactory, codePathOptions: codePathOptions() }));
-    add("auto: retirement", () => ({ factory: require("../components/providers/retirement-lambda").retirementLambdaFactory, codePathOptions: codePathOptions() }));
+    const smtpCodePathOptions = () => require("../components/rotation-lambda").lambdaCodePathOptions();
+    const sdkOnlyCodePathOptions = () => require("../components/rotation-lambda").lambdaCodePathOptions({ modules: [] });
+    add("auto: rotation", () => ({ factory: require("../components/rotation-lambda").rotationLambdaFactory, codePathOptions: smtpCodePathOptions() }));
+    add("auto: retirement", () => ({ factory: require("../components/providers/retirement-lambda").retirementLambdaFactory, codePathOptions: sdkOnlyCodePathOptions() }));
     const manual = [
         ["createCredential", "createCredentialFactory"],
         ["listServersPage", "listServersPageFactory"],
@@ -54,7 +56,7 @@ export function projectLambdas(): Entry[] {
         add(`manual: ${key}`, () => {
             const f = require("../components/manual/lambdas")[factory];
             if (typeof f !== "function") throw new Error(`components/manual/lambdas.ts exports no ${factory}`);
-            return { factory: f, codePathOptions: codePathOptions() };
+            return { factory: f, codePathOptions: sdkOnlyCodePathOptions() };
         });
     }
     return out;
