@@ -6,7 +6,7 @@
  * moto (`setKeyLastUsed`: an emulation — moto cannot see SMTP logins).
  */
 import * as assert from "assert";
-import { CreateAccessKeyCommand, ListAccessKeysCommand, TagUserCommand } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, TagUserCommand } from "@aws-sdk/client-iam";
 import { GetParameterHistoryCommand } from "@aws-sdk/client-ssm";
 import { retirementGuardProvider } from "../components/providers/retirement-guard";
 import { createCredentialHandler } from "../runtime/manual/credential-task";
@@ -25,11 +25,6 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
         if (this.currentTest?.state === "failed" && rig) console.log(await rig.explain());
         await rig?.tearDown();
     });
-
-    async function keyStatus(r: ManualRig): Promise<Record<string, string>> {
-        const out = await r.iam.send(new ListAccessKeysCommand({ UserName: r.userName }));
-        return Object.fromEntries((out.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId!, k.Status!]));
-    }
 
     /** The IAM calls this run made on the old key and the user's retirement tags, in order. */
     function retirementCalls(oldKey: string): string[] {
@@ -53,7 +48,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
         await owners.stop();
         assert.strictEqual(done.status, "SUCCEEDED", `${done.error}: ${done.cause}`);
 
-        const keys = await keyStatus(r);
+        const keys = await r.keyStatuses();
         assert.deepStrictEqual(Object.keys(keys).length, 1, "only the new key is left");
         assert.strictEqual(observing.newAccessKeyId, Object.keys(keys)[0]);
         assert.strictEqual(Date.parse(observing.deactivateAfter!) - Date.parse(observing.switchedAt), 2000, "observation window from the option");
@@ -85,7 +80,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
         assert.strictEqual(done.error, "RetirementHeld");
         assert.match(done.cause!, /retirementOverrideKeyId/);
         assert.match(done.cause!, /stays Active/);
-        const keys = await keyStatus(r);
+        const keys = await r.keyStatuses();
         assert.strictEqual(keys[r.oldAccessKeyId], "Active", "held: the old key stays Active");
         assert.strictEqual(Object.values(keys).filter((s) => s === "Active").length, 2);
         const held = (await listRetirements(r.iam, r.userName))[0];
@@ -112,7 +107,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
         const out = await guard.create({ iamUserName: r.userName, region: REGION, observationHours: 24, graceDays: 3, overrideKeyId: r.oldAccessKeyId } as any);
         assert.strictEqual((out.outs as any).override.status, "released");
         assert.deepStrictEqual((out.outs as any).heldKeyIds, []);
-        assert.strictEqual((await keyStatus(r))[r.oldAccessKeyId], "Inactive", "override → deactivated");
+        assert.strictEqual((await r.keyStatuses())[r.oldAccessKeyId], "Inactive", "override → deactivated");
         assert.strictEqual((await listRetirements(r.iam, r.userName))[0].phase, "deactivated");
     });
 
@@ -125,7 +120,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
         const failed = await r.finished(first.executionArn);
         assert.strictEqual(failed.status, "FAILED");
         assert.strictEqual(failed.error, "ServersNotConfirmed");
-        const afterFailure = await keyStatus(r);
+        const afterFailure = await r.keyStatuses();
         const unfinished = Object.keys(afterFailure).find((k) => k !== r.oldAccessKeyId)!;
         assert.deepStrictEqual(afterFailure, { [r.oldAccessKeyId]: "Active", [unfinished]: "Active" });
 
@@ -135,7 +130,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
         const done = await r.finished(second.executionArn);
         await owners.stop();
         assert.strictEqual(done.status, "SUCCEEDED", `${done.error}: ${done.cause}`);
-        assert.deepStrictEqual(await keyStatus(r), { [unfinished]: "Active" }, "the unfinished key is now the only key; the old one retired");
+        assert.deepStrictEqual(await r.keyStatuses(), { [unfinished]: "Active" }, "the unfinished key is now the only key; the old one retired");
         const versions = (await r.ssm.send(new GetParameterHistoryCommand({ Name: r.parameterName }))).Parameters!.map((p) => p.Version);
         assert.deepStrictEqual(versions, [1, 2], "no new parameter version: the servers that already took version 2 are right");
         const secondInput = JSON.parse(done.output!);
@@ -162,6 +157,6 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
             new TagUserCommand({ UserName: r.userName, Tags: [{ Key: `ses-rotator:retire:${stray.AccessKeyId}`, Value: `phase=observing new=${r.oldAccessKeyId} switched=2026-11-29T19:00:00Z deactivate=2026-11-30T19:00:00Z` }] }),
         );
         await assert.rejects(create(event), new RegExp(`still retiring old access key ${stray.AccessKeyId}.*observed until 2026-11-30T19:00:00Z`));
-        assert.strictEqual(Object.keys(await keyStatus(r)).length, 2, "nothing created or deleted");
+        assert.strictEqual(Object.keys(await r.keyStatuses()).length, 2, "nothing created or deleted");
     });
 });

@@ -5,7 +5,6 @@
  */
 import * as assert from "assert";
 import { DescribeExecutionCommand, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
-import { ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { createConfirmationApiHandler } from "../runtime/manual/confirmation-api";
 import { newConfirmationId } from "../runtime/manual/confirmation-store";
 import { resetAws, testEnv } from "./support/hooks";
@@ -22,11 +21,6 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         await rig?.tearDown();
     });
 
-    async function keyStatus(r: ManualRig): Promise<Record<string, string>> {
-        const out = await r.iam.send(new ListAccessKeysCommand({ UserName: r.userName }));
-        return Object.fromEntries((out.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId!, k.Status!]));
-    }
-
     const taskCompletions = () => testEnv().proxy.calls.filter((c) => c.service === "states" && (c.operation === "SendTaskSuccess" || c.operation === "SendTaskFailure"));
 
     it("one server never confirms and one rejects: reminders, the run fails clearly, the old key stays Active, operators are told", async () => {
@@ -39,7 +33,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
 
         assert.strictEqual(done.status, "FAILED");
         assert.strictEqual(done.error, "ServersNotConfirmed");
-        const keys = await keyStatus(r);
+        const keys = await r.keyStatuses();
         assert.strictEqual(keys[r.oldAccessKeyId], "Active", "old key untouched");
         assert.strictEqual(Object.values(keys).filter((s) => s === "Active").length, 2, "old and new key both active");
 
@@ -131,7 +125,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         assert.ok(maxActive <= maxConcurrency && maxActive >= 2, `max concurrent ManualConfirmation executions: ${maxActive}`);
         const children = (await r.executions()).filter((e) => e.executionArn.includes(":ManualConfirmation:"));
         assert.strictEqual(children.filter((c) => c.status === "SUCCEEDED").length, 30);
-        assert.deepStrictEqual(Object.values(await keyStatus(r)), ["Active"], "old key deleted, new key active");
+        assert.deepStrictEqual(Object.values(await r.keyStatuses()), ["Active"], "old key deleted, new key active");
     });
 
     it("1,000 servers in the table: 10 pages of 100 read one Scan each, at most MaxConcurrency iterations waiting at a time", async function () {
@@ -179,6 +173,6 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         assert.ok(maxWaiting <= maxConcurrency, `max waiting iterations ${maxWaiting} > ${maxConcurrency}`);
         assert.ok(maxWaiting >= 2, `iterations ran concurrently (max ${maxWaiting})`);
         console.log(`      ${servers.length} servers: ${pages.length} pages, at most ${maxWaiting} confirmations waiting at once (MaxConcurrency ${maxConcurrency}), ${((Date.now() - t0) / 1000).toFixed(0)} s in moto`);
-        assert.deepStrictEqual(Object.values(await keyStatus(r)), ["Active"], "old key deleted, new key active");
+        assert.deepStrictEqual(Object.values(await r.keyStatuses()), ["Active"], "old key deleted, new key active");
     });
 });

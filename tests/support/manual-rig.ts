@@ -7,7 +7,7 @@
  */
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateStateMachineCommand, DescribeExecutionCommand, DescribeExecutionOutput, GetExecutionHistoryCommand, HistoryEvent, ListExecutionsCommand, SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
@@ -273,6 +273,12 @@ export class ManualRig {
             } while (nextToken);
         }
         return out;
+    }
+
+    /** The SMTP user's access keys and their status (Active | Inactive), by key id. */
+    async keyStatuses(): Promise<Record<string, string>> {
+        const out = await this.iam.send(new ListAccessKeysCommand({ UserName: this.userName }));
+        return Object.fromEntries((out.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId!, k.Status!]));
     }
 
     /** What happened so far (for failure messages): executions, their last events, bridged errors. */
