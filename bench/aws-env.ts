@@ -1,10 +1,10 @@
 /**
- * The benchmark's AWS side: the same moto_server and wire proxy the tests use (tests/support), started
+ * The benchmark's AWS side: the same moto_server and wire proxy the tests use (sandbox/), started
  * outside mocha, plus a per-operation timer on SDK clients so handler time can be split into time spent
  * waiting for the emulator and the handler's own time.
  */
-import { AwsProxy } from "../tests/support/aws-proxy";
-import { MotoServer, resetMoto, startMoto } from "../tests/support/moto";
+import { AwsProxy } from "../sandbox/aws-proxy";
+import { MotoServer, resetMoto, startMoto } from "../sandbox/moto";
 
 /** Credentials moto accepts; never real ones. */
 const FAKE_CREDENTIALS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "bench-secret" };

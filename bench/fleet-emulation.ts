@@ -10,7 +10,7 @@
  * Everything is an emulation of the fleet's timing, stated as such in the report; the SSM API calls the
  * handler makes are the real ones, counted at the proxy.
  */
-import type { AwsProxy } from "../tests/support/aws-proxy";
+import type { AwsProxy } from "../sandbox/aws-proxy";
 
 const FAKE_SSM_AUTH = "AWS4-HMAC-SHA256 Credential=AKIABENCHFLEET/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=x";
 

@@ -5,10 +5,10 @@
  */
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { startSesEndpoint } from "../tests/support/ses-endpoint";
+import { startSesEndpoint } from "../sandbox/ses-endpoint";
 import { BenchAws, CallTimer } from "./aws-env";
 import { installSlowFleet } from "./fleet-emulation";
-import { createFleetTable, createTaggedInstances, makeServers } from "../tests/support/ec2-fleet";
+import { createFleetTable, createTaggedInstances, makeServers } from "../sandbox/ec2-fleet";
 import type { FleetTarget, ServerSoftware } from "../runtime/fleet-target";
 import { awsEquivalentListingPages, createBenchRotator, FailureAlertProbe, probeFailureAlert, forgetBenchDocuments, ROTATION_STEPS, RotationMeasurement, RotationStep, runRotation } from "./rotation-driver";
 import { median, timed } from "./stats";

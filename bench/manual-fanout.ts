@@ -15,7 +15,7 @@ import { ConfirmationStore } from "../runtime/manual/confirmation-store";
 import { createConfirmationTaskHandlers } from "../runtime/manual/confirmation-tasks";
 import { createServersPageHandler } from "../runtime/manual/servers-page";
 import type { CredentialRef } from "../runtime/manual/types";
-import { createFleetTable, makeServers } from "../tests/support/ec2-fleet";
+import { createFleetTable, makeServers } from "../sandbox/ec2-fleet";
 import { BenchAws, CallTimer } from "./aws-env";
 
 /** Servers per ListServersPage call in the bench (the handler accepts 1-1000). */

@@ -1,6 +1,6 @@
 /**
  * One auto-mode rotation for the scale runs, driven the way Secrets Manager drives the rotation Lambda, with
- * the tests' Secrets Manager play (tests/support/rotation-driver.ts: `createPendingVersion` prepares the
+ * the Secrets Manager play (sandbox/secrets-manager-play.ts: `createPendingVersion` prepares the
  * pending version as moto's RotateSecret(RotateImmediately=false) does, `removePendingLabel` ends the
  * rotation): the real handler (`createRotationHandler`, configured from the environment variables the
  * component sets) runs createSecret, setSecret, testSecret, finishSecret in turn. Each step is timed; AWS
@@ -17,8 +17,8 @@ import { serializeCredential } from "../runtime/credential";
 import { createSmtpCheck } from "../runtime/smtp-check";
 import type { FleetTarget } from "../runtime/fleet-target";
 import { iisDocumentContent, postfixDocumentContent } from "../documents";
-import { createPendingVersion, removePendingLabel, STEPS } from "../tests/support/rotation-driver";
-import type { SesEndpoint } from "../tests/support/ses-endpoint";
+import { createPendingVersion, removePendingLabel, STEPS } from "../sandbox/secrets-manager-play";
+import type { SesEndpoint } from "../sandbox/ses-endpoint";
 import { BenchAws, CallTimer } from "./aws-env";
 import type { SlowFleet } from "./fleet-emulation";
 

@@ -12,15 +12,15 @@ import { createRotationHandler, FleetUpdateError } from "../runtime/auto/rotatio
 import { parseCredential } from "../runtime/credential";
 import { listRetirements } from "../runtime/retirement";
 import { createSmtpCheck } from "../runtime/smtp-check";
-import { mailAndAwait } from "../tests/support/postfix";
-import { createPendingVersion, removePendingLabel, STEPS } from "../tests/support/rotation-driver";
+import { mailAndAwait } from "../sandbox/postfix";
+import { createPendingVersion, removePendingLabel, STEPS } from "../sandbox/secrets-manager-play";
 import type { Emulators } from "./emulators";
 import type { Progress, ServerState } from "./progress";
 import type { AutoResources, DemoClients, SharedResources } from "./provision";
 import { accessKeyStatuses, DemoResult, ServerOutcome } from "./result";
 import { installedUserName, RunningServer } from "./servers";
 
-/** The four Secrets Manager rotation steps, in order (tests/support/rotation-driver's STEPS). */
+/** The four Secrets Manager rotation steps, in order (sandbox/secrets-manager-play's STEPS). */
 export const AUTO_STEPS = STEPS;
 
 export interface AutoRunInput {

@@ -2,14 +2,14 @@
  * The demo's local stand-ins for AWS, started on free loopback ports: moto_server (the AWS API emulator,
  * Step Functions execution on), the wire proxy in front of it (SSM command results reported by the server
  * agents, IAM "last used" after SMTP logins), and the SES-compatible SMTP endpoint (accepts only passwords
- * derived from keys that are Active in moto). The same pieces the test suite uses (tests/support/).
+ * derived from keys that are Active in moto). The same pieces the test suite uses (sandbox/).
  *
  * Everything started is registered with the demo's Cleanup (./cleanup.ts).
  */
 import { spawnSync } from "child_process";
-import { AwsProxy } from "../tests/support/aws-proxy";
-import { freePort, MotoServer, startMoto } from "../tests/support/moto";
-import { SesEndpoint, startSesEndpoint } from "../tests/support/ses-endpoint";
+import { AwsProxy } from "../sandbox/aws-proxy";
+import { freePort, MotoServer, startMoto } from "../sandbox/moto";
+import { SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
 import type { Cleanup } from "./cleanup";
 
 /** Programs the demo runs, and how to get each. */

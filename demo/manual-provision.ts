@@ -3,7 +3,7 @@
  * first credential (version 1), the owner-mail topic, the confirmation table, and the CredentialRotation and
  * ManualConfirmation state machines from the EMITTED definitions (components/manual/definitions.ts).
  * moto's interpreter runs them; its Lambda task states are answered in-process by the REAL runtime handlers
- * through the Step Functions bridge (tests/support/sfn-bridge.ts), as in the manual-mode tests.
+ * through the Step Functions bridge (sandbox/sfn-bridge.ts), as in the manual-mode tests.
  */
 import { PutParameterCommand } from "@aws-sdk/client-ssm";
 import { CreateStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
@@ -18,7 +18,7 @@ import { createCredentialHandler } from "../runtime/manual/credential-task";
 import { createRetireHandler } from "../runtime/manual/retire-task";
 import { createServersPageHandler } from "../runtime/manual/servers-page";
 import { createStarterHandler, StarterEvent } from "../runtime/manual/starter";
-import { SfnBridge } from "../tests/support/sfn-bridge";
+import { SfnBridge } from "../sandbox/sfn-bridge";
 import type { Cleanup } from "./cleanup";
 import { demoClientConfig, Emulators } from "./emulators";
 import { createKeyedTable, createRoleWithPolicy, DemoClients, SharedResources } from "./provision";

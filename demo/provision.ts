@@ -33,7 +33,7 @@ import { createAccessKeyForSmtp, smtpCredentialForKey } from "../runtime/access-
 import { rotationConfigFromEnv, RotationConfig } from "../runtime/auto/rotation-handler";
 import { serializeCredential, SmtpCredentialValue } from "../runtime/credential";
 import type { FleetServer } from "../runtime/fleet-target";
-import { createFleetTable } from "../tests/support/ec2-fleet";
+import { createFleetTable } from "../sandbox/ec2-fleet";
 import { demoClientConfig, Emulators } from "./emulators";
 
 /** The business unit (component name) the demo deploys. */

@@ -1,8 +1,8 @@
 /**
- * The demo's mail servers. Each is a fleet agent (tests/support/fleet-agent.ts: plays the SSM Agent, runs
+ * The demo's mail servers. Each is a fleet agent (sandbox/fleet-agent.ts: plays the SSM Agent, runs
  * the emitted Postfix document's script in bash, which fetches the credential itself with the aws CLI) in
  * front of either
- *  - a real local Postfix instance (tests/support/postfix.ts), for the first server when Postfix is installed
+ *  - a real local Postfix instance (sandbox/postfix.ts), for the first server when Postfix is installed
  *    and the demo runs as root, relaying to the local SES-compatible endpoint; or
  *  - a simulated Postfix: a config dir with main.cf and sasl_passwd, and `postconf`/`postmap`/`postfix`
  *    stand-ins (demo/simulated-postfix/) that implement just what the document calls.
@@ -13,8 +13,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { SmtpCredentialValue } from "../runtime/credential";
-import { FleetAgent } from "../tests/support/fleet-agent";
-import { makeArgvShims, PostfixInstance, postfixInstalled, startPostfix } from "../tests/support/postfix";
+import { FleetAgent } from "../sandbox/fleet-agent";
+import { makeArgvShims, PostfixInstance, postfixInstalled, startPostfix } from "../sandbox/postfix";
 import type { Cleanup } from "./cleanup";
 import { demoClientConfig, Emulators } from "./emulators";
 import type { DemoServer } from "./provision";

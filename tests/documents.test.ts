@@ -20,7 +20,7 @@ import {
     iisDocumentContent,
     postfixDocumentContent,
 } from "../documents";
-import { substituteParameters } from "./support/fleet-agent";
+import { substituteParameters } from "../sandbox/fleet-agent";
 import { clientConfig, resetAws } from "./support/hooks";
 
 const DOCS_DIR = path.join(__dirname, "..", "documents");

@@ -18,7 +18,7 @@ import { MANUAL_SCENARIOS, runManualScenario } from "./fault-matrix/manual";
 import { SCENARIOS } from "./fault-matrix/scenarios";
 import { resetAws, testEnv } from "./support/hooks";
 import { SES_REGION } from "./support/rotation-driver";
-import { SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
+import { SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
 
 interface Result {
     scenario: { name: string; family: string; fault: string };

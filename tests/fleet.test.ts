@@ -10,8 +10,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { FleetUpdateRequest, listFleetServers, updateFleet } from "../runtime/fleet";
-import { InvocationResult } from "./support/aws-proxy";
-import { createFleetTable, createTaggedInstances, makeServers } from "./support/ec2-fleet";
+import { InvocationResult } from "../sandbox/aws-proxy";
+import { createFleetTable, createTaggedInstances, makeServers } from "../sandbox/ec2-fleet";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 
 const START = new Date("2026-11-29T19:00:00Z");

@@ -21,7 +21,7 @@ import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { CredentialReference, DOCUMENT_PARAMETER_PATTERNS, DocumentParameterName, documentParameters, IIS_SCRIPT_FILE, postfixDocumentContent } from "../documents";
 import { readStackConfig, STACK_CONFIG_KEYS } from "../components/config";
 import { createConfirmationApiHandler } from "../runtime/manual/confirmation-api";
-import { substituteParameters } from "./support/fleet-agent";
+import { substituteParameters } from "../sandbox/fleet-agent";
 import { resetAws, testEnv } from "./support/hooks";
 import { leakScanner } from "./support/leak-scanner";
 import { ManualRig, serverList } from "./support/manual-rig";

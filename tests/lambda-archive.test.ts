@@ -28,7 +28,7 @@ import { argsLabel } from "../components/validation";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { FLEET, RotationWorld, SES_REGION, USER } from "./support/rotation-driver";
 import { NodeScriptRun, runNodeScript } from "./support/node-script";
-import { createUserWithKey, SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
+import { createUserWithKey, SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
 
 const ROOT = path.join(__dirname, "..");
 

@@ -13,7 +13,7 @@ import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, Secr
 import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { CreateTopicCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { CreateStateMachineCommand, GetExecutionHistoryCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { AwsProxy } from "./support/aws-proxy";
+import { AwsProxy } from "../sandbox/aws-proxy";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { LeakScanner, leakScanner, sweepMoto, tapProxy } from "./support/leak-scanner";
 import { deriveSmtpPassword } from "../runtime/smtp-password";

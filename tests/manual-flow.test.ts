@@ -9,7 +9,7 @@ import { ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
 import { GetParameterCommand, GetParameterHistoryCommand } from "@aws-sdk/client-ssm";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
-import type { AwsCall } from "./support/aws-proxy";
+import type { AwsCall } from "../sandbox/aws-proxy";
 import { parseCredential } from "../runtime/credential";
 import { resetAws, testEnv } from "./support/hooks";
 import { ManualRig, serverList, until } from "./support/manual-rig";

@@ -14,13 +14,13 @@ import { CreateDocumentCommand, SendCommandCommand, SSMClient } from "@aws-sdk/c
 import { documentParameters, postfixDocumentContent } from "../documents";
 import { createAccessKeyForSmtp, smtpCredentialForKey } from "../runtime/access-keys";
 import { serializeCredential, SmtpCredentialValue } from "../runtime/credential";
-import { FleetAgent } from "./support/fleet-agent";
+import { FleetAgent } from "../sandbox/fleet-agent";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { leakScanner } from "./support/leak-scanner";
-import { filesHolding, mailAndAwait, makeArgvShims, PostfixInstance, requirePostfix, run, startPostfix, waitUntil } from "./support/postfix";
+import { filesHolding, mailAndAwait, makeArgvShims, PostfixInstance, requirePostfix, run, startPostfix, waitUntil } from "../sandbox/postfix";
 import { E2E_SES_REGION, MailStream, PostfixFleetWorld } from "./support/postfix-fleet";
 import { createSmtpCheck } from "../runtime/smtp-check";
-import { SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
+import { SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
 
 const SES_REGION = "eu-west-1";
 const USER = "ses-smtp-e2e";

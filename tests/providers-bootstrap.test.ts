@@ -11,7 +11,7 @@ import { SSMClient, GetParameterCommand, DescribeParametersCommand } from "@aws-
 import { KMSClient, CreateKeyCommand } from "@aws-sdk/client-kms";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { hosted } from "./support/dynamic-provider-host";
-import { startSesEndpoint, SesEndpoint } from "./support/ses-endpoint";
+import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
 import { createSmtpCheck } from "../runtime/smtp-check";
 import { parseCredential } from "../runtime/credential";
 import { deriveSmtpPassword } from "../runtime/smtp-password";

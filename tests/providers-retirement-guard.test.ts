@@ -12,7 +12,7 @@ import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, ListAccessKeysCom
 import { SNSClient, CreateTopicCommand } from "@aws-sdk/client-sns";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { hosted } from "./support/dynamic-provider-host";
-import { startSesEndpoint, SesEndpoint } from "./support/ses-endpoint";
+import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
 import { createSmtpCheck } from "../runtime/smtp-check";
 import { smtpCredentialForKey, NewAccessKey } from "../runtime/access-keys";
 import { scheduleRetirement } from "../runtime/retirement";

@@ -16,7 +16,7 @@ import {
 import { createSmtpCheck } from "../runtime/smtp-check";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { publishedMessages } from "./support/rotation-driver";
-import { startSesEndpoint, SesEndpoint } from "./support/ses-endpoint";
+import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
 
 const USER = "smtp-user";
 const T0 = new Date("2026-11-29T12:00:00Z");

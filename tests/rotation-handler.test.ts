@@ -11,7 +11,7 @@ import { listRetirements } from "../runtime/retirement";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { rotationConfigFromEnv } from "../runtime/auto/rotation-handler";
 import { RotationWorld, SES_REGION, STEPS, USER } from "./support/rotation-driver";
-import { startSesEndpoint, SesEndpoint } from "./support/ses-endpoint";
+import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
 
 describe("auto-mode rotation handler (Secrets Manager contract, moto + SES-compatible endpoint)", () => {
     let endpoint: SesEndpoint;

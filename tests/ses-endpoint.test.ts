@@ -3,7 +3,7 @@ import nodemailer = require("nodemailer");
 import { IAMClient, UpdateAccessKeyCommand, DeleteAccessKeyCommand } from "@aws-sdk/client-iam";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
-import { createUserWithKey, SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
+import { createUserWithKey, SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
 
 const REGION = "eu-west-1";
 

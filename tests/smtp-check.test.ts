@@ -6,8 +6,8 @@ import { SmtpCredentialValue } from "../runtime/credential";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { createSmtpCheck, SmtpCheckError } from "../runtime/smtp-check";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
-import { freePort } from "./support/moto";
-import { createUserWithKey, SesEndpoint, startSesEndpoint } from "./support/ses-endpoint";
+import { freePort } from "../sandbox/moto";
+import { createUserWithKey, SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
 
 const REGION = "eu-west-1";
 

@@ -1,5 +1,5 @@
 """Benchmark-only speed fix for moto_server, loaded when bench/moto-patch is on PYTHONPATH (as `usercustomize`,
-which Python imports after `sitecustomize`: the tests already use that name for tests/support/moto-shims).
+which Python imports after `sitecustomize`: the tests already use that name for sandbox/moto-shims).
 
 moto answers every EC2 resource's get_tags() with describe_tags(filters={"resource-id": [id]}), which scans the
 tags of *every* resource with a regex per entry. Resolving an SSM tag target over N instances therefore costs

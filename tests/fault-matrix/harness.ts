@@ -24,13 +24,13 @@ import { SmtpCredentialValue } from "../../runtime/credential";
 import { advanceRetirements, RETIREMENT_TAG_PREFIX } from "../../runtime/retirement";
 import { createSmtpCheck } from "../../runtime/smtp-check";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
-import type { AwsProxy, FaultRule } from "../support/aws-proxy";
+import type { AwsProxy, FaultRule } from "../../sandbox/aws-proxy";
 import { clientConfig, testEnv } from "../support/hooks";
 import { leakScanner } from "../support/leak-scanner";
-import { motoData } from "../support/moto";
+import { motoData } from "../../sandbox/moto";
 import { publishedMessages, RotationWorld, SES_REGION, STEPS, USER } from "../support/rotation-driver";
 export { FLEET_TABLE } from "../support/rotation-driver";
-import type { SesEndpoint } from "../support/ses-endpoint";
+import type { SesEndpoint } from "../../sandbox/ses-endpoint";
 
 export const STEP_RETRIES = 2;
 export type Step = (typeof STEPS)[number];

@@ -16,9 +16,9 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
 import { parseCredential, SmtpCredentialValue } from "../../runtime/credential";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
-import type { AwsProxy } from "../support/aws-proxy";
+import type { AwsProxy } from "../../sandbox/aws-proxy";
 import { clientConfig, testEnv } from "../support/hooks";
-import { motoData } from "../support/moto";
+import { motoData } from "../../sandbox/moto";
 import { ManualRig, serverList } from "../support/manual-rig";
 
 export type OwnerChoice = "confirm" | "reject" | "ignore";

@@ -9,7 +9,7 @@ import { PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { createAccessKeyForSmtp, deleteAccessKey, smtpCredentialForKey } from "../../runtime/access-keys";
 import { serializeCredential } from "../../runtime/credential";
-import { createTaggedInstances, makeServers } from "../support/ec2-fleet";
+import { createTaggedInstances, makeServers } from "../../sandbox/ec2-fleet";
 import { FLEET, FLEET_TABLE, SES_REGION, USER } from "../support/rotation-driver";
 import type { Scenario, ScenarioContext, Step } from "./harness";
 

@@ -3,8 +3,8 @@
  * Every AWS SDK client in the tests (and the production code they drive) reaches moto through the proxy
  * via AWS_ENDPOINT_URL, with fake credentials.
  */
-import { AwsProxy } from "./aws-proxy";
-import { freePort, MotoServer, resetMoto, startMoto } from "./moto";
+import { AwsProxy } from "../../sandbox/aws-proxy";
+import { freePort, MotoServer, resetMoto, startMoto } from "../../sandbox/moto";
 
 export interface TestEnv {
     moto: MotoServer;

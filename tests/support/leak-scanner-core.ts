@@ -23,7 +23,7 @@
 import { createHash } from "crypto";
 import { promises as fs } from "fs";
 import * as path from "path";
-import type { AwsCall } from "./aws-proxy";
+import type { AwsCall } from "../../sandbox/aws-proxy";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
 
 export type SecretKind = "iam-secret-access-key" | "smtp-password" | "task-token";

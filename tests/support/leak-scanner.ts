@@ -17,9 +17,9 @@
  * tokens handled outside the proxy.
  */
 import * as path from "path";
-import type { AwsCall, AwsProxy } from "./aws-proxy";
+import type { AwsCall, AwsProxy } from "../../sandbox/aws-proxy";
 import { testEnv } from "./hooks";
-import { motoData } from "./moto";
+import { motoData } from "../../sandbox/moto";
 import { LeakScanner, SecretKind } from "./leak-scanner-core";
 
 export * from "./leak-scanner-core";

@@ -24,7 +24,7 @@ import { createServersPageHandler } from "../../runtime/manual/servers-page";
 import { createStarterHandler } from "../../runtime/manual/starter";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
 import { clientConfig, testEnv } from "./hooks";
-import { SfnBridge } from "./sfn-bridge";
+import { SfnBridge } from "../../sandbox/sfn-bridge";
 
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";

@@ -20,13 +20,13 @@ import { createAccessKeyForSmtp, smtpCredentialForKey } from "../../runtime/acce
 import { createRotationHandler, RotationConfig } from "../../runtime/auto/rotation-handler";
 import { serializeCredential, SmtpCredentialValue } from "../../runtime/credential";
 import { createSmtpCheck } from "../../runtime/smtp-check";
-import { createFleetTable } from "./ec2-fleet";
-import { FleetAgent } from "./fleet-agent";
+import { createFleetTable } from "../../sandbox/ec2-fleet";
+import { FleetAgent } from "../../sandbox/fleet-agent";
 import { clientConfig, testEnv } from "./hooks";
 import { leakScanner } from "./leak-scanner";
-import { makeArgvShims, PostfixInstance, startPostfix } from "./postfix";
+import { makeArgvShims, PostfixInstance, startPostfix } from "../../sandbox/postfix";
 import { playRotation } from "./rotation-driver";
-import type { SesEndpoint } from "./ses-endpoint";
+import type { SesEndpoint } from "../../sandbox/ses-endpoint";
 
 /** SES region the SMTP passwords are derived for (the endpoint checks logins for it). */
 export const E2E_SES_REGION = "eu-west-1";

@@ -36,53 +36,17 @@ import { createRotationHandler, RotationConfig, RotationEvent } from "../../runt
 import { serializeCredential, SmtpCredentialValue } from "../../runtime/credential";
 import { createSmtpCheck } from "../../runtime/smtp-check";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createFleetTable, createTaggedInstances, makeServers } from "./ec2-fleet";
+import { createFleetTable, createTaggedInstances, makeServers } from "../../sandbox/ec2-fleet";
+import { createPendingVersion, removePendingLabel, STEPS } from "../../sandbox/secrets-manager-play";
+export { createPendingVersion, playRotation, removePendingLabel, STEPS } from "../../sandbox/secrets-manager-play";
 import { clientConfig, testEnv } from "./hooks";
 import { leakScanner } from "./leak-scanner";
-import type { SesEndpoint } from "./ses-endpoint";
+import type { SesEndpoint } from "../../sandbox/ses-endpoint";
 
 export const SES_REGION = "eu-west-1";
 export const USER = "ses-smtp-bu-a";
-/** The four rotation steps, in the order Secrets Manager invokes them. */
-export const STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
 export const FLEET = { kind: "tag" as const, tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" };
 export const FLEET_TABLE = "fleet-bu-a";
-
-/**
- * Secrets Manager's RotateSecret, as moto does it with RotateImmediately=false: a version for a new token,
- * labelled AWSPENDING, holding a copy of the current value. Returns the token.
- */
-export async function createPendingVersion(secrets: SecretsManagerClient, secretId: string): Promise<string> {
-    const token = randomUUID();
-    const current = await secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: "AWSCURRENT" }));
-    await secrets.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: token, SecretString: current.SecretString!, VersionStages: ["AWSPENDING"] }));
-    return token;
-}
-
-/** What Secrets Manager does after a successful finishSecret: the AWSPENDING label leaves the token's version. */
-export async function removePendingLabel(secrets: SecretsManagerClient, secretId: string, token: string): Promise<void> {
-    await secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: "AWSPENDING", RemoveFromVersionId: token }));
-}
-
-/**
- * One whole rotation as Secrets Manager runs it: the pending version (createPendingVersion), the four steps
- * through `handler` (`afterStep` is called after each), then the AWSPENDING label removed. Returns the token;
- * a failing step's error propagates and AWSPENDING stays, as in AWS.
- */
-export async function playRotation(
-    secrets: SecretsManagerClient,
-    secretId: string,
-    handler: (event: RotationEvent) => Promise<void>,
-    afterStep: (step: (typeof STEPS)[number]) => void | Promise<void> = () => undefined,
-): Promise<string> {
-    const token = await createPendingVersion(secrets, secretId);
-    for (const step of STEPS) {
-        await handler({ Step: step, SecretId: secretId, ClientRequestToken: token });
-        await afterStep(step);
-    }
-    await removePendingLabel(secrets, secretId, token);
-    return token;
-}
 
 /** SNS messages the code under test published, read from the proxy's record of calls to moto. */
 export function publishedMessages(): { subject: string; message: string }[] {

@@ -10,7 +10,7 @@
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
 import { SMTPServer, SMTPServerAuthentication, SMTPServerSession } from "smtp-server";
 import { AddressInfo } from "net";
-import { deriveSmtpPassword } from "../../runtime/smtp-password";
+import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { motoData } from "./moto";
 import { testTls } from "./tls";
 

@@ -5,7 +5,7 @@
  */
 import { EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { DynamoDBClient, CreateTableCommand, BatchWriteItemCommand } from "@aws-sdk/client-dynamodb";
-import type { FleetServer, ServerSoftware } from "../../runtime/fleet-target";
+import type { FleetServer, ServerSoftware } from "../runtime/fleet-target";
 
 /** Starts `count` moto EC2 instances carrying `tags`; returns their ids. */
 export async function createTaggedInstances(ec2: EC2Client, count: number, tags: Record<string, string>): Promise<string[]> {

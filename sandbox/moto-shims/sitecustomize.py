@@ -1,5 +1,5 @@
 """
-Loaded by moto_server (PYTHONPATH set by tests/support/moto.ts). Fixes two moto bugs; fakes nothing.
+Loaded by moto_server (PYTHONPATH set by sandbox/moto.ts). Fixes two moto bugs; fakes nothing.
 
 1. moto 5.2.1: StartExecution deep-copies the state machine (`copy.deepcopy(state_machine)`) and with it the
 state machine's `backend` and `executions`, which hold every RUNNING execution's threads and locks. So any

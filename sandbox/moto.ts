@@ -49,7 +49,7 @@ async function waitForHttp(url: string, child: ChildProcess, deadlineMs: number)
  * moto's state-machine interpreter calls AWS services (Lambda, SNS, Step Functions, ...) at
  * `http://localhost:$MOTO_PORT`; `callbackPort` (default: moto's own port) points those calls elsewhere —
  * the root hook points them at the wire proxy, so the proxy records them and the Step Functions test
- * bridge (tests/support/sfn-bridge.ts) can answer Lambda invocations.
+ * bridge (sandbox/sfn-bridge.ts) can answer Lambda invocations.
  */
 export async function startMoto(opts: { callbackPort?: number } = {}): Promise<MotoServer> {
     const port = await freePort();
