@@ -79,9 +79,14 @@ describe("providers: BootstrapCredential", () => {
 
     describe("diff", () => {
         const olds = { mode: "auto", region, iamUserName: userName, sesRegion, secretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:s", accessKeyId: "AKIAEXAMPLE000000001" } as BootstrapCredentialOutputs;
-        it("another user or store replaces (create before delete)", async () => {
-            const d = await provider.diff!("id", olds, { ...olds, iamUserName: "other" });
-            assert.deepStrictEqual(d, { changes: true, replaces: ["iamUserName"], deleteBeforeReplace: false });
+        it("another store is an in-place update (the live credential is carried over), never a replace", async () => {
+            for (const change of [{ secretArn: olds.secretArn + "2" }, { region: "eu-west-1" }, { mode: "manual" as const, parameterName: "/p/credential" }]) {
+                assert.deepStrictEqual(await provider.diff!("id", olds, { ...olds, ...change }), { changes: true, replaces: [], deleteBeforeReplace: false });
+            }
+        });
+        it("another IAM user (the user is being replaced) is refused, naming both users and the way out", async () => {
+            await assert.rejects(provider.diff!("id", olds, { ...olds, iamUserName: "other" }), /iamUserName changes from smtp-rotator-bu-a to other.*aliases/);
+            assert.strictEqual((await provider.diff!("id", olds, { ...olds, iamUserName: UNKNOWN_INPUT })).changes, true);
         });
         it("settings the rotation applies are an in-place update; nothing changed is no change", async () => {
             assert.deepStrictEqual(await provider.diff!("id", olds, { ...olds, smtpPort: 465 }), { changes: true, replaces: [], deleteBeforeReplace: false });

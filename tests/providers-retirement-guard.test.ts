@@ -168,11 +168,20 @@ describe("providers: RetirementGuard", () => {
         assert.deepStrictEqual(outs.override!.status, "no-held-retirement");
     });
 
-    it("a user with no retirements (or no user yet): empty outputs, no change in preview", async () => {
-        const inputs: RetirementGuardInputs = { iamUserName: "not-created-yet", region, observationHours: 24, graceDays: 7 };
+    it("a user with no retirements: empty outputs, no change in preview", async () => {
+        await iam().send(new CreateUserCommand({ UserName: "no-retirements" }));
+        const inputs: RetirementGuardInputs = { iamUserName: "no-retirements", region, observationHours: 24, graceDays: 7 };
         const created = await provider.create(inputs);
         assert.deepStrictEqual([created.outs!.retirements, created.outs!.heldKeyIds, created.outs!.retiredKeyIds], [[], [], []]);
         assert.strictEqual((await provider.diff(created.id, created.outs!, inputs)).changes, false);
+    });
+
+    it("a user that does not exist (wrong account, deleted behind Pulumi's back) is an error, never \"no retirements\"", async () => {
+        const inputs: RetirementGuardInputs = { iamUserName: "not-there", region, observationHours: 24, graceDays: 7 };
+        await assert.rejects(provider.create(inputs), /RetirementGuard: IAM user not-there does not exist/);
+        const state = { ...inputs, checkedAt: "2026-11-01T00:00:00Z", retirements: [], retiredKeyIds: [], heldKeyIds: [] };
+        await assert.rejects(provider.diff("not-there-retirement", state, inputs), /IAM user not-there does not exist/);
+        await assert.rejects(provider.read!("not-there-retirement", state), /IAM user not-there does not exist/);
     });
 
     it("transitionDue: observation end, released hold, grace end", () => {

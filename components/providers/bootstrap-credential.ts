@@ -12,16 +12,27 @@
  *   are deleted: their secret was never seen, nothing can use them;
  * - a failed write deletes the new key; if that cleanup fails too, the error records the key (Pulumi keeps
  *   the partial state) and the next `pulumi up` (update) or destroy (delete) finishes the job.
- * `delete` removes the key it made (and, in manual mode, the parameter it made). Keys made later by rotations
- * belong to the IAM user (forceDestroy) and retirement.
+ * `delete` removes the key it made (and, in manual mode, the parameter it made and still owns). Keys made later
+ * by rotations belong to the IAM user (forceDestroy) and retirement.
+ *
+ * Every operation runs under the stack's AWS identity (inputs `awsProfile`, `awsRoleArn`, `awsExternalId`,
+ * kept in state so delete and refresh use them too) after checking the caller is in `accountId`
+ * (aws-identity.ts).
+ *
+ * A changed store (`parameterName`, `secretArn`, `mode`, `region`) is an in-place update that carries the live
+ * credential over: the credential the old store holds now (the key the servers use, whatever rotation made it)
+ * is written into the new store; no key is deleted. A changed IAM user (the user was replaced: a renamed
+ * business unit or component) is refused with the way out (aliases, README runbook): a key cannot move
+ * to another user, and the old user's deletion would take the servers' key with it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import accessKeys = require("../../runtime/access-keys");
 import store = require("./credential-store");
 import support = require("./provider-support");
+import identity = require("./aws-identity");
 
 /** Inputs of {@link BootstrapCredential}. */
-export interface BootstrapCredentialArgs {
+export interface BootstrapCredentialArgs extends IdentityArgs {
     mode: pulumi.Input<"auto" | "manual">;
     /** region of the secret / parameter (and of the IAM calls) */
     region: pulumi.Input<string>;
@@ -41,8 +52,11 @@ export interface BootstrapCredentialArgs {
     kmsKeyId?: pulumi.Input<string>;
 }
 
+/** The stack identity inputs (see aws-identity.ts), as `pulumi.Input`s. */
+export type IdentityArgs = { [K in keyof identity.AwsIdentityInputs]?: pulumi.Input<string> };
+
 /** Plain inputs as the provider receives them. */
-export interface BootstrapCredentialInputs {
+export interface BootstrapCredentialInputs extends identity.AwsIdentityInputs {
     mode: "auto" | "manual";
     region: string;
     iamUserName: string;
@@ -68,20 +82,53 @@ export interface BootstrapCredentialOutputs extends BootstrapCredentialInputs {
     incomplete?: boolean;
     /** the key's status at the last create/refresh: Active, Inactive or Deleted (retired by a rotation) */
     accessKeyStatus?: string;
+    /** manual: the ownership tag value the parameter was created with (`ses-rotator:owner`) */
+    parameterOwner?: string;
+    /** set when a store change carried the live credential over: the store it came from */
+    carriedOverFrom?: string;
 }
 
-/** Inputs whose change means another user or store: replace. */
-const REPLACING_INPUTS = ["mode", "region", "iamUserName", "secretArn", "parameterName"] as const;
+/** Inputs whose change means another store: an update that carries the live credential over (never a replace). */
+const STORE_INPUTS = ["mode", "region", "secretArn", "parameterName"] as const;
 /** Inputs the rotation applies from its own config; a change here is recorded without touching AWS. */
-const RECORDED_INPUTS = ["sesRegion", "smtpEndpoint", "smtpPort", "kmsKeyId"] as const;
+const RECORDED_INPUTS = ["sesRegion", "smtpEndpoint", "smtpPort", "kmsKeyId", ...identity.IDENTITY_INPUTS] as const;
+const RESOURCE = "BootstrapCredential";
 
-function iamClient(region: string) {
+function iamClient(session: identity.AwsSession) {
     const iam = require("@aws-sdk/client-iam");
-    return new iam.IAMClient({ region });
+    return new iam.IAMClient(identity.clientConfig(session));
 }
 
-function storeOf(inputs: BootstrapCredentialInputs): store.CredentialStore {
-    return { mode: inputs.mode, region: inputs.region, secretArn: inputs.secretArn, parameterName: inputs.parameterName, kmsKeyId: inputs.kmsKeyId };
+/** Where the inputs' credential lives; `owner` only for state that recorded one (or a new write). */
+function storeOf(inputs: BootstrapCredentialOutputs | BootstrapCredentialInputs, session: identity.AwsSession, owner?: string): store.CredentialStore {
+    return {
+        mode: inputs.mode,
+        region: inputs.region,
+        secretArn: inputs.secretArn,
+        parameterName: inputs.parameterName,
+        kmsKeyId: inputs.kmsKeyId,
+        owner: inputs.mode === "manual" ? owner : undefined,
+        session,
+    };
+}
+
+/** The ownership tag value for a parameter this rotator creates: its IAM user's name (unique per rotator). */
+function ownerFor(inputs: BootstrapCredentialInputs): string {
+    return inputs.iamUserName;
+}
+
+function where(inputs: BootstrapCredentialInputs): string {
+    return inputs.mode === "auto" ? `secret ${inputs.secretArn}` : `parameter ${inputs.parameterName}`;
+}
+
+function userChangeError(olds: BootstrapCredentialOutputs, news: BootstrapCredentialInputs): Error {
+    return new Error(
+        `${RESOURCE}: iamUserName changes from ${olds.iamUserName} to ${news.iamUserName}: the IAM user is being replaced (a renamed ` +
+            `business unit or component, or a changed user). The servers' access key belongs to ${olds.iamUserName} and would be ` +
+            `deleted with it. Nothing was changed. To rename, keep the user with the component's aliases option (README, ` +
+            `"Rename a rotator"); to move to a new user, deploy the new rotator next to the old one, rotate it (rotateNow) so ` +
+            `the servers switch, then remove the old one (README runbook).`,
+    );
 }
 
 /** The dynamic provider behind {@link BootstrapCredential}. Exported for tests that call its methods directly. */
@@ -97,6 +144,7 @@ export const bootstrapCredentialProvider: pulumi.dynamic.ResourceProvider<Bootst
         if (news.mode === "auto") {
             support.requireThat(failures, news, "secretArn", support.isSecretArn, "auto mode needs the credential secret's ARN");
         }
+        failures.push(...identity.identityFailures(news, support.isUnknown));
         if (news.mode === "manual") {
             support.requireThat(failures, news, "parameterName", support.isParameterName, "manual mode needs the SecureString parameter name (/prefix/credential)");
             support.requireThat(failures, news, "kmsKeyId", (v) => v === undefined || (typeof v === "string" && v.length > 0 && v.length <= 2048), "must be a KMS key id, ARN or alias");
@@ -105,55 +153,68 @@ export const bootstrapCredentialProvider: pulumi.dynamic.ResourceProvider<Bootst
     },
 
     async diff(_id: string, olds: BootstrapCredentialOutputs, news: BootstrapCredentialInputs) {
-        const replaces = REPLACING_INPUTS.filter((k) => olds[k] !== news[k]);
-        const changes = olds.incomplete === true || replaces.length > 0 || RECORDED_INPUTS.some((k) => olds[k] !== news[k]);
-        // The new credential must exist before the old one's key is removed: create before delete.
-        return { changes, replaces: [...replaces], deleteBeforeReplace: false };
+        // Known and different: the user was replaced. Refuse before anything else of the update runs.
+        if (!support.isUnknown(news.iamUserName) && olds.iamUserName !== news.iamUserName) throw userChangeError(olds, news);
+        // Never a replace: a replace would create the new resource, then delete the old one and the servers' key.
+        const storeChanged = STORE_INPUTS.some((k) => olds[k] !== news[k]);
+        const changes =
+            olds.incomplete === true ||
+            storeChanged ||
+            olds.iamUserName !== news.iamUserName ||
+            RECORDED_INPUTS.some((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+        return { changes, replaces: [], deleteBeforeReplace: false };
     },
 
     async create(inputs: BootstrapCredentialInputs) {
-        const outs = await bootstrap(inputs);
+        const session = await identity.connect(inputs.region, inputs, RESOURCE);
+        const outs = await bootstrap(inputs, session);
         return { id: outs.accessKeyId, outs: support.plainJson(outs) };
     },
 
     async update(_id: string, olds: BootstrapCredentialOutputs, news: BootstrapCredentialInputs) {
+        if (olds.iamUserName !== news.iamUserName) throw userChangeError(olds, news);
+        const session = await identity.connect(news.region, news, RESOURCE);
         if (olds.incomplete) {
             // A partial create left this key. If its credential did get stored (the write's answer was lost),
             // bootstrap adopts it; otherwise its secret is lost, so the key goes first.
-            const stored = await store.readStoredCredential(storeOf(olds));
+            const oldSession = await identity.connect(olds.region, olds, RESOURCE);
+            const stored = await store.readStoredCredential(storeOf(olds, oldSession));
             if (stored?.username !== olds.accessKeyId) {
-                await accessKeys.deleteAccessKey(iamClient(olds.region), olds.iamUserName, olds.accessKeyId);
+                await accessKeys.deleteAccessKey(iamClient(oldSession), olds.iamUserName, olds.accessKeyId);
             }
-            return { outs: support.plainJson(await bootstrap(news)) };
+            return { outs: support.plainJson(await bootstrap(news, session)) };
         }
+        if (STORE_INPUTS.some((k) => olds[k] !== news[k])) return { outs: support.plainJson(await carryOver(olds, news, session)) };
         const recorded: Partial<BootstrapCredentialOutputs> = {};
         for (const k of RECORDED_INPUTS) (recorded as any)[k] = news[k];
+        for (const k of identity.IDENTITY_INPUTS) if (news[k] === undefined) delete (olds as any)[k];
         return { outs: support.plainJson({ ...olds, ...recorded }) };
     },
 
     async read(id: string, props?: BootstrapCredentialOutputs) {
         if (!props) return { id, props };
-        const keys = await listKeysOrNone(props);
+        const keys = await listKeysOrNone(props, await identity.connect(props.region, props, RESOURCE));
         const key = keys.find((k) => k.accessKeyId === props.accessKeyId);
         return { id, props: support.plainJson({ ...props, accessKeyStatus: key ? key.status : "Deleted" }) };
     },
 
     async delete(_id: string, props: BootstrapCredentialOutputs) {
+        const session = await identity.connect(props.region, props, RESOURCE);
         if (props.accessKeyId) {
             try {
-                await accessKeys.deleteAccessKey(iamClient(props.region), props.iamUserName, props.accessKeyId);
+                await accessKeys.deleteAccessKey(iamClient(session), props.iamUserName, props.accessKeyId);
             } catch (e) {
                 // The user itself is gone: so are its keys.
                 if (!accessKeys.isNoSuchEntity(e)) throw e;
             }
         }
-        if (props.mode === "manual") await store.deleteParameter(storeOf(props));
+        if (props.mode === "manual") await store.deleteParameter(storeOf(props, session, props.parameterOwner));
     },
 };
 
-async function listKeysOrNone(inputs: BootstrapCredentialInputs): Promise<accessKeys.AccessKeyInfo[]> {
+async function listKeysOrNone(inputs: BootstrapCredentialInputs, session: identity.AwsSession): Promise<accessKeys.AccessKeyInfo[]> {
     try {
-        return await accessKeys.listAccessKeys(iamClient(inputs.region), inputs.iamUserName);
+        return await accessKeys.listAccessKeys(iamClient(session), inputs.iamUserName);
     } catch (e) {
         if (accessKeys.isNoSuchEntity(e)) return [];
         throw e;
@@ -161,9 +222,10 @@ async function listKeysOrNone(inputs: BootstrapCredentialInputs): Promise<access
 }
 
 /** Makes (or adopts) the first credential. Returns references only. */
-async function bootstrap(inputs: BootstrapCredentialInputs): Promise<BootstrapCredentialOutputs> {
-    const iam = iamClient(inputs.region);
-    const target = storeOf(inputs);
+async function bootstrap(inputs: BootstrapCredentialInputs, session: identity.AwsSession): Promise<BootstrapCredentialOutputs> {
+    const iam = iamClient(session);
+    const owner = inputs.mode === "manual" ? ownerFor(inputs) : undefined;
+    const target = storeOf(inputs, session, owner);
     const before = await accessKeys.listAccessKeys(iam, inputs.iamUserName);
     const stored = await store.readStoredCredential(target);
     const adoptable = stored && before.find((k) => k.accessKeyId === stored.username && k.status === "Active");
@@ -175,9 +237,12 @@ async function bootstrap(inputs: BootstrapCredentialInputs): Promise<BootstrapCr
             credentialVersion: stored.credentialVersion,
             adopted: true,
             accessKeyStatus: "Active",
+            ...(owner ? { parameterOwner: owner } : {}),
         };
     }
 
+    // Someone else's parameter is refused before a key is made.
+    await store.requireOwned(target);
     const key = await accessKeys.createAccessKeyForSmtp(iam, inputs.iamUserName, inputs.sesRegion);
     const strays = (await accessKeys.listAccessKeys(iam, inputs.iamUserName)).filter(
         (k) => k.accessKeyId !== key.accessKeyId && !before.some((b) => b.accessKeyId === k.accessKeyId),
@@ -189,8 +254,7 @@ async function bootstrap(inputs: BootstrapCredentialInputs): Promise<BootstrapCr
         const value = accessKeys.smtpCredentialForKey(key, { sesRegion: inputs.sesRegion, smtpEndpoint: inputs.smtpEndpoint, smtpPort: inputs.smtpPort });
         ref = await store.writeCredential(target, value);
     } catch (writeError) {
-        const where = inputs.mode === "auto" ? `secret ${inputs.secretArn}` : `parameter ${inputs.parameterName}`;
-        const failure = `BootstrapCredential: storing the new credential in ${where} failed: ${(writeError as Error).message}`;
+        const failure = `BootstrapCredential: storing the new credential in ${where(inputs)} failed: ${(writeError as Error).message}`;
         try {
             await accessKeys.deleteAccessKey(iam, inputs.iamUserName, key.accessKeyId);
         } catch (cleanupError) {
@@ -203,7 +267,40 @@ async function bootstrap(inputs: BootstrapCredentialInputs): Promise<BootstrapCr
         }
         throw new Error(`${failure}; the access key ${key.accessKeyId} it had created was deleted again (nothing left behind)`);
     }
-    return { ...inputs, accessKeyId: key.accessKeyId, ...ref, adopted: false, accessKeyStatus: "Active" };
+    return { ...inputs, accessKeyId: key.accessKeyId, ...ref, adopted: false, accessKeyStatus: "Active", ...(owner ? { parameterOwner: owner } : {}) };
+}
+
+/**
+ * The store changed (parameter name, secret, mode or region): the credential the old store holds now — the key the
+ * servers use, whichever rotation made it — is written into the new store, and the old parameter (manual, ours)
+ * removed. No key is deleted. When the old store holds no usable credential, the new store gets a fresh one.
+ */
+async function carryOver(olds: BootstrapCredentialOutputs, news: BootstrapCredentialInputs, session: identity.AwsSession): Promise<BootstrapCredentialOutputs> {
+    const oldSession = await identity.connect(olds.region, olds, RESOURCE);
+    const from = storeOf(olds, oldSession, olds.parameterOwner);
+    const owner = news.mode === "manual" ? ownerFor(news) : undefined;
+    const to = storeOf(news, session, owner);
+    const live = await store.readStoredCredential(from);
+    const keys = await accessKeys.listAccessKeys(iamClient(session), news.iamUserName);
+    if (!live || !keys.some((k) => k.accessKeyId === live.username && k.status === "Active")) return bootstrap(news, session);
+    const already = await store.readStoredCredential(to);
+    const ref =
+        already?.username === live.username
+            ? { credentialArn: already.credentialArn, credentialVersion: already.credentialVersion }
+            : await store.writeCredential(to, { username: live.username, password: live.password, endpoint: live.endpoint, port: live.port, region: live.region });
+    if (olds.mode === "manual" && (news.mode !== "manual" || olds.parameterName !== news.parameterName || olds.region !== news.region)) {
+        // Only after the new store holds the credential; a parameter that is not ours is left alone.
+        await store.deleteParameter(from);
+    }
+    return {
+        ...news,
+        accessKeyId: live.username,
+        ...ref,
+        adopted: true,
+        accessKeyStatus: "Active",
+        carriedOverFrom: where(olds),
+        ...(owner ? { parameterOwner: owner } : {}),
+    };
 }
 
 /**
@@ -224,7 +321,16 @@ export class BootstrapCredential extends pulumi.dynamic.Resource {
         super(
             bootstrapCredentialProvider,
             name,
-            { ...args, accessKeyId: undefined, credentialArn: undefined, credentialVersion: undefined, adopted: undefined, accessKeyStatus: undefined },
+            {
+                ...args,
+                accessKeyId: undefined,
+                credentialArn: undefined,
+                credentialVersion: undefined,
+                adopted: undefined,
+                accessKeyStatus: undefined,
+                parameterOwner: undefined,
+                carriedOverFrom: undefined,
+            },
             opts,
             "ses-rotator",
             "BootstrapCredential",

@@ -17,10 +17,11 @@ import retirement = require("../../runtime/retirement");
 import notify = require("../../runtime/notify");
 import accessKeys = require("../../runtime/access-keys");
 import support = require("./provider-support");
+import identity = require("./aws-identity");
 import type { RetirementRecord, RetirementKeyReport } from "../../runtime/retirement";
 
 /** Inputs of {@link RetirementGuard}. */
-export interface RetirementGuardArgs {
+export interface RetirementGuardArgs extends IdentityArgs {
     /** the rotator's IAM user (its tags hold the retirement records) */
     iamUserName: pulumi.Input<string>;
     /** region for the IAM/SNS clients */
@@ -35,8 +36,11 @@ export interface RetirementGuardArgs {
     overrideKeyId?: pulumi.Input<string>;
 }
 
+/** The stack identity inputs (see aws-identity.ts), as `pulumi.Input`s. */
+type IdentityArgs = { [K in keyof identity.AwsIdentityInputs]?: pulumi.Input<string> };
+
 /** Plain inputs as the provider receives them. */
-export interface RetirementGuardInputs {
+export interface RetirementGuardInputs extends identity.AwsIdentityInputs {
     iamUserName: string;
     region: string;
     observationHours: number;
@@ -71,25 +75,38 @@ export interface RetirementGuardOutputs extends RetirementGuardInputs {
 }
 
 const REPLACING_INPUTS = ["iamUserName", "region"] as const;
-const IN_PLACE_INPUTS = ["observationHours", "graceDays", "notifyTopicArn", "overrideKeyId"] as const;
+const IN_PLACE_INPUTS = ["observationHours", "graceDays", "notifyTopicArn", "overrideKeyId", ...identity.IDENTITY_INPUTS] as const;
 const HOUR_MS = 3600_000;
 
-function iamClient(region: string) {
+function iamClient(session: identity.AwsSession) {
     const iam = require("@aws-sdk/client-iam");
-    return new iam.IAMClient({ region });
+    return new iam.IAMClient(identity.clientConfig(session));
 }
 
-function snsClient(region: string) {
+function snsClient(session: identity.AwsSession) {
     const sns = require("@aws-sdk/client-sns");
-    return new sns.SNSClient({ region });
+    return new sns.SNSClient(identity.clientConfig(session));
 }
 
-/** Records of the user; none when the user does not exist (yet / any more). */
-async function recordsOf(inputs: RetirementGuardInputs): Promise<RetirementRecord[]> {
+/** The stack's identity for the inputs, checked against its account (before any other call). */
+function connect(inputs: RetirementGuardInputs): Promise<identity.AwsSession> {
+    return identity.connect(inputs.region, inputs, "RetirementGuard");
+}
+
+/**
+ * Records of the user. A missing user is an error, never "no retirements": the guard exists only while its
+ * user does (it depends on it), so NoSuchEntity means the wrong account or a user deleted behind Pulumi's back.
+ */
+async function recordsOf(inputs: RetirementGuardInputs, session: identity.AwsSession): Promise<RetirementRecord[]> {
     try {
-        return await retirement.listRetirements(iamClient(inputs.region), inputs.iamUserName);
+        return await retirement.listRetirements(iamClient(session), inputs.iamUserName);
     } catch (e) {
-        if (support.awsErrorName(e) === "NoSuchEntity" || support.awsErrorName(e) === "NoSuchEntityException") return [];
+        if (support.awsErrorName(e) === "NoSuchEntity" || support.awsErrorName(e) === "NoSuchEntityException") {
+            throw new Error(
+                `RetirementGuard: IAM user ${inputs.iamUserName} does not exist for ${session.describe}` +
+                    `${inputs.accountId ? ` (account ${inputs.accountId})` : ""}: its retirement records cannot be read (${(e as Error).message})`,
+            );
+        }
         throw e;
     }
 }
@@ -111,11 +128,12 @@ function fingerprint(records: { accessKeyId: string; phase: string; overrideAt?:
 
 /** Override (if asked), advance, and shape the outputs. */
 async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutputs> {
-    const deps = { iam: iamClient(inputs.region), sns: inputs.notifyTopicArn ? snsClient(inputs.region) : undefined, log: notify.silentLogger };
+    const session = await connect(inputs);
+    const deps = { iam: iamClient(session), sns: inputs.notifyTopicArn ? snsClient(session) : undefined, log: notify.silentLogger };
     const now = new Date();
     let override: RetirementGuardOutputs["override"];
     if (inputs.overrideKeyId) {
-        const record = (await recordsOf(inputs)).find((r) => r.accessKeyId === inputs.overrideKeyId);
+        const record = (await recordsOf(inputs, session)).find((r) => r.accessKeyId === inputs.overrideKeyId);
         const at = retirement.isoSeconds(now);
         if (record?.phase === "held" && !record.overrideAt) {
             await retirement.overrideHold(deps, { userName: inputs.iamUserName, accessKeyId: inputs.overrideKeyId, now });
@@ -124,7 +142,7 @@ async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutp
             override = { accessKeyId: inputs.overrideKeyId, status: record?.overrideAt ? "already-released" : "no-held-retirement", at };
         }
     }
-    const report = (await recordsOf(inputs)).length
+    const report = (await recordsOf(inputs, session)).length
         ? await retirement.advanceRetirements(deps, {
               userName: inputs.iamUserName,
               policy: { observationHours: inputs.observationHours, graceDays: inputs.graceDays },
@@ -156,6 +174,7 @@ export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<Retirement
         support.requireThat(failures, news, "observationHours", (v) => typeof v === "number" && v >= 0 && v <= 24 * 90, "must be a number of hours from 0 to 2160");
         support.requireThat(failures, news, "graceDays", (v) => typeof v === "number" && v >= 0 && v <= 365, "must be a number of days from 0 to 365");
         support.requireThat(failures, news, "notifyTopicArn", (v) => v === undefined || (typeof v === "string" && /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(v)), "must be an SNS topic ARN");
+        failures.push(...identity.identityFailures(news, support.isUnknown));
         support.requireThat(failures, news, "overrideKeyId", (v) => v === undefined || v === "" || (typeof v === "string" && /^AKIA[A-Z0-9]{12,124}$/.test(v)), "must be the held access key id (AKIA...) or empty");
         return { inputs: news, failures };
     },
@@ -166,7 +185,7 @@ export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<Retirement
         if (inputChanged || Object.values(news).some(support.isUnknown)) {
             return { changes: true, replaces: [...replaces], deleteBeforeReplace: false };
         }
-        const records = await recordsOf(news);
+        const records = await recordsOf(news, await connect(news));
         const now = new Date();
         const overridePending = !!news.overrideKeyId && records.some((r) => r.accessKeyId === news.overrideKeyId && r.phase === "held" && !r.overrideAt);
         const due = records.some((r) => transitionDue(r, news.observationHours, now));
@@ -185,8 +204,9 @@ export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<Retirement
     async read(id: string, props?: RetirementGuardOutputs) {
         // Refresh: report the records as they are, without advancing anything.
         if (!props) return { id, props };
-        const records = await recordsOf(props);
-        const keys = records.length ? await accessKeys.listAccessKeys(iamClient(props.region), props.iamUserName) : [];
+        const session = await connect(props);
+        const records = await recordsOf(props, session);
+        const keys = records.length ? await accessKeys.listAccessKeys(iamClient(session), props.iamUserName) : [];
         const held = records.filter((r) => r.phase === "held" && !r.overrideAt);
         return {
             id,

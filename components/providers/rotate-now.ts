@@ -12,10 +12,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import support = require("./provider-support");
+import identity = require("./aws-identity");
 import starter = require("../../runtime/manual/starter");
 
 /** Inputs of {@link RotateNow}. */
-export interface RotateNowArgs {
+export interface RotateNowArgs extends IdentityArgs {
     /** any string; changing it starts a rotation (e.g. stack config `rotateNow: "2026-11-29"`) */
     trigger: pulumi.Input<string>;
     /** "auto": Secrets Manager rotation; "manual": a CredentialRotation state machine execution */
@@ -32,8 +33,11 @@ export interface RotateNowArgs {
     timeZone?: pulumi.Input<string>;
 }
 
+/** The stack identity inputs (see aws-identity.ts), as `pulumi.Input`s. */
+type IdentityArgs = { [K in keyof identity.AwsIdentityInputs]?: pulumi.Input<string> };
+
 /** Plain inputs as the provider receives them. */
-export interface RotateNowInputs {
+export interface RotateNowInputs extends identity.AwsIdentityInputs {
     trigger: string;
     mode: "auto" | "manual";
     region: string;
@@ -82,6 +86,7 @@ export const rotateNowProvider: pulumi.dynamic.ResourceProvider<RotateNowInputs,
         support.requireThat(failures, news, "trigger", (v) => typeof v === "string" && v.length <= 256, "must be a string of at most 256 characters");
         support.requireThat(failures, news, "mode", (v) => v === "auto" || v === "manual", 'must be "auto" or "manual"');
         support.requireThat(failures, news, "region", support.isRegion, "must be an AWS region such as eu-west-1");
+        failures.push(...identity.identityFailures(news, support.isUnknown));
         if (news.mode === "auto") {
             support.requireThat(failures, news, "secretArn", support.isSecretArn, "auto mode needs the credential secret's ARN");
         }
@@ -105,7 +110,8 @@ export const rotateNowProvider: pulumi.dynamic.ResourceProvider<RotateNowInputs,
             replaces.length > 0 ||
             olds.trigger !== news.trigger ||
             (olds.timeZone ?? "") !== (news.timeZone ?? "") ||
-            JSON.stringify(olds.executionInput ?? {}) !== JSON.stringify(news.executionInput ?? {});
+            JSON.stringify(olds.executionInput ?? {}) !== JSON.stringify(news.executionInput ?? {}) ||
+            identity.IDENTITY_INPUTS.some((k) => (olds[k] ?? "") !== (news[k] ?? ""));
         return { changes: inputChanged, replaces: [...replaces], deleteBeforeReplace: false };
     },
 
@@ -115,7 +121,11 @@ export const rotateNowProvider: pulumi.dynamic.ResourceProvider<RotateNowInputs,
     },
 
     async update(_id: string, olds: RotateNowOutputs, news: RotateNowInputs) {
-        if (olds.trigger === news.trigger) return { outs: support.plainJson({ ...olds, ...news }) };
+        if (olds.trigger === news.trigger) {
+            const kept: RotateNowOutputs = { ...olds };
+            for (const k of identity.IDENTITY_INPUTS) delete kept[k];
+            return { outs: support.plainJson({ ...kept, ...news }) };
+        }
         const previous = olds.rotationVersionId ?? olds.executionArn ?? "";
         const started = await startRotation(news, previous);
         return { outs: support.plainJson({ ...news, ...started, startedForTrigger: news.trigger }) };
@@ -141,10 +151,11 @@ function isTimeZone(v: unknown): boolean {
 
 /** Starts the rotation for the inputs, or finds the one a crashed earlier attempt already started. */
 async function startRotation(inputs: RotateNowInputs, previous: string): Promise<Partial<RotateNowOutputs>> {
+    const session = await identity.connect(inputs.region, inputs, "RotateNow");
     const startedAt = new Date().toISOString();
     if (inputs.mode === "auto") {
         const sm = require("@aws-sdk/client-secrets-manager");
-        const client = new sm.SecretsManagerClient({ region: inputs.region });
+        const client = new sm.SecretsManagerClient(identity.clientConfig(session));
         const token = support.stableUuid("rotate-now", inputs.secretArn!, inputs.trigger, previous);
         const described = await client.send(new sm.DescribeSecretCommand({ SecretId: inputs.secretArn }));
         if (!described.VersionIdsToStages?.[token]) {
@@ -157,7 +168,7 @@ async function startRotation(inputs: RotateNowInputs, previous: string): Promise
         return { rotationVersionId: token, startedAt };
     }
     const sfn = require("@aws-sdk/client-sfn");
-    const client = new sfn.SFNClient({ region: inputs.region });
+    const client = new sfn.SFNClient(identity.clientConfig(session));
     const suffix = support.shortHash(10, inputs.stateMachineArn!, inputs.trigger, previous);
     const name = rotationExecutionName(new Date(), suffix, inputs.timeZone);
     const executionArn = inputs.stateMachineArn!.replace(":stateMachine:", ":execution:") + ":" + name;

@@ -35,8 +35,9 @@ export type SecretKind = "iam-secret-access-key" | "smtp-password" | "task-token
  * `.waitForTaskToken` TaskScheduled event (Step Functions itself records it there).
  */
 export const LEGITIMATE_AWS_PLACES: Readonly<Record<SecretKind, readonly string[]>> = {
-    // IAM hands the secret out exactly once; nobody may send it anywhere.
-    "iam-secret-access-key": ["iam:CreateAccessKey response"],
+    // IAM hands the secret out exactly once; nobody may send it anywhere. STS hands out an assumed role's
+    // temporary secret the same way (providers running under the stack's aws:assumeRoles).
+    "iam-secret-access-key": ["iam:CreateAccessKey response", "sts:AssumeRole response"],
     // The credential is written to, and read by the servers from, the secret / SecureString parameter only.
     "smtp-password": [
         "secretsmanager:CreateSecret request",
