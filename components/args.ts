@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { FleetTarget } from "../runtime/fleet-target";
+import type { AwsIdentityArgs } from "./stack-identity";
 
 /** Select servers by EC2/SSM tags (EC2 `i-...` and hybrid `mi-...` managed nodes alike). */
 export interface TagFleetSelector {
@@ -112,7 +113,12 @@ export interface ManualModeArgs {
     ownerEmailTagKey?: string;
     /** Subscribe owners to the owner-mail topic (filtered on their address) when first mailing them. Default true. */
     subscribeOwners?: boolean;
-    /** The SecureString parameter that holds the credential. Default `/ses-smtp/<businessUnit>/credential`. */
+    /**
+     * The SecureString parameter that holds the credential. Default `/ses-smtp/<businessUnit>/<stack>/<component
+     * name>/credential` (unique per stack and component). The rotator creates it, tagged `ses-rotator:owner`, and
+     * refuses a parameter that exists without its tag (someone else's). Changing it moves the live credential to the
+     * new parameter on the next `pulumi up` (same key; the old parameter is deleted after the new one holds it).
+     */
     parameterName?: string;
 }
 
@@ -174,6 +180,29 @@ export interface SmtpCredentialRotatorArgs {
     logRetentionDays?: number;
     /** Manual mode options, passed unchanged to `components/manual/` (ignored in auto mode). */
     manual?: ManualModeArgs;
-    /** Tags for every taggable resource the rotator creates. */
+    /**
+     * Tags for every taggable resource the rotator creates. The SMTP IAM user gets them at creation only (its tags
+     * also hold the retirement records, which an update must not remove after a `pulumi refresh`).
+     */
     tags?: Record<string, string>;
+    /**
+     * The AWS identity the rotator's own providers (first credential, rotate-now, retirement guard) use, names
+     * and ARNs only. Default: the stack's `aws:profile` and `aws:assumeRoles` (one role), or, with an explicit aws
+     * provider (`providers: { aws }`), that provider's `profile` (give its role here: a provider's assume-role
+     * settings cannot be read back). Every provider call first checks that this identity is in the account the
+     * aws provider deploys into, and fails naming both accounts otherwise.
+     */
+    awsIdentity?: AwsIdentityArgs;
+    /**
+     * Protect what holds the servers' credential (the SMTP IAM user, the secret, the first credential) with
+     * Pulumi's `protect`: a rename, replacement or destroy that would delete them fails instead. Stack config
+     * `protectCredential`. Default false.
+     */
+    protectCredential?: boolean;
+    /**
+     * Keep the SMTP IAM user (and its keys), the secret and the first credential in AWS when Pulumi deletes them
+     * (`retainOnDelete`): a destroy or rename leaves the servers' credential working until you remove it by hand
+     * (README runbook). Stack config `retainCredentialOnDelete`. Default false.
+     */
+    retainCredentialOnDelete?: boolean;
 }

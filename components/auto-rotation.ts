@@ -16,7 +16,7 @@ import { buildRetirementSchedule } from "./retirement-schedule";
 import { BootstrapCredential } from "./providers/bootstrap-credential";
 import { createFirstCredential } from "./rotator-providers";
 import { lambdaCodePathOptions, rotationLambdaFactory } from "./rotation-lambda";
-import { lambdaLogGroupAndRole, RotationModeResult, RotatorShared } from "./rotator-shared";
+import { lambdaLogGroupAndRole, lifecycleOptions, RotationModeResult, RotatorShared } from "./rotator-shared";
 import { ROTATION_LAMBDA_TIMEOUT_SECONDS, RotatorSettings } from "./settings";
 
 /** Values for the rotation Lambda's environment that are only known at deployment. */
@@ -66,7 +66,8 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
             kmsKeyId: settings.kmsKeyArn,
             tags,
         },
-        opts,
+        // The servers' credential: opt-in protect / retainOnDelete (renames and destroys, README runbook).
+        { ...opts, ...lifecycleOptions(shared.credentialLifecycle) },
     );
     // The secret's first value (AWSCURRENT), stored by the provider: never an aws.secretsmanager.SecretVersion
     // (that would put the credential in Pulumi state).

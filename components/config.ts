@@ -49,6 +49,8 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, ConfigKeyType>> = Object
     manualOwnerEmailTagKey: "string",
     manualSubscribeOwners: "boolean",
     manualParameterName: "string",
+    protectCredential: "boolean",
+    retainCredentialOnDelete: "boolean",
 });
 
 /**
@@ -166,6 +168,8 @@ export function readStackConfig(get: (key: string) => string | undefined, namesp
         rotateNow: v.rotateNow,
         retirement: { observationHours: v.retirementObservationHours, graceDays: v.retirementGraceDays, overrideKeyId: v.retirementOverrideKeyId },
         logRetentionDays: v.logRetentionDays,
+        protectCredential: v.protectCredential,
+        retainCredentialOnDelete: v.retainCredentialOnDelete,
     };
     for (const k of Object.keys(rotatorArgs.retirement!) as (keyof RetirementArgs)[]) if (rotatorArgs.retirement![k] === undefined) delete rotatorArgs.retirement![k];
     for (const k of Object.keys(rotatorArgs) as (keyof typeof rotatorArgs)[]) if (rotatorArgs[k] === undefined) delete rotatorArgs[k];

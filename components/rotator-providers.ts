@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BootstrapCredential } from "./providers/bootstrap-credential";
 import { RetirementGuard } from "./providers/retirement-guard";
 import { RotateNow } from "./providers/rotate-now";
-import { RotatorShared } from "./rotator-shared";
+import { lifecycleOptions, RotatorShared } from "./rotator-shared";
 
 /** Where the first credential goes: the auto-mode secret, or the manual-mode parameter (created by the provider). */
 export type FirstCredentialStore = { secretArn: pulumi.Input<string> } | { parameterName: pulumi.Input<string> };
@@ -38,8 +38,10 @@ export function createFirstCredential(shared: RotatorShared, target: FirstCreden
             ...(manual ? { parameterName: target.parameterName } : { secretArn: target.secretArn }),
             // The secret carries its own KMS key (auto); the parameter is written by the provider (manual).
             ...(manual && settings.kmsKeyArn ? { kmsKeyId: settings.kmsKeyArn } : {}),
+            ...shared.providerIdentity,
         },
-        { parent: shared.parent },
+        // It deletes its key (and, in manual mode, its parameter) on delete: opt-in protect / retainOnDelete.
+        { parent: shared.parent, ...lifecycleOptions(shared.credentialLifecycle) },
     );
 }
 
@@ -67,6 +69,7 @@ export function createOperatorControls(
             mode: target.mode,
             region: shared.ctx.region,
             ...(target.mode === "auto" ? { secretArn: target.secretArn } : { stateMachineArn: target.stateMachineArn, timeZone: target.timeZone }),
+            ...shared.providerIdentity,
         },
         { parent: shared.parent, dependsOn: [first, rotationResource] },
     );
@@ -79,6 +82,7 @@ export function createOperatorControls(
             graceDays: settings.retirement.graceDays,
             notifyTopicArn: shared.topic.arn,
             overrideKeyId: settings.retirement.overrideKeyId,
+            ...shared.providerIdentity,
         },
         { parent: shared.parent, dependsOn: [first] },
     );

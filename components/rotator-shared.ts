@@ -39,6 +39,36 @@ export interface RotatorShared {
     tags: Record<string, string>;
     /** `args.manual` as given (manual-mode options; validated by the manual builder, errors naming `manual.<key>`) */
     manualOptions: Record<string, unknown>;
+    /**
+     * The stack's AWS identity for the dynamic providers: profile / role (names and ARNs only) and the account
+     * the stack deploys into (the aws provider's getCallerIdentity). Spread into every provider's inputs.
+     */
+    providerIdentity: ProviderIdentityInputs;
+    /** Opt-in resource options for what holds the servers' credential (IAM user, secret, first credential). */
+    credentialLifecycle: CredentialLifecycle;
+}
+
+/** The identity inputs of the dynamic providers (components/providers/aws-identity.ts). */
+export interface ProviderIdentityInputs {
+    awsProfile?: pulumi.Input<string>;
+    awsRoleArn?: pulumi.Input<string>;
+    awsExternalId?: pulumi.Input<string>;
+    awsRoleSessionName?: pulumi.Input<string>;
+    accountId: pulumi.Input<string>;
+}
+
+/** `protect` / `retainOnDelete` for the IAM user and the credential store (both default false). */
+export interface CredentialLifecycle {
+    protect?: boolean;
+    retainOnDelete?: boolean;
+}
+
+/** The resource options a credential-holding resource gets from {@link CredentialLifecycle}. */
+export function lifecycleOptions(lifecycle: CredentialLifecycle): pulumi.CustomResourceOptions {
+    return {
+        ...(lifecycle.protect ? { protect: true } : {}),
+        ...(lifecycle.retainOnDelete ? { retainOnDelete: true } : {}),
+    };
 }
 
 /** What a mode builder returns to the rotator. */

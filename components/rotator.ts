@@ -14,9 +14,10 @@ import { AwsContext, CredentialStore, serverReadPolicy, sesConfigurationSetArn, 
 import { validateManualOptions } from "./manual/options";
 import type { RetirementSummary } from "./providers/retirement-guard";
 import { createFirstCredential, createOperatorControls, OperatorControls } from "./rotator-providers";
-import { ManualRotationBuilder, RotationModeResult, RotatorShared } from "./rotator-shared";
+import { CredentialLifecycle, lifecycleOptions, ManualRotationBuilder, ProviderIdentityInputs, RotationModeResult, RotatorShared } from "./rotator-shared";
 import { RotatorSettings, validateRotatorArgs } from "./settings";
-import { argsLabel, InputLabel } from "./validation";
+import { resolveStackIdentity } from "./stack-identity";
+import { argsLabel, InputLabel, invalid } from "./validation";
 
 export const SMTP_CREDENTIAL_ROTATOR_TYPE = "ses-smtp-rotator:index:SmtpCredentialRotator";
 
@@ -40,6 +41,43 @@ function manualBuilder(label: InputLabel): ManualRotationBuilder {
 /** Stable short id for logical names derived from user input (e-mail addresses, role names). */
 function shortId(text: string): string {
     return createHash("sha256").update(text).digest("hex").slice(0, 8);
+}
+
+/**
+ * Manual mode's default credential parameter: unique per stack and component, so two stacks of one business
+ * unit (staging, prod) or two rotators of one unit in the same account and region never share it:
+ * `/ses-smtp/<businessUnit>/<stack>/<component name>/credential` (characters a parameter name cannot hold
+ * become `_`, plus a short hash of the name then).
+ */
+export function defaultManualParameterName(businessUnit: string, stack: string, name: string): string {
+    const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, "_");
+    const component = safe(name) === name ? name : `${safe(name)}-${shortId(name)}`;
+    return `/ses-smtp/${businessUnit}/${safe(stack)}/${component}/credential`;
+}
+
+/** The rotator's stack identity inputs for the dynamic providers (see stack-identity.ts). */
+function providerIdentityOf(
+    rotator: pulumi.ComponentResource,
+    label: InputLabel,
+    args: SmtpCredentialRotatorArgs,
+    accountId: pulumi.Output<string>,
+): ProviderIdentityInputs {
+    const awsProvider = rotator.getProvider("aws:iam/user:User");
+    const config = new pulumi.Config("aws");
+    const identity = resolveStackIdentity(label, {
+        explicit: args.awsIdentity,
+        explicitProvider: awsProvider !== undefined,
+        config: { profile: config.get("profile"), assumeRoles: config.getObject("assumeRoles"), assumeRole: config.getObject("assumeRole") },
+    });
+    // An explicit aws provider: its profile (an output of the provider resource).
+    const providerProfile = awsProvider && !identity.profile ? ((awsProvider as unknown as { profile?: pulumi.Output<string | undefined> }).profile) : undefined;
+    return {
+        ...(identity.profile ? { awsProfile: identity.profile } : providerProfile ? { awsProfile: providerProfile.apply((p) => p ?? "") } : {}),
+        ...(identity.roleArn ? { awsRoleArn: identity.roleArn } : {}),
+        ...(identity.externalId ? { awsExternalId: identity.externalId } : {}),
+        ...(identity.roleSessionName ? { awsRoleSessionName: identity.roleSessionName } : {}),
+        accountId,
+    };
 }
 
 /**
@@ -92,6 +130,12 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
         const label = argsLabel("SmtpCredentialRotator", name);
         const settings = validateRotatorArgs(label, name, args);
         const buildMode = settings.mode === "manual" ? manualBuilder(label) : undefined;
+        // The explicit identity fields, checked before anything registers (the stack config is read below).
+        resolveStackIdentity(label, { explicit: args.awsIdentity, explicitProvider: true, config: {} });
+        for (const key of ["protectCredential", "retainCredentialOnDelete"] as const) {
+            if (args[key] !== undefined && typeof args[key] !== "boolean") invalid(label, key, "must be true or false", args[key]);
+        }
+        const credentialLifecycle: CredentialLifecycle = { protect: args.protectCredential === true, retainOnDelete: args.retainCredentialOnDelete === true };
         super(SMTP_CREDENTIAL_ROTATOR_TYPE, name, {}, opts);
         this.settings = settings;
 
@@ -103,7 +147,14 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
             .all([partition.partition, identity.accountId, region.region])
             .apply(([p, accountId, r]) => ({ partition: p, accountId, region: r }));
 
-        const user = new aws.iam.User(`${name}-smtp`, { forceDestroy: true, tags }, { parent: this });
+        // The retirement records live in this user's tags (runtime/retirement-record.ts), written by the rotation,
+        // not by Pulumi: after `pulumi refresh` they are in the state's tags, and an update that sent the declared
+        // tags would remove them as drift. So Pulumi sets the declared tags at creation only (ignoreChanges).
+        const user = new aws.iam.User(
+            `${name}-smtp`,
+            { forceDestroy: true, tags },
+            { parent: this, ignoreChanges: ["tags"], ...lifecycleOptions(credentialLifecycle) },
+        );
         new aws.iam.UserPolicy(
             `${name}-smtp-send`,
             {
@@ -147,7 +198,12 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
             kmsKeyArn: settings.kmsKeyArn,
             sesRegion: settings.sesRegion,
             tags,
-            manualOptions: { ...args.manual },
+            manualOptions:
+                settings.mode === "manual"
+                    ? { ...args.manual, parameterName: args.manual?.parameterName ?? defaultManualParameterName(settings.businessUnit, pulumi.getStack(), name) }
+                    : { ...args.manual },
+            providerIdentity: providerIdentityOf(this, label, args, ctx.apply((c) => c.accountId)),
+            credentialLifecycle,
         };
         let result: RotationModeResult;
         let controls: OperatorControls;

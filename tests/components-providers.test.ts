@@ -63,9 +63,11 @@ describe("dynamic providers wired into the rotator (Pulumi mocks)", function () 
             sesRegion: "eu-west-1",
             smtpPort: 465,
             secretArn: secret.state.arn,
+            accountId: "123456789012",
         });
-        assert.deepStrictEqual(inputsOf(rotateNow), { trigger: "2026-11-29", mode: "auto", region: "eu-central-1", secretArn: secret.state.arn });
+        assert.deepStrictEqual(inputsOf(rotateNow), { trigger: "2026-11-29", mode: "auto", region: "eu-central-1", secretArn: secret.state.arn, accountId: "123456789012" });
         assert.deepStrictEqual(inputsOf(guard), {
+            accountId: "123456789012",
             iamUserName: user.state.name,
             region: "eu-central-1",
             observationHours: 6,
@@ -105,6 +107,7 @@ describe("dynamic providers wired into the rotator (Pulumi mocks)", function () 
             smtpPort: 587,
             parameterName: "/mail/ops/smtp",
             kmsKeyId: KEY_ARN,
+            accountId: "123456789012",
         });
         // Exactly one owner of the parameter: the provider. CreateCredential writes its new versions.
         assert.strictEqual(ofType("aws:ssm/parameter:Parameter").length, 0, "no aws.ssm.Parameter: it would put the credential in state");
@@ -131,10 +134,11 @@ describe("dynamic providers wired into the rotator (Pulumi mocks)", function () 
         build("payments", { rotateNow: "now-1" });
         build("ops", { mode: "manual" });
         await settled();
+        const identity = ["awsProfile", "awsRoleArn", "awsExternalId", "awsRoleSessionName", "accountId"];
         const allowed: Record<string, string[]> = {
-            [BOOTSTRAP]: ["mode", "region", "iamUserName", "sesRegion", "smtpEndpoint", "smtpPort", "secretArn", "parameterName", "kmsKeyId"],
-            [ROTATE_NOW]: ["trigger", "mode", "region", "secretArn", "stateMachineArn", "timeZone"],
-            [GUARD]: ["iamUserName", "region", "observationHours", "graceDays", "notifyTopicArn", "overrideKeyId"],
+            [BOOTSTRAP]: ["mode", "region", "iamUserName", "sesRegion", "smtpEndpoint", "smtpPort", "secretArn", "parameterName", "kmsKeyId", ...identity],
+            [ROTATE_NOW]: ["trigger", "mode", "region", "secretArn", "stateMachineArn", "timeZone", ...identity],
+            [GUARD]: ["iamUserName", "region", "observationHours", "graceDays", "notifyTopicArn", "overrideKeyId", ...identity],
         };
         for (const r of recorded().filter((x) => x.type in allowed)) {
             assert.deepStrictEqual(r.secretInputs, [], `${r.name}: no secret inputs`);

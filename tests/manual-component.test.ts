@@ -81,7 +81,7 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         assert.deepStrictEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: KEY_ARN });
 
         const store = await valueOf(rotator.credentialStore);
-        assert.deepStrictEqual(store, { kind: "parameter", parameterArn: "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-a/credential" });
+        assert.deepStrictEqual(store, { kind: "parameter", parameterArn: "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-a/test/bu-a/credential" });
         const outputs = root.registeredOutputs!;
         for (const k of ["stateMachineArn", "confirmationStateMachineArn", "starterFunctionName", "parameterName", "ownerTopicArn"]) assert.ok(outputs[k], `output ${k}`);
     });
@@ -92,7 +92,7 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         const user = ofType("aws:iam/user:User").find((u) => u.name === "bu-b-smtp")!.state.arn;
         const create = actionsOf(policyOf("bu-b-manual-createCredential"));
         assert.deepStrictEqual(create.ManageSmtpUserKeys, [["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:ListUserTags"], user]);
-        assert.deepStrictEqual(create.WriteCredentialParameter, [["ssm:GetParameterHistory", "ssm:PutParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-b/credential"]);
+        assert.deepStrictEqual(create.WriteCredentialParameter, [["ssm:GetParameterHistory", "ssm:PutParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-b/test/bu-b/credential"]);
         assert.deepStrictEqual(create.EncryptCredentialThroughSsm, [["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], KEY_ARN]);
         assert.deepStrictEqual(policyOf("bu-b-manual-createCredential").Statement.find((s: any) => s.Sid === "EncryptCredentialThroughSsm").Condition, { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } });
         assert.deepStrictEqual(Object.keys(actionsOf(policyOf("bu-b-manual-listServersPage"))), ["ReadFleetTable", "WriteOwnLogs"]);
