@@ -11,41 +11,20 @@
  *  - item 3: manual mode's default parameter name is unique per stack and component;
  *  - item 7: opt-in protect / retainOnDelete for the user, the secret and the first credential.
  */
-import { mockAws, ofType, recorded, RecordedResource, resetMockAws, resetRecorded, settled } from "./support/pulumi-mocks";
+import { mockAws, ofType, recorded, resetMockAws, resetRecorded, settled } from "./support/pulumi-mocks";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { EmailServerFleet, SmtpCredentialRotator } from "../components";
 import { readStackConfig } from "../components/config";
 import { defaultManualParameterName } from "../components/rotator";
+import { optionsOf } from "./support/registration-options";
 
 const BOOTSTRAP = "pulumi-nodejs:dynamic/ses-rotator:BootstrapCredential";
 const ROTATE_NOW = "pulumi-nodejs:dynamic/ses-rotator:RotateNow";
 const GUARD = "pulumi-nodejs:dynamic/ses-rotator:RetirementGuard";
 const USER = "aws:iam/user:User";
 const SECRET = "aws:secretsmanager/secret:Secret";
-
-/** The resource options of each registration request, by URN (read from the request the mock monitor gets). */
-const optionsByUrn = new Map<string, { ignoreChanges: string[]; protect: boolean; retainOnDelete: boolean }>();
-const monitor = pulumi.runtime.getMonitor() as any;
-const registerResource = monitor.registerResource.bind(monitor);
-monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =>
-    registerResource(req, (err: any, resp: any) => {
-        if (!err && resp) {
-            optionsByUrn.set(resp.getUrn(), {
-                ignoreChanges: req.getIgnorechangesList(),
-                protect: req.getProtect() === true,
-                retainOnDelete: req.getRetainondelete() === true,
-            });
-        }
-        callback(err, resp);
-    });
-
-function optionsOf(r: RecordedResource) {
-    const o = optionsByUrn.get(r.urn);
-    assert.ok(o, `${r.name}: registration options recorded`);
-    return o;
-}
 
 function build(name: string, rotator: Record<string, unknown> = {}, opts?: pulumi.ComponentResourceOptions) {
     const fleet = new EmailServerFleet(`${name}-fleet`, { selector: { table: { create: true } }, serverRoleNames: [] } as any);
