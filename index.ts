@@ -11,8 +11,11 @@ import { SmtpCredentialRotator } from "./components/rotator";
 const config = new pulumi.Config();
 const stack = readStackConfig((key) => config.get(key), config.name);
 
-const fleet = new EmailServerFleet(`${stack.businessUnit}-fleet`, stack.fleetArgs);
-const rotator = new SmtpCredentialRotator(stack.businessUnit, { ...stack.rotatorArgs, fleet });
+// After a rename (stack config renamedFrom = the old business unit) the components keep their resources: the
+// aliases carry over to every child, whose logical names start with the component's name.
+const renamed = (old: string) => (stack.renamedFrom ? { aliases: [{ name: old }] } : undefined);
+const fleet = new EmailServerFleet(`${stack.businessUnit}-fleet`, stack.fleetArgs, renamed(`${stack.renamedFrom}-fleet`));
+const rotator = new SmtpCredentialRotator(stack.businessUnit, { ...stack.rotatorArgs, fleet }, renamed(`${stack.renamedFrom}`));
 
 export const businessUnit = stack.businessUnit;
 export const mode = stack.rotator.mode;

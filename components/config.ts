@@ -51,6 +51,7 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, ConfigKeyType>> = Object
     manualParameterName: "string",
     protectCredential: "boolean",
     retainCredentialOnDelete: "boolean",
+    renamedFrom: "string",
 });
 
 /**
@@ -124,6 +125,8 @@ export interface StackSettings {
     rotatorArgs: Omit<SmtpCredentialRotatorArgs, "fleet">;
     /** the validated rotator settings (defaults applied) */
     rotator: RotatorSettings;
+    /** the business unit this stack's components were deployed under before a rename (aliases), if any */
+    renamedFrom?: string;
 }
 
 /**
@@ -186,7 +189,9 @@ export function readStackConfig(get: (key: string) => string | undefined, namesp
         const { graceDays: _autoGraceDays, ...manualOnly } = manual;
         validateManualOptions(label, manualOnly, businessUnit);
     }
+    const renamedFrom = v.renamedFrom === undefined ? undefined : requireIdentifier(label, "renamedFrom", v.renamedFrom);
     return {
+        ...(renamedFrom !== undefined && renamedFrom !== businessUnit ? { renamedFrom } : {}),
         businessUnit,
         fleetArgs: { selector, serverRoleNames: v.serverRoleNames ?? [], tags: { "ses-rotator:business-unit": businessUnit } },
         rotatorArgs,

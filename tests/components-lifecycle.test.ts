@@ -161,6 +161,16 @@ describe("lifecycle options and identity the rotator emits (Pulumi mocks)", func
             assert.ok(others.length > 10);
             for (const r of others) assert.strictEqual(optionsOf(r).protect, false, r.name);
         });
+        it("a rename keeps the resources: the component registers the alias to its old name (stack config renamedFrom)", async () => {
+            const base: Record<string, string> = { businessUnit: "payments-eu", sesRegion: "eu-west-1", sesIdentities: '["example.com"]', fleetTable: "create" };
+            assert.strictEqual(readStackConfig((k) => ({ ...base, renamedFrom: "payments" })[k]).renamedFrom, "payments");
+            assert.strictEqual(readStackConfig((k) => base[k]).renamedFrom, undefined);
+            assert.throws(() => readStackConfig((k) => ({ ...base, renamedFrom: "Payments!" })[k]), /ses-smtp-rotator:renamedFrom/);
+            build("payments-eu", {}, { aliases: [{ name: "payments" }] });
+            await settled();
+            const root = recorded().find((r) => r.type === "ses-smtp-rotator:index:SmtpCredentialRotator")!;
+            assert.match(JSON.stringify(optionsOf(root).aliases), /payments(?!-eu)/, "the old name is sent as an alias");
+        });
         it("stack config protectCredential / retainCredentialOnDelete map to the arguments; a bad value names the key", () => {
             const base: Record<string, string> = { businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: '["example.com"]', fleetTable: "create" };
             const s = readStackConfig((k) => ({ ...base, protectCredential: "true", retainCredentialOnDelete: "true" })[k]);

@@ -124,6 +124,7 @@ describe("dynamic providers wired into the rotator (Pulumi mocks)", function () 
             region: "eu-west-1",
             stateMachineArn: stateMachine.state.arn,
             timeZone: "Europe/Berlin",
+            accountId: "123456789012",
         });
         assert.ok(rotateNow.dependencies.includes(first.urn) && rotateNow.dependencies.includes(stateMachine.urn), "rotate-now waits for the state machine");
         assert.deepStrictEqual(inputsOf(guard).overrideKeyId, "", "no override requested");

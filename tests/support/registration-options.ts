@@ -11,6 +11,8 @@ export interface RegistrationOptions {
     ignoreChanges: string[];
     protect: boolean;
     retainOnDelete: boolean;
+    /** alias specs / URNs as sent (protobuf `toObject()` form) */
+    aliases: unknown[];
 }
 
 const optionsByUrn = new Map<string, RegistrationOptions>();
@@ -23,6 +25,7 @@ monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =
                 ignoreChanges: req.getIgnorechangesList(),
                 protect: req.getProtect() === true,
                 retainOnDelete: req.getRetainondelete() === true,
+                aliases: [...req.getAliasesList().map((a: any) => a.toObject()), ...req.getAliasurnsList()],
             });
         }
         callback(err, resp);
