@@ -258,6 +258,7 @@ describe("hostile input: stack config (every key, generated invalid values, erro
         manualScheduleExpression: ["cron(0 0 L 1/3 ? *)"], manualScheduleTimeZone: ["Europe/Berlin"], manualScheduleEnabled: ["false"],
         manualReminderHours: ["12"], manualConfirmationTimeoutDays: ["7"], manualMaxConcurrency: ["5"], manualPageSize: ["50"],
         manualOwnerEmailTagKey: ["OwnerEmail"], manualSubscribeOwners: ["false"], manualParameterName: ["/ses-smtp/payments/credential"],
+        protectCredential: ["true"], retainCredentialOnDelete: ["true"], renamedFrom: ["payments-old"],
     };
     /** AWS tags legitimately allow Unicode letters, digits, spaces and `_ . : / = + - @`: only the rest is hostile there. */
     const TAG_KEYS = new Set(["fleetTagKey", "fleetTagValue", "fleetSoftwareTagKey", "manualOwnerEmailTagKey"]);
