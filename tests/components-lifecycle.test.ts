@@ -17,7 +17,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { EmailServerFleet, SmtpCredentialRotator } from "../components";
 import { readStackConfig } from "../components/config";
-import { defaultManualParameterName } from "../components/rotator";
 import { optionsOf } from "./support/registration-options";
 
 const BOOTSTRAP = "pulumi-nodejs:dynamic/ses-rotator:BootstrapCredential";
@@ -130,6 +129,7 @@ describe("lifecycle options and identity the rotator emits (Pulumi mocks)", func
             assert.notStrictEqual(a, b);
         });
         it("another stack of the same unit gets another name; odd component names stay valid and distinct", () => {
+            const { defaultManualParameterName } = require("../components/rotator") as { defaultManualParameterName: (u: string, s: string, n: string) => string };
             assert.notStrictEqual(defaultManualParameterName("payments", "staging", "payments"), defaultManualParameterName("payments", "prod", "payments"));
             const odd = defaultManualParameterName("payments", "prod", "mail relay #1");
             assert.match(odd, /^\/ses-smtp\/payments\/prod\/mail_relay__1-[0-9a-f]{8}\/credential$/);

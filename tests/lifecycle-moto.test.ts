@@ -219,6 +219,16 @@ describe("a pulumi up life against moto: refresh, parameter ownership, changed s
             assert.deepStrictEqual((await keysOf("bu-smtp-a")).map((k) => k.id).sort(), [created.outs!.accessKeyId, rotated].sort(), "both keys kept (retirement decides)");
         });
 
+        it("manual: a new name that is someone else's parameter is refused; the old parameter and the key stay", async () => {
+            await iam().send(new CreateUserCommand({ UserName: "bu-smtp-a" }));
+            const created = await provider.create(manualInputs("bu-smtp-a", "/ses-smtp/bu/credential"));
+            await ssm().send(new PutParameterCommand({ Name: "/payments/db/password", Value: "db-password-value", Type: "SecureString" }));
+            await assert.rejects(engineApplies(created.outs!, manualInputs("bu-smtp-a", "/payments/db/password")), /manualParameterName.*\/payments\/db\/password already exists/);
+            assert.strictEqual((await ssm().send(new GetParameterCommand({ Name: "/payments/db/password", WithDecryption: true }))).Parameter!.Value, "db-password-value");
+            assert.strictEqual(await storedKey("/ses-smtp/bu/credential"), created.outs!.accessKeyId);
+            assert.deepStrictEqual(await keysOf("bu-smtp-a"), [{ id: created.outs!.accessKeyId, status: "Active" }]);
+        });
+
         it("auto: a replaced secret gets the live credential; the key stays", async () => {
             await iam().send(new CreateUserCommand({ UserName: "bu-smtp-a" }));
             const [s1, s2] = [await sm().send(new CreateSecretCommand({ Name: "cred-1" })), await sm().send(new CreateSecretCommand({ Name: "cred-2" }))];
