@@ -125,8 +125,8 @@ function userChangeError(olds: BootstrapCredentialOutputs, news: BootstrapCreden
     return new Error(
         `${RESOURCE}: iamUserName changes from ${olds.iamUserName} to ${news.iamUserName}: the IAM user is being replaced (a renamed ` +
             `business unit or component, or a changed user). The servers' access key belongs to ${olds.iamUserName} and would be ` +
-            `deleted with it. Nothing was changed. To rename, keep the user with the component's aliases option (README, ` +
-            `"Rename a rotator"); to move to a new user, deploy the new rotator next to the old one, rotate it (rotateNow) so ` +
+            `deleted with it. Nothing was changed. To rename, keep the user with the component's aliases option (stack config ` +
+            `renamedFrom; README "Renames, moves and destroys"); to move to a new user, deploy the new rotator next to the old one, rotate it (rotateNow) so ` +
             `the servers switch, then remove the old one (README runbook).`,
     );
 }
