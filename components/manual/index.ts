@@ -13,7 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { PolicyDocument, serviceAssumeRolePolicy } from "../policies";
-import { lambdaCodePathOptions } from "../rotation-lambda";
+import { LAMBDA_RUNTIME_ENTRIES, lambdaCodePathOptions } from "../rotation-lambda";
 import { RotationModeResult, RotatorShared } from "../rotator-shared";
 import { argsLabel } from "../validation";
 import { credentialRotationDefinition, manualConfirmationDefinition } from "./definitions";
@@ -103,7 +103,7 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
             {
                 description: `${settings.businessUnit}: ${FACTORIES[key][1]}`.slice(0, 256),
                 callbackFactory: FACTORIES[key][0],
-                codePathOptions: lambdaCodePathOptions({ modules: [] }), // loads only the AWS SDK (tests/lambda-packages.test.ts)
+                codePathOptions: lambdaCodePathOptions({ entries: LAMBDA_RUNTIME_ENTRIES.manual }), // what its runtime modules reach (tests/lambda-packages.test.ts)
                 role: roles[key],
                 runtime: aws.lambda.Runtime.NodeJS22dX,
                 timeout: 60,
