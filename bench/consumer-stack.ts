@@ -64,6 +64,19 @@ const dynamic: any[] = [];
 let resources = 0;
 const unwrap = (v: any): any =>
     v !== null && typeof v === "object" && v[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig ? unwrap(v.value) : v;
+const REGION = "${CONSUMER_STACK_REGION}";
+function arnFor(svc: string, kind: string, name: string): string {
+    switch (svc) {
+        case "iam": return "arn:aws:iam::123456789012:" + kind.toLowerCase() + "/" + name;
+        case "sns": return "arn:aws:sns:" + REGION + ":123456789012:" + name;
+        case "secretsmanager": return "arn:aws:secretsmanager:" + REGION + ":123456789012:secret:" + name + "-AbCdEf";
+        case "sfn": return "arn:aws:states:" + REGION + ":123456789012:stateMachine:" + name;
+        case "lambda": return "arn:aws:lambda:" + REGION + ":123456789012:function:" + name;
+        case "cloudwatch": return "arn:aws:events:" + REGION + ":123456789012:rule/" + name;
+        case "ssm": return "arn:aws:ssm:" + REGION + ":123456789012:" + (kind === "Document" ? "document/" : "parameter/") + name;
+        default: return "arn:aws:" + svc + ":" + REGION + ":123456789012:" + kind.toLowerCase() + "/" + name;
+    }
+}
 pulumi.runtime.setMocks(
     {
         newResource(args) {
@@ -72,7 +85,7 @@ pulumi.runtime.setMocks(
             const [pkg, mod] = args.type.split(":");
             const svc = (mod ?? "").split("/")[0];
             const state: any = { ...args.inputs, name };
-            if (pkg === "aws") state.arn = "arn:aws:" + svc + ":${CONSUMER_STACK_REGION}:123456789012:" + (svc === "states" || svc === "sfn" ? "stateMachine:" : svc === "secretsmanager" ? "secret:" : "x/") + name;
+            if (pkg === "aws") state.arn = arnFor(svc, args.type.split(":")[2] ?? "", name);
             if (args.type === "aws:lambda/function:Function") lambdas.push(args);
             if (args.type.startsWith("pulumi-nodejs:dynamic/")) dynamic.push(args);
             if (args.type === "pulumi-nodejs:dynamic/ses-rotator:BootstrapCredential") state.accessKeyId = "AKIAEXAMPLEMOCK00001";
@@ -85,7 +98,7 @@ pulumi.runtime.setMocks(
                 case "aws:index/getCallerIdentity:getCallerIdentity":
                     return { id: "123456789012", accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/consumer", userId: "AIDAEXAMPLE" };
                 case "aws:index/getRegion:getRegion":
-                    return { id: "${CONSUMER_STACK_REGION}", name: "${CONSUMER_STACK_REGION}", region: "${CONSUMER_STACK_REGION}" };
+                    return { id: REGION, name: REGION, region: REGION, description: REGION, endpoint: "ec2." + REGION + ".amazonaws.com" };
                 default:
                     return {};
             }
@@ -180,4 +193,49 @@ export function buildConsumerStack(dir: string, tarball: string): ConsumerManife
     const env = { ...process.env, CONSUMER_MANIFEST: manifest, PULUMI_CONFIG: JSON.stringify({ "aws:region": CONSUMER_STACK_REGION }), NODE_OPTIONS: "" };
     run(process.execPath, ["index.js"], dir, env);
     return JSON.parse(fs.readFileSync(manifest, "utf8")) as ConsumerManifest;
+}
+
+/**
+ * Writes one Lambda's archive as `CallbackFunction` ships it (`__index.js` + each file under its path relative to
+ * the consumer project) into `dir`, zips it next to it with Info-ZIP (`zip -6 -X`, as bench/bundle.ts), and
+ * returns the zipped size and the archive's file list.
+ */
+export function materialiseArchive(consumerDir: string, fn: ConsumerLambda, dir: string): { zipBytes: number; files: string[] } {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "__index.js"), fn.indexText);
+    for (const file of fn.files) {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.copyFileSync(path.join(consumerDir, file), path.join(dir, file));
+    }
+    const zip = `${dir}.zip`;
+    fs.rmSync(zip, { force: true });
+    run("zip", ["-q", "-r", "-X", "-6", zip, "."], dir);
+    return { zipBytes: fs.statSync(zip).size, files: ["__index.js", ...fn.files] };
+}
+
+/** The Lambda's kind without its business unit: `payments-rotation` → `rotation`, `sales-manual-starter` → `manual-starter`. */
+export function lambdaKind(name: string): string {
+    return name.replace(/^(payments|billing|support|sales)-/, "");
+}
+
+/** One Lambda kind's archive in the consumer case (bench/run.ts prints it beside the repository case). */
+export interface ConsumerArchiveSize {
+    kind: string;
+    zipBytes: number;
+    files: number;
+}
+
+/** Packs, installs and evaluates the consumer stack in `workDir`; the zipped size of each Lambda kind's archive. */
+export function measureConsumerArchives(workDir: string): { tarball: PackResult; archives: ConsumerArchiveSize[] } {
+    const tarball = packRepository(workDir);
+    const consumerDir = path.join(workDir, "consumer");
+    const manifest = buildConsumerStack(consumerDir, path.join(workDir, tarball.filename));
+    const sizes = new Map<string, ConsumerArchiveSize>();
+    for (const fn of manifest.lambdas) {
+        const kind = lambdaKind(fn.name);
+        if (sizes.has(kind)) continue;
+        const a = materialiseArchive(consumerDir, fn, path.join(workDir, "archives", fn.name));
+        sizes.set(kind, { kind, zipBytes: a.zipBytes, files: a.files.length });
+    }
+    return { tarball, archives: [...sizes.values()].sort((a, b) => a.kind.localeCompare(b.kind)) };
 }
