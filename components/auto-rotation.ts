@@ -16,6 +16,7 @@ import { buildRetirementSchedule } from "./retirement-schedule";
 import { BootstrapCredential } from "./providers/bootstrap-credential";
 import { createFirstCredential } from "./rotator-providers";
 import { lambdaCodePathOptions, rotationLambdaFactory } from "./rotation-lambda";
+import { SharedCodeFunction } from "./shared-code-function";
 import { lambdaLogGroupAndRole, RotationModeResult, RotatorShared } from "./rotator-shared";
 import { ROTATION_LAMBDA_TIMEOUT_SECONDS, RotatorSettings } from "./settings";
 
@@ -80,7 +81,7 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
             rotationLambdaEnvironment(settings, { iamUserName, fleetTarget, postfixDocument, iisDocument, notifyTopicArn }),
         );
 
-    const fn = new aws.lambda.CallbackFunction<any, void>(
+    const fn = new SharedCodeFunction(
         `${name}-rotation`,
         {
             description: `Rotates the ${settings.businessUnit} SES SMTP credential across its mail servers`,

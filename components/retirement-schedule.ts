@@ -10,6 +10,7 @@ import * as aws from "@pulumi/aws";
 import { RETIREMENT_LAMBDA_USER_ACTIONS, RETIREMENT_SCHEDULE_EXPRESSION, retirementLambdaFactory } from "./providers/retirement-lambda";
 import { retirementLambdaPolicy } from "./policies";
 import { LAMBDA_RUNTIME_ENTRIES, lambdaCodePathOptions } from "./rotation-lambda";
+import { SharedCodeFunction } from "./shared-code-function";
 import { lambdaLogGroupAndRole, RotatorShared } from "./rotator-shared";
 import { RotatorSettings } from "./settings";
 
@@ -39,7 +40,7 @@ export function buildRetirementSchedule(shared: RotatorShared): { functionName: 
         },
         opts,
     );
-    const fn = new aws.lambda.CallbackFunction<unknown, unknown>(
+    const fn = new SharedCodeFunction(
         `${name}-retirement`,
         {
             description: `Retires the ${settings.businessUnit} SES SMTP credential's old keys (hourly)`,

@@ -175,4 +175,3 @@ describe("the packed library in a consumer stack (Pulumi's mock runtime, not the
         }
     });
 });
-});

@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { PolicyDocument, serviceAssumeRolePolicy } from "../policies";
 import { LAMBDA_RUNTIME_ENTRIES, lambdaCodePathOptions } from "../rotation-lambda";
+import { SharedCodeFunction } from "../shared-code-function";
 import { RotationModeResult, RotatorShared } from "../rotator-shared";
 import { argsLabel } from "../validation";
 import { credentialRotationDefinition, manualConfirmationDefinition } from "./definitions";
@@ -26,7 +27,7 @@ export { DEFAULT_MANUAL_SCHEDULE, ManualOptions, validateManualOptions } from ".
 
 /** What buildManualRotation creates, for tests and callers that need more than the returned outputs. */
 export interface ManualRotationResources {
-    functions: Record<ManualFunctionKey, aws.lambda.CallbackFunction<any, unknown>>;
+    functions: Record<ManualFunctionKey, SharedCodeFunction>;
     rotationStateMachine: aws.sfn.StateMachine;
     confirmationStateMachine: aws.sfn.StateMachine;
     confirmationTable: aws.dynamodb.Table;
@@ -96,9 +97,9 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
         );
     }
 
-    const functions = {} as Record<ManualFunctionKey, aws.lambda.CallbackFunction<any, unknown>>;
+    const functions = {} as Record<ManualFunctionKey, SharedCodeFunction>;
     const makeFunction = (key: ManualFunctionKey, variables: pulumi.Input<Record<string, pulumi.Input<string>>>) => {
-        functions[key] = new aws.lambda.CallbackFunction<any, unknown>(
+        functions[key] = new SharedCodeFunction(
             `${prefix}-${key}`,
             {
                 description: `${settings.businessUnit}: ${FACTORIES[key][1]}`.slice(0, 256),

@@ -84,6 +84,7 @@ function unwrapSecrets(value: any, path: string, secretPaths: string[]): any {
         secretPaths.push(path);
         return unwrapSecrets(value.value, path, secretPaths);
     }
+    if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) return value; // kept whole: its content is a promise
     if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secretPaths));
     if (value !== null && typeof value === "object") {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secretPaths)]));
