@@ -7,8 +7,8 @@
  * Prints one JSON line: {resources, moduleLoadMs, evalMs}.
  */
 const start = performance.now();
-// setMocks first (the shared mock runtime of the tests), then the components.
-import mocks = require("../tests/support/pulumi-mocks");
+// setMocks first (the mock runtime the tests share, sandbox/pulumi-mocks.ts), then the components.
+import mocks = require("../sandbox/pulumi-mocks");
 import config = require("../components/config");
 import fleetModule = require("../components/fleet");
 import rotatorModule = require("../components/rotator");

@@ -2,7 +2,7 @@
  * Auto mode: a Secrets Manager secret rotated by a Lambda (runtime/auto/rotation-handler.ts) that updates
  * the fleet over SSM, proves the new credential with SMTP AUTH and hands the old key to retirement.
  * Creates: secret, its first value (BootstrapCredential, made by a dynamic provider: no secret in state), log
- * group, Lambda role + inline policy, the function (CallbackFunction), the invoke
+ * group, Lambda role + inline policy, the function (SharedCodeFunction: CallbackFunction's archive, serialized once per process), the invoke
  * permission for Secrets Manager (scoped to the secret), the rotation schedule, an EventBridge rule
  * that sends Secrets Manager's RotationFailed events to the alert topic, and the hourly old-key
  * retirement Lambda (retirement-schedule.ts).

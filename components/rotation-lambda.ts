@@ -95,7 +95,7 @@ export interface LambdaCodePathRequest {
 const traces = new Map<string, string[]>();
 
 /**
- * The `codePathOptions` of every `CallbackFunction` in this library (rotation, retirement, manual mode).
+ * The `codePathOptions` of every Lambda in this library (SharedCodeFunction) (rotation, retirement, manual mode).
  *
  * Excluded: every dependency of the project's package.json (this library itself when it is installed, Pulumi,
  * the AWS SDK ...: `computeCodePaths` would add each whole), every `@aws-sdk/*` and `@pulumi/*` package installed

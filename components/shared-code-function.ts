@@ -29,6 +29,18 @@ export interface SharedCodeFunctionArgs extends Omit<aws.lambda.FunctionArgs, "c
 /** The archive entries (`__index.js` and the code paths) per factory, then per packaging options. */
 const archives = new Map<Function, Map<string, Promise<Record<string, pulumi.asset.Asset | pulumi.asset.Archive>>>>();
 
+/** `computeCodePaths` results per packaging options: the nine manual-mode Lambdas share theirs (it reads the whole node_modules tree). */
+const codePathsByOptions = new Map<string, Promise<Map<string, pulumi.asset.Asset | pulumi.asset.Archive>>>();
+
+function sharedCodePaths(key: string, options: pulumi.runtime.CodePathOptions): Promise<Map<string, pulumi.asset.Asset | pulumi.asset.Archive>> {
+    let paths = codePathsByOptions.get(key);
+    if (!paths) {
+        paths = pulumi.runtime.computeCodePaths({ ...options, extraExcludePackages: [...(options.extraExcludePackages ?? []), "aws-sdk"] });
+        codePathsByOptions.set(key, paths);
+    }
+    return paths;
+}
+
 /** The number of closure serializations this process has run (for tests and the benchmark). */
 export let serializationCount = 0;
 
@@ -47,7 +59,7 @@ export function sharedArchiveEntries(
             // As CallbackFunction: serialize the factory, then add the code paths (it always excludes "aws-sdk").
             const closure = await pulumi.runtime.serializeFunction(factory, { serialize: () => true, exportName: "handler", isFactoryFunction: true, allowSecrets: true });
             if (closure.containsSecrets) throw new Error("SharedCodeFunction: the Lambda code captured a secret value; pass secrets through the environment or a store instead");
-            const codePaths = await pulumi.runtime.computeCodePaths({ ...options, extraExcludePackages: [...(options.extraExcludePackages ?? []), "aws-sdk"] });
+            const codePaths = await sharedCodePaths(key, options);
             const out: Record<string, pulumi.asset.Asset | pulumi.asset.Archive> = { "__index.js": new pulumi.asset.StringAsset(closure.text) };
             for (const [p, asset] of codePaths) out[p] = asset;
             return out;

@@ -13,11 +13,11 @@
  *    provider host loads it, in a fresh `node` whose working directory is the consumer project.
  */
 import * as assert from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { builtinModules } from "module";
+import { runNodeScript } from "./support/node-script";
 import { buildConsumerStack, ConsumerManifest, CONSUMER_STACK_REGION, lambdaKind, materialiseArchive, PackResult, packRepository } from "../bench/consumer-stack";
 
 const ROOT = path.join(__dirname, "..");
@@ -29,19 +29,6 @@ const MAX_ROTATION_ARCHIVE = 100 * KiB;
 /** Every `require("<literal>")` in a text. */
 const requires = (text: string) => [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
 const isBuiltin = (spec: string) => spec.startsWith("node:") || builtinModules.includes(spec);
-
-/** Runs a node script in a fresh process; resolves with its exit code and output. */
-function freshNode(script: string, cwd: string, env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-e", script, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
-}
 
 describe("the packed library in a consumer stack (Pulumi's mock runtime, not the engine)", function () {
     this.timeout(900000);
@@ -141,7 +128,7 @@ describe("the packed library in a consumer stack (Pulumi's mock runtime, not the
         const script = `const m = require("./__index.js"); if (typeof m.handler !== "function") { console.error("no handler"); process.exit(2); } console.log("HANDLER " + typeof m.handler);`;
         for (const fn of manifest.lambdas) {
             const env = { PATH: process.env.PATH ?? "", NODE_PATH: sdkRuntime, AWS_REGION: CONSUMER_STACK_REGION, ...fn.environment };
-            const out = await freshNode(script, archives.get(fn.name)!.dir, env);
+            const out = await runNodeScript(script, { cwd: archives.get(fn.name)!.dir, env });
             assert.strictEqual(out.code, 0, `${fn.name}: ${out.stderr}`);
             assert.match(out.stdout, /HANDLER function/);
         }
@@ -152,9 +139,10 @@ describe("the packed library in a consumer stack (Pulumi's mock runtime, not the
         // One fresh process per stored text runs `check` on the inputs of every resource that stored it.
         const loader = `
             const requireFromString = require(require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi")] }));
-            const provider = requireFromString(require("fs").readFileSync(process.argv[1], "utf8")).handler();
+            const { file, inputs } = JSON.parse(require("fs").readFileSync(0, "utf8"));
+            const provider = requireFromString(require("fs").readFileSync(file, "utf8")).handler();
             const methods = ["check", "diff", "create", "read", "update", "delete"].filter((m) => typeof provider[m] === "function");
-            Promise.all(JSON.parse(process.argv[2]).map((inputs) => provider.check({}, inputs).then((r) => r.failures ?? [])))
+            Promise.all(inputs.map((inputs) => provider.check({}, inputs).then((r) => r.failures ?? [])))
                 .then((failures) => console.log("RESULT " + JSON.stringify({ methods, failures: failures.flat() })), (e) => { console.error(e.stack); process.exit(3); });`;
         const byText = new Map<string, typeof manifest.providers>();
         for (const p of manifest.providers) {
@@ -168,7 +156,7 @@ describe("the packed library in a consumer stack (Pulumi's mock runtime, not the
         for (const [text, resources] of byText) {
             const file = path.join(workDir, `${resources[0].type.split(":").pop()}.provider.js`);
             fs.writeFileSync(file, text);
-            const run = await freshNode(loader, consumerDir, { PATH: process.env.PATH ?? "" }, [file, JSON.stringify(resources.map((r) => r.inputs))]);
+            const run = await runNodeScript(loader, { cwd: consumerDir, env: { PATH: process.env.PATH ?? "" }, stdin: JSON.stringify({ file, inputs: resources.map((r) => r.inputs) }) });
             assert.strictEqual(run.code, 0, `${resources[0].type}: ${run.stderr}`);
             const result = JSON.parse(run.stdout.slice(run.stdout.indexOf("RESULT ") + 7));
             assert.deepStrictEqual(result, { methods: ["check", "diff", "create", "read", "update", "delete"], failures: [] }, resources[0].type);

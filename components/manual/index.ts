@@ -2,7 +2,7 @@
  * Manual mode of `SmtpCredentialRotator`: `buildManualRotation(parent, name, shared)` creates, all with
  * `{ parent }` and no fixed physical names:
  *  - the confirmation table (DynamoDB; customer KMS key when given) and the owner-mail SNS topic;
- *  - nine Lambdas (CallbackFunction, nodejs22.x, SDK excluded from the archive), each with its own log group
+ *  - nine Lambdas (SharedCodeFunction, nodejs22.x, SDK excluded from the archive), each with its own log group
  *    and least-privilege role: CreateCredential, ListServersPage, StartConfirmation, RequestConfirmation,
  *    RemindOwner, ReportOutcome, RetireOldKeys, the confirmation API and the starter;
  *  - the ManualConfirmation and CredentialRotation state machines (Standard), each with its own role;
