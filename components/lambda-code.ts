@@ -17,6 +17,7 @@
  */
 import fs = require("fs");
 import path = require("path");
+import { createRequire } from "module";
 
 /** Packages the Lambda runtime (nodejs22.x) provides or that are deployment-time only: never traced or shipped. */
 export const RUNTIME_PROVIDED = ["@aws-sdk/*", "@pulumi/*", "aws-sdk"];
@@ -86,4 +87,30 @@ export function projectDependencies(projectDir: string): string[] {
     const manifest = path.join(projectDir, "package.json");
     if (!fs.existsSync(manifest)) return [];
     return Object.keys(JSON.parse(fs.readFileSync(manifest, "utf8")).dependencies ?? {});
+}
+
+/**
+ * Serialized code with the AWS SDK required by its bare package name. Pulumi captures a module that a serialized
+ * function uses from node_modules as `require("<file path>")` when the package has no `exports` map, so a runtime
+ * module's top-level `import x = require("@aws-sdk/client-iam")` becomes `require("@aws-sdk/client-iam/dist-cjs/index.js")`:
+ * a path into the SDK's internal layout, resolved in Lambda against the runtime's own SDK version. Each such
+ * specifier that is exactly the package's entry point (it resolves to the same file as the bare name, here) is
+ * rewritten to the bare name; any other is left as it is (and the archive tests fail on it).
+ */
+export function bareSdkRequires(text: string, projectDir: string = process.cwd()): string {
+    const fromProject = createRequire(path.join(path.resolve(projectDir), "package.json"));
+    const resolve = (spec: string): string | undefined => {
+        for (const r of [fromProject, require]) {
+            try {
+                return r.resolve(spec);
+            } catch {
+                /* try the next */
+            }
+        }
+        return undefined;
+    };
+    return text.replace(/\brequire\("(@aws-sdk\/[a-z0-9-]+)\/([^"]+)"\)/g, (whole, pkg: string, sub: string) => {
+        const entry = resolve(pkg);
+        return entry !== undefined && entry === resolve(`${pkg}/${sub}`) ? `require(${JSON.stringify(pkg)})` : whole;
+    });
 }

@@ -9,10 +9,12 @@
  * rotators get the same code and their own environment). The registered resource is the same
  * `aws:lambda/function:Function` with the same inputs CallbackFunction would send (`handler: "__index.handler"`).
  *
+ * One difference: the AWS SDK is required by its bare package name in `__index.js` (lambda-code.ts `bareSdkRequires`).
  * See @pulumi/aws lambda/lambdaMixins.js (CallbackFunction) for the assembly this mirrors.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import lambdaCode = require("./lambda-code");
 
 /** Arguments: those of `aws.lambda.FunctionArgs` without the code, plus the factory and its packaging. */
 export interface SharedCodeFunctionArgs extends Omit<aws.lambda.FunctionArgs, "code" | "handler" | "role" | "runtime"> {
@@ -60,7 +62,7 @@ export function sharedArchiveEntries(
             const closure = await pulumi.runtime.serializeFunction(factory, { serialize: () => true, exportName: "handler", isFactoryFunction: true, allowSecrets: true });
             if (closure.containsSecrets) throw new Error("SharedCodeFunction: the Lambda code captured a secret value; pass secrets through the environment or a store instead");
             const codePaths = await sharedCodePaths(key, options);
-            const out: Record<string, pulumi.asset.Asset | pulumi.asset.Archive> = { "__index.js": new pulumi.asset.StringAsset(closure.text) };
+            const out: Record<string, pulumi.asset.Asset | pulumi.asset.Archive> = { "__index.js": new pulumi.asset.StringAsset(lambdaCode.bareSdkRequires(closure.text)) };
             for (const [p, asset] of codePaths) out[p] = asset;
             return out;
         })();

@@ -19,6 +19,7 @@ import { IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { builtinModules } from "module";
 import { rotationLambdaEnvironment } from "../components/auto-rotation";
 import { lambdaCodePathOptions, rotationLambdaFactory } from "../components/rotation-lambda";
+import { sharedArchiveEntries } from "../components/shared-code-function";
 import type { SmtpCredentialValue } from "../runtime/credential";
 import smtpCheck = require("../runtime/smtp-check");
 import { deriveSmtpPassword } from "../runtime/smtp-password";
@@ -79,14 +80,10 @@ describe("rotation Lambda archive", function () {
 
     before(async () => {
         await settled(); // nothing of another file's Pulumi work may still be running
-        const serialized = await pulumi.runtime.serializeFunction(rotationLambdaFactory, {
-            serialize: () => true,
-            exportName: "handler",
-            isFactoryFunction: true,
-            allowSecrets: true,
-        });
-        text = serialized.text;
-        assert.strictEqual(serialized.containsSecrets, false);
+        // The __index.js the component ships (SharedCodeFunction: CallbackFunction's serialization, once per process;
+        // it refuses code that captured a secret).
+        const shipped = await sharedArchiveEntries(rotationLambdaFactory, lambdaCodePathOptions({ projectDir: ROOT }));
+        text = await (shipped["__index.js"] as any).text;
 
         // The same package selection CallbackFunction makes (it appends "aws-sdk" to the exclusions).
         const options = lambdaCodePathOptions({ projectDir: ROOT });

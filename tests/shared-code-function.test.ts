@@ -7,6 +7,10 @@ import { ofType, recorded, RecordedResource, resetRecorded, settled } from "./su
 import * as assert from "assert";
 import { EmailServerFleet, SmtpCredentialRotator } from "../components";
 import * as shared from "../components/shared-code-function";
+import { bareSdkRequires } from "../components/lambda-code";
+import * as manualLambdas from "../components/manual/lambdas";
+import { retirementLambdaFactory } from "../components/providers/retirement-lambda";
+import { LAMBDA_RUNTIME_ENTRIES, lambdaCodePathOptions, rotationLambdaFactory } from "../components/rotation-lambda";
 
 /** The archive entries of a recorded Lambda: `__index.js` text and the other entries' names. */
 async function archiveOf(fn: RecordedResource): Promise<{ text: string; entries: string[] }> {
@@ -63,5 +67,29 @@ describe("Lambda code serialized once per process (Pulumi's mock runtime)", func
         const captured = secret("s3cr3t-value");
         const factory = () => () => captured;
         await assert.rejects(shared.sharedArchiveEntries(factory, {}), /SharedCodeFunction: the Lambda code captured a secret value/);
+    });
+
+    describe("the archives require the AWS SDK by bare package name, never its internal files (issue 13.8)", () => {
+        const factories: [string, () => unknown, readonly string[]][] = [
+            ["rotation", rotationLambdaFactory, LAMBDA_RUNTIME_ENTRIES.rotation],
+            ["retirement", retirementLambdaFactory, LAMBDA_RUNTIME_ENTRIES.retirement],
+            ...Object.entries(manualLambdas)
+                .filter(([name, f]) => name.endsWith("Factory") && typeof f === "function")
+                .map(([name, f]) => [`manual ${name}`, f as () => unknown, LAMBDA_RUNTIME_ENTRIES.manual] as [string, () => unknown, readonly string[]]),
+        ];
+        for (const [name, factory, entries] of factories) {
+            it(`${name}: every @aws-sdk require in __index.js is a bare package name`, async () => {
+                const archive = await shared.sharedArchiveEntries(factory, lambdaCodePathOptions({ entries }));
+                const text: string = await (archive["__index.js"] as any).text;
+                const sdk = [...text.matchAll(/\brequire\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]);
+                assert.ok(sdk.length > 0, "the handler uses the SDK");
+                assert.deepStrictEqual(sdk.filter((s) => !/^@aws-sdk\/[a-z0-9-]+$/.test(s)), []);
+            });
+        }
+
+        it("rewrites only a specifier that is the package's entry point", () => {
+            const text = 'a(require("@aws-sdk/client-iam/dist-cjs/index.js")); b(require("@aws-sdk/client-iam/package.json")); c(require("@aws-sdk/client-iam"));';
+            assert.strictEqual(bareSdkRequires(text), 'a(require("@aws-sdk/client-iam")); b(require("@aws-sdk/client-iam/package.json")); c(require("@aws-sdk/client-iam"));');
+        });
     });
 });
