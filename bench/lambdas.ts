@@ -1,9 +1,8 @@
 /**
  * The project's Lambdas as their components build them: the `callbackFactory` each CallbackFunction
- * serializes and the `codePathOptions` it passes (`lambdaCodePathOptions()` in components/auto-rotation.ts: the
- * rotation Lambda ships nodemailer's SMTP client; `lambdaCodePathOptions({ modules: [] })` in
- * components/retirement-schedule.ts and components/manual/index.ts: the AWS SDK only), plus environment variables that let the
- * factory run at init. Each entry is loaded lazily so a missing piece shows as an error row, not a crash.
+ * serializes and the `codePathOptions` it passes (`lambdaCodePathOptions({ entries })` with its runtime modules: the
+ * rotation Lambda ships nodemailer's SMTP client, the retirement and manual-mode Lambdas reach only the AWS SDK), plus
+ * environment variables that let the factory run at init. Each entry is loaded lazily so a missing piece shows as an error row, not a crash.
  */
 import type { LambdaUnderTest } from "./bundle";
 
@@ -37,10 +36,12 @@ export function projectLambdas(): Entry[] {
             out.push({ name, error: `not loadable: ${(e as Error).message.split("\n")[0]}` });
         }
     };
-    const smtpCodePathOptions = () => require("../components/rotation-lambda").lambdaCodePathOptions();
-    const sdkOnlyCodePathOptions = () => require("../components/rotation-lambda").lambdaCodePathOptions({ modules: [] });
-    add("auto: rotation", () => ({ factory: require("../components/rotation-lambda").rotationLambdaFactory, codePathOptions: smtpCodePathOptions() }));
-    add("auto: retirement", () => ({ factory: require("../components/providers/retirement-lambda").retirementLambdaFactory, codePathOptions: sdkOnlyCodePathOptions() }));
+    const codePathOptions = (kind: "rotation" | "retirement" | "manual") => {
+        const rl = require("../components/rotation-lambda");
+        return rl.lambdaCodePathOptions({ entries: rl.LAMBDA_RUNTIME_ENTRIES[kind] });
+    };
+    add("auto: rotation", () => ({ factory: require("../components/rotation-lambda").rotationLambdaFactory, codePathOptions: codePathOptions("rotation") }));
+    add("auto: retirement", () => ({ factory: require("../components/providers/retirement-lambda").retirementLambdaFactory, codePathOptions: codePathOptions("retirement") }));
     const manual = [
         ["createCredential", "createCredentialFactory"],
         ["listServersPage", "listServersPageFactory"],
@@ -56,7 +57,7 @@ export function projectLambdas(): Entry[] {
         add(`manual: ${key}`, () => {
             const f = require("../components/manual/lambdas")[factory];
             if (typeof f !== "function") throw new Error(`components/manual/lambdas.ts exports no ${factory}`);
-            return { factory: f, codePathOptions: sdkOnlyCodePathOptions() };
+            return { factory: f, codePathOptions: codePathOptions("manual") };
         });
     }
     return out;

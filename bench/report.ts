@@ -1,5 +1,6 @@
 /** Turns the benchmark's results into goal verdicts and a Markdown report (printed, and written to docs/ on request). */
 import { BundleMeasurement, summarizePackages } from "./bundle";
+import type { ConsumerArchiveSize } from "./consumer-stack";
 import type { FleetScaleResult, FleetSeedTiming, Targeting } from "./fleet-scale";
 import type { ManualFanoutResult } from "./manual-fanout";
 import { ManualHistorySummary, STANDARD_HISTORY_EVENT_LIMIT } from "./manual-history";
@@ -23,6 +24,8 @@ export interface BenchResults {
     options: Record<string, unknown>;
     bundle?: BundleMeasurement[];
     bundleNote?: string;
+    /** the same Lambdas built from the installed package (npm pack → consumer stack) */
+    bundleConsumer?: { tarballFiles: number; tarballBytes: number; archives: ConsumerArchiveSize[] };
     fleet?: { results: FleetScaleResult[]; seeding: FleetSeedTiming[] };
     manual?: ManualFanoutResult[];
     manualHistory?: ManualHistorySummary;
@@ -69,6 +72,12 @@ export function evaluateGoals(r: BenchResults): Goal[] {
         }
         goals.push({ name: `bundle ${b.name} size`, target: "≤ 256 KiB", measured: formatBytes(b.zipBytes), met: b.zipBytes <= 256 * KIB });
         goals.push({ name: `bundle ${b.name} vs naive`, target: "≥ 100× smaller", measured: `${b.ratio.toFixed(0)}×`, met: b.ratio >= 100 });
+    }
+    const big = r.program?.find((p) => p.rotators === 20);
+    if (big) goals.push({ name: "program evaluation, 20 rotators under mocks", target: "< 5 s", measured: formatMs(big.evalMs), met: big.evalMs < 5000 });
+    for (const a of r.bundleConsumer?.archives ?? []) {
+        const limit = a.kind === "rotation" ? 100 : 256;
+        goals.push({ name: `bundle from node_modules: ${a.kind} size`, target: `≤ ${limit} KiB`, measured: formatBytes(a.zipBytes), met: a.zipBytes <= limit * KIB });
     }
     for (const f of r.fleet?.results ?? []) {
         if (f.n < 10_000) continue;
@@ -188,6 +197,7 @@ export function renderMarkdown(r: BenchResults): string {
         );
         const notes = bundleNotes(r.bundle);
         if (notes.length) out.push("", ...notes.map((n) => `- ${n}`));
+        if (r.bundleConsumer) out.push("", ...consumerArchiveTable(r.bundle, r.bundleConsumer));
     }
     if (r.fleet?.results.length) {
         out.push("", "### Fleet scale, auto mode (one full rotation: createSecret → setSecret → testSecret → finishSecret)", "");
@@ -252,10 +262,35 @@ export function renderMarkdown(r: BenchResults): string {
     }
     if (r.program?.length) {
         out.push("", "### Program evaluation under Pulumi mocks (fresh process each)", "");
-        out.push(table(["business-unit rotators", "resources registered", "evaluation (median)", "runs", "process wall (median)"], r.program.map((p) => [p.rotators, p.resources, formatMs(p.evalMs), p.runs, formatMs(p.processMs)])));
+        const one = r.program.find((p) => p.rotators === 1);
+        out.push(
+            "Odd units auto mode, even units manual mode, tag and table fleets alternating (bench/program-eval-child.ts). Each Lambda factory is serialized once per process (components/shared-code-function.ts).",
+            "",
+            table(
+                ["business-unit rotators", "resources registered", "evaluation (median)", "× 1 rotator (same run)", "runs", "process wall (median)"],
+                r.program.map((p) => [p.rotators, p.resources, formatMs(p.evalMs), one ? `${(p.evalMs / one.evalMs).toFixed(1)}×` : "n/a", p.runs, formatMs(p.processMs)]),
+            ),
+        );
     }
     out.push("", "### Goals", "");
     out.push(table(["goal or AWS limit", "target", "measured", "verdict"], r.goals.map((g) => [g.name, g.target, g.measured, g.met ? "met" : "**MISSED**"])));
     if (r.errors.length) out.push("", "Errors:", "", ...r.errors.map((e) => `- ${e}`));
     return out.join("\n");
+}
+
+/** The consumer case beside the repository case, per Lambda (the consumer's names are `rotation`, `manual-starter` ...). */
+function consumerArchiveTable(repo: BundleMeasurement[], consumer: NonNullable<BenchResults["bundleConsumer"]>): string[] {
+    const repoKind = (kind: string) => repo.find((b) => b.name.replace(/^(auto|manual): /, (m, mode) => (mode === "manual" ? "manual-" : "")) === kind);
+    return [
+        `Installed as a dependency (\`npm pack\` → a consumer stack, bench/consumer-stack.ts; tarball ${consumer.tarballFiles} files, ${formatBytes(consumer.tarballBytes)}): each archive ships ` +
+            "its runtime files from node_modules/ses-smtp-rotator instead of carrying them in `__index.js`.",
+        "",
+        table(
+            ["Lambda", "from this repository (zip)", "from node_modules (zip)", "files in archive"],
+            consumer.archives.map((a) => {
+                const r = repoKind(a.kind);
+                return [a.kind, r && !r.error ? formatBytes(r.zipBytes) : "n/a", formatBytes(a.zipBytes), a.files];
+            }),
+        ),
+    ];
 }

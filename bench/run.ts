@@ -23,6 +23,7 @@ import { projectLambdas } from "./lambdas";
 import { measureManualFanout } from "./manual-fanout";
 import { measureManualHistory } from "./manual-history";
 import { measureProgramEvaluation } from "./program-eval";
+import { measureConsumerArchives } from "./consumer-stack";
 import { BenchResults, evaluateGoals, renderMarkdown } from "./report";
 
 interface Options {
@@ -117,6 +118,10 @@ async function main(): Promise<void> {
             "Naive = the same handler with default codePathOptions, as a newcomer's CallbackFunction ships it: every production dependency of package.json and their dependencies, " +
             "except `@pulumi/*` (computeCodePaths always leaves deployment-time Pulumi packages out). " +
             "Cold init = `require('./__index.js')` (runs the factory) in a fresh node with only the AWS SDK v3 on NODE_PATH, as in the nodejs22.x runtime; median of 5.";
+        // The same Lambdas built while the library is an installed dependency (npm pack → consumer stack, bench/consumer-stack.ts).
+        const consumer = measureConsumerArchives(fs.mkdtempSync(path.join(os.tmpdir(), "bench-consumer-")));
+        results.bundleConsumer = { tarballFiles: consumer.tarball.entryCount, tarballBytes: consumer.tarball.size, archives: consumer.archives };
+        log(`consumer case: tarball ${consumer.tarball.entryCount} files; ${consumer.archives.map((a) => `${a.kind} ${(a.zipBytes / 1024).toFixed(1)} KiB`).join(", ")}`);
     });
 
     if (opts.only.has("fleet") || opts.only.has("manual")) {

@@ -2,7 +2,7 @@
  * Auto mode: a Secrets Manager secret rotated by a Lambda (runtime/auto/rotation-handler.ts) that updates
  * the fleet over SSM, proves the new credential with SMTP AUTH and hands the old key to retirement.
  * Creates: secret, its first value (BootstrapCredential, made by a dynamic provider: no secret in state), log
- * group, Lambda role + inline policy, the function (CallbackFunction), the invoke
+ * group, Lambda role + inline policy, the function (SharedCodeFunction: CallbackFunction's archive, serialized once per process), the invoke
  * permission for Secrets Manager (scoped to the secret), the rotation schedule, an EventBridge rule
  * that sends Secrets Manager's RotationFailed events to the alert topic, and the hourly old-key
  * retirement Lambda (retirement-schedule.ts).
@@ -16,6 +16,7 @@ import { buildRetirementSchedule } from "./retirement-schedule";
 import { BootstrapCredential } from "./providers/bootstrap-credential";
 import { createFirstCredential } from "./rotator-providers";
 import { lambdaCodePathOptions, rotationLambdaFactory } from "./rotation-lambda";
+import { SharedCodeFunction } from "./shared-code-function";
 import { lambdaLogGroupAndRole, lifecycleOptions, RotationModeResult, RotatorShared } from "./rotator-shared";
 import { ROTATION_LAMBDA_TIMEOUT_SECONDS, RotatorSettings } from "./settings";
 
@@ -81,7 +82,7 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
             rotationLambdaEnvironment(settings, { iamUserName, fleetTarget, postfixDocument, iisDocument, notifyTopicArn }),
         );
 
-    const fn = new aws.lambda.CallbackFunction<any, void>(
+    const fn = new SharedCodeFunction(
         `${name}-rotation`,
         {
             description: `Rotates the ${settings.businessUnit} SES SMTP credential across its mail servers`,

@@ -9,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { RETIREMENT_LAMBDA_USER_ACTIONS, RETIREMENT_SCHEDULE_EXPRESSION, retirementLambdaFactory } from "./providers/retirement-lambda";
 import { retirementLambdaPolicy } from "./policies";
-import { lambdaCodePathOptions } from "./rotation-lambda";
+import { LAMBDA_RUNTIME_ENTRIES, lambdaCodePathOptions } from "./rotation-lambda";
+import { SharedCodeFunction } from "./shared-code-function";
 import { lambdaLogGroupAndRole, RotatorShared } from "./rotator-shared";
 import { RotatorSettings } from "./settings";
 
@@ -39,12 +40,12 @@ export function buildRetirementSchedule(shared: RotatorShared): { functionName: 
         },
         opts,
     );
-    const fn = new aws.lambda.CallbackFunction<unknown, unknown>(
+    const fn = new SharedCodeFunction(
         `${name}-retirement`,
         {
             description: `Retires the ${settings.businessUnit} SES SMTP credential's old keys (hourly)`,
             callbackFactory: retirementLambdaFactory,
-            codePathOptions: lambdaCodePathOptions({ modules: [] }), // loads only the AWS SDK (tests/lambda-packages.test.ts)
+            codePathOptions: lambdaCodePathOptions({ entries: LAMBDA_RUNTIME_ENTRIES.retirement }), // what its runtime modules reach (tests/lambda-packages.test.ts)
             role,
             runtime: aws.lambda.Runtime.NodeJS22dX,
             timeout: 120,

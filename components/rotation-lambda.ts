@@ -13,7 +13,7 @@
  */
 import fs = require("fs");
 import path = require("path");
-import packageClosure = require("./package-closure");
+import lambdaCode = require("./lambda-code");
 import rotationHandler = require("../runtime/auto/rotation-handler");
 import smtpCheck = require("../runtime/smtp-check");
 
@@ -52,12 +52,27 @@ export function rotationLambdaFactory(): RotationLambdaEntry {
 }
 
 /**
- * The node_modules modules the Lambda code loads, shipped as their CommonJS runtime closure only (see
- * {@link packageRequireClosure}) instead of their packages' whole directories. runtime/smtp-check.ts loads
- * nodemailer's SMTP client alone: 13 files (~0.2 MB) of a 2.3 MB package (CommonJS and ESM builds, `.d.ts`,
- * maps, docs). The archive test fails if the serialized handlers require any other package.
+ * The runtime modules each Lambda's factory captures (paths below the package root, no extension). The archive
+ * ships the node_modules files they reach ({@link lambdaCodePathOptions}); the archive tests fail if a serialized
+ * handler requires anything the archive lacks.
  */
-export const LAMBDA_RUNTIME_MODULES: readonly string[] = ["nodemailer/lib/smtp-connection"];
+export const LAMBDA_RUNTIME_ENTRIES = {
+    /** rotationLambdaFactory (above) */
+    rotation: ["runtime/auto/rotation-handler", "runtime/smtp-check"],
+    /** retirementLambdaFactory (providers/retirement-lambda.ts) */
+    retirement: ["runtime/retirement", "runtime/notify"],
+    /** the nine manual-mode factories (manual/lambdas.ts) */
+    manual: [
+        "runtime/manual/confirmation-api",
+        "runtime/manual/confirmation-store",
+        "runtime/manual/confirmation-tasks",
+        "runtime/manual/credential-task",
+        "runtime/manual/lambda-env",
+        "runtime/manual/retire-task",
+        "runtime/manual/servers-page",
+        "runtime/manual/starter",
+    ],
+} as const satisfies Record<string, readonly string[]>;
 
 /** What {@link lambdaCodePathOptions} returns: Pulumi `CodePathOptions` (a fresh object per call). */
 export interface LambdaCodePathOptions {
@@ -70,37 +85,52 @@ export interface LambdaCodePathRequest {
     /** where node_modules is (default: the working directory, which is the project directory under `pulumi up`) */
     projectDir?: string;
     /**
-     * the node_modules modules this Lambda's code loads, shipped as their runtime closures (default
-     * {@link LAMBDA_RUNTIME_MODULES}, what the rotation Lambda needs); `[]` for a Lambda that loads only
-     * the AWS SDK and the project's own (serialized) code
+     * the runtime modules the Lambda's factory captures, as paths below this package's root (default
+     * {@link LAMBDA_RUNTIME_ENTRIES}.rotation)
      */
-    modules?: readonly string[];
+    entries?: readonly string[];
 }
 
+/** Cache of traces: the same Lambda code is traced once per process, however many rotators a program builds. */
+const traces = new Map<string, string[]>();
+
 /**
- * The `codePathOptions` of every `CallbackFunction` in this library (rotation, retirement, manual mode).
+ * The `codePathOptions` of every Lambda in this library (SharedCodeFunction) (rotation, retirement, manual mode).
  *
- * Excluded: every `@aws-sdk/*` package installed (the nodejs22.x runtime provides SDK v3), every `@pulumi/*`
- * package (deployment-time only), and the packages of {@link LAMBDA_RUNTIME_MODULES}; the runtime files of
- * the requested `modules` are added back one by one as `extraIncludePaths`. Pulumi uses each include path,
- * as given, both to read the file (relative to the process's working directory) and as the file's name
+ * Excluded: every dependency of the project's package.json (this library itself when it is installed, Pulumi,
+ * the AWS SDK ...: `computeCodePaths` would add each whole), every `@aws-sdk/*` and `@pulumi/*` package installed
+ * (the nodejs22.x runtime provides SDK v3; Pulumi is deployment-time only). Included, one file at a time: the
+ * node_modules files the `entries` reach (lambda-code.ts), whether they are this library's own runtime files
+ * (installed as a dependency) or the packages they load (nodemailer's SMTP client). Pulumi uses each include
+ * path, as given, both to read the file (relative to the process's working directory) and as the file's name
  * inside the archive, so they are `node_modules/...` paths relative to `projectDir`.
  * A fresh object per call: the AWS provider appends to it.
  */
 export function lambdaCodePathOptions(request: LambdaCodePathRequest = {}): LambdaCodePathOptions {
-    const projectDir = request.projectDir ?? process.cwd();
-    const modules = request.modules ?? LAMBDA_RUNTIME_MODULES;
-    if (!Array.isArray(modules) || !modules.every((m) => typeof m === "string" && m !== "")) {
-        throw new Error(`lambdaCodePathOptions: modules must be a list of module names, got ${JSON.stringify(modules)}`);
+    const projectDir = path.resolve(request.projectDir ?? process.cwd());
+    const entries = request.entries ?? LAMBDA_RUNTIME_ENTRIES.rotation;
+    if (!Array.isArray(entries) || !entries.every((m) => typeof m === "string" && m !== "")) {
+        throw new Error(`lambdaCodePathOptions: entries must be a list of module paths, got ${JSON.stringify(entries)}`);
+    }
+    const key = JSON.stringify([projectDir, entries]);
+    if (!traces.has(key)) {
+        const files = entries.map((entry) => {
+            try {
+                return require.resolve(path.join(__dirname, "..", entry));
+            } catch {
+                throw new Error(`lambdaCodePathOptions: entry "${entry}" is not a module of this package (${path.join(__dirname, "..")})`);
+            }
+        });
+        traces.set(key, lambdaCode.traceNodeModules(files, projectDir));
     }
     const scoped = (scope: string) => {
         const dir = path.join(projectDir, "node_modules", scope);
         return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith(".")).map((n) => `${scope}/${n}`) : [];
     };
-    const files = new Set(modules.flatMap((m) => packageClosure.packageRequireClosure(m, projectDir)));
-    const closurePackages = new Set([...LAMBDA_RUNTIME_MODULES, ...modules].map(packageClosure.packageNameOf));
+    const files = traces.get(key)!;
+    const shipped = files.map(lambdaCode.packageOfPath);
     return {
-        extraExcludePackages: [...scoped("@aws-sdk"), ...scoped("@pulumi"), ...closurePackages].sort(),
-        extraIncludePaths: [...files].map((file) => path.relative(projectDir, file).split(path.sep).join("/")).sort(),
+        extraExcludePackages: [...new Set([...scoped("@aws-sdk"), ...scoped("@pulumi"), ...lambdaCode.projectDependencies(projectDir), ...shipped])].sort(),
+        extraIncludePaths: [...files],
     };
 }

@@ -22,7 +22,7 @@ export function postfixInstalled(): boolean {
  * Call in a `before` hook: skips the suite when Postfix is missing, except under CI=true where a missing
  * Postfix is a failure (the CI script installs it).
  */
-export function requirePostfix(ctx: Mocha.Context): void {
+export function requirePostfix(ctx: { skip(): void }): void {
     if (postfixInstalled() && process.getuid?.() === 0) return;
     const why = postfixInstalled() ? "the Postfix tests need root (postfix start)" : "Postfix is not installed (run scripts/install-system-packages.sh)";
     if (process.env.CI === "true") throw new Error(`${why}; under CI=true this is a failure, not a skip`);

@@ -18,8 +18,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { builtinModules } from "module";
 import { rotationLambdaEnvironment } from "../components/auto-rotation";
-import { packageNameOf, packageRequireClosure } from "../components/package-closure";
-import { LAMBDA_RUNTIME_MODULES, lambdaCodePathOptions, rotationLambdaFactory } from "../components/rotation-lambda";
+import { lambdaCodePathOptions, rotationLambdaFactory } from "../components/rotation-lambda";
+import { sharedArchiveEntries } from "../components/shared-code-function";
 import type { SmtpCredentialValue } from "../runtime/credential";
 import smtpCheck = require("../runtime/smtp-check");
 import { deriveSmtpPassword } from "../runtime/smtp-password";
@@ -80,14 +80,10 @@ describe("rotation Lambda archive", function () {
 
     before(async () => {
         await settled(); // nothing of another file's Pulumi work may still be running
-        const serialized = await pulumi.runtime.serializeFunction(rotationLambdaFactory, {
-            serialize: () => true,
-            exportName: "handler",
-            isFactoryFunction: true,
-            allowSecrets: true,
-        });
-        text = serialized.text;
-        assert.strictEqual(serialized.containsSecrets, false);
+        // The __index.js the component ships (SharedCodeFunction: CallbackFunction's serialization, once per process;
+        // it refuses code that captured a secret).
+        const shipped = await sharedArchiveEntries(rotationLambdaFactory, lambdaCodePathOptions({ projectDir: ROOT }));
+        text = await (shipped["__index.js"] as any).text;
 
         // The same package selection CallbackFunction makes (it appends "aws-sdk" to the exclusions).
         const options = lambdaCodePathOptions({ projectDir: ROOT });
@@ -115,14 +111,16 @@ describe("rotation Lambda archive", function () {
     it("excludes @aws-sdk/* and @pulumi/*: the archive holds the handler text and nodemailer only", () => {
         const excluded = lambdaCodePathOptions({ projectDir: ROOT }).extraExcludePackages;
         assert.ok(excluded.includes("@aws-sdk/client-iam") && excluded.includes("@pulumi/pulumi") && excluded.includes("@pulumi/aws"), excluded.join());
-        assert.ok(excluded.every((p) => /^@(aws-sdk|pulumi)\//.test(p) || LAMBDA_RUNTIME_MODULES.map(packageNameOf).includes(p)), excluded.join());
+        // every production dependency of package.json is excluded: computeCodePaths would add each one whole
+        const deps = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies);
+        for (const dep of deps) assert.ok(excluded.includes(dep), `${dep} is not excluded`);
         assert.deepStrictEqual(archivePackages, ["nodemailer"]);
         // Every package the text requires is either in the archive or provided by the Lambda runtime.
         const required = requiredPackages(text);
         assert.ok(required.includes("nodemailer") && required.includes("@aws-sdk/client-iam"), required.join());
-        // ... and the only node_modules modules it loads outside the SDK are the ones shipped as closures.
+        // ... and the only node_modules module it loads outside the SDK is nodemailer's SMTP client.
         const modules = [...new Set([...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((m) => !builtinModules.includes(m.replace(/^node:/, "")) && !m.startsWith("@aws-sdk/")))];
-        assert.deepStrictEqual(modules.sort(), [...LAMBDA_RUNTIME_MODULES].sort());
+        assert.deepStrictEqual(modules.sort(), ["nodemailer/lib/smtp-connection"]);
         for (const pkg of required) assert.ok(archivePackages.includes(pkg) || pkg.startsWith("@aws-sdk/"), `${pkg} is neither packaged nor provided by the runtime`);
         assert.ok(!/@pulumi\//.test(text), "nothing of Pulumi is serialized into the handler");
     });
@@ -139,8 +137,8 @@ describe("rotation Lambda archive", function () {
         assert.ok(zipped <= 256 * 1024, `archive is ${zipped} bytes, over the 256 KiB goal`);
     });
 
-    it("ships nodemailer's SMTP client closure only: the walked files, no ESM build, no .d.ts, no maps", () => {
-        const closure = new Set(LAMBDA_RUNTIME_MODULES.flatMap((m) => packageRequireClosure(m, ROOT)).map((f) => path.relative(ROOT, f).split(path.sep).join("/")));
+    it("ships nodemailer's SMTP client closure only: the traced files, no ESM build, no .d.ts, no maps", () => {
+        const closure = lambdaCodePathOptions({ projectDir: ROOT }).extraIncludePaths;
         assert.deepStrictEqual(archiveFiles, ["__index.js", ...closure].sort());
         assert.ok(archiveFiles.includes("node_modules/nodemailer/package.json") && archiveFiles.includes("node_modules/nodemailer/dist/cjs/package.json"));
         assert.ok(archiveFiles.includes("node_modules/nodemailer/dist/cjs/smtp-connection/index.js"));

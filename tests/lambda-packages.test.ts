@@ -1,9 +1,10 @@
 /**
- * Which node_modules each Lambda's archive carries. The retirement Lambda and the manual-mode Lambdas are built
- * with `lambdaCodePathOptions({ modules: [] })` (components/retirement-schedule.ts, components/manual/index.ts):
- * their archive is the serialized `__index.js` alone. That is only safe while their serialized code requires
- * nothing but Node built-ins and the AWS SDK (which the nodejs22.x runtime provides): checked here for every
- * such factory. The rotation Lambda's archive is covered by lambda-archive.test.ts.
+ * Which node_modules each Lambda's archive carries: `lambdaCodePathOptions({ entries })` traces the runtime
+ * modules a factory captures with esbuild (components/lambda-code.ts). Built from this repository the retirement
+ * Lambda and the manual-mode Lambdas reach no package but the AWS SDK, so their archive is the serialized
+ * `__index.js` alone: checked here for every such factory, with the tracer's own contract on a fixture project.
+ * The rotation Lambda's archive is covered by lambda-archive.test.ts; the installed-package case by
+ * consumer-package.test.ts.
  */
 import { settled } from "./support/pulumi-mocks";
 import * as assert from "assert";
@@ -12,7 +13,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { builtinModules } from "module";
 import * as manualLambdas from "../components/manual/lambdas";
 import { retirementLambdaFactory } from "../components/providers/retirement-lambda";
-import { LAMBDA_RUNTIME_MODULES, lambdaCodePathOptions } from "../components/rotation-lambda";
+import * as fs from "fs";
+import * as os from "os";
+import { LAMBDA_RUNTIME_ENTRIES, lambdaCodePathOptions } from "../components/rotation-lambda";
+import { packageOfPath, traceNodeModules } from "../components/lambda-code";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -26,18 +30,65 @@ describe("Lambda archives: node_modules per Lambda", function () {
     this.timeout(180000);
     before(settled);
 
-    it("{ modules: [] } adds no node_modules at all (the archive is __index.js alone)", async () => {
-        const options = lambdaCodePathOptions({ projectDir: ROOT, modules: [] });
-        assert.deepStrictEqual(options.extraIncludePaths, []);
-        for (const m of LAMBDA_RUNTIME_MODULES) assert.ok(options.extraExcludePackages.includes(m.split("/")[0]), options.extraExcludePackages.join());
-        options.extraExcludePackages.push("aws-sdk"); // as CallbackFunction does
-        const codePaths = await pulumi.runtime.computeCodePaths(options);
-        assert.deepStrictEqual([...codePaths.keys()], []);
+    for (const kind of ["retirement", "manual"] as const) {
+        it(`${kind}: the trace adds no node_modules at all (the archive is __index.js alone)`, async () => {
+            const options = lambdaCodePathOptions({ projectDir: ROOT, entries: LAMBDA_RUNTIME_ENTRIES[kind] });
+            assert.deepStrictEqual(options.extraIncludePaths, []);
+            options.extraExcludePackages.push("aws-sdk"); // as CallbackFunction does
+            const codePaths = await pulumi.runtime.computeCodePaths(options);
+            assert.deepStrictEqual([...codePaths.keys()], []);
+        });
+    }
+
+    it("rejects a malformed entries list or an entry outside the package, naming it", () => {
+        assert.throws(() => lambdaCodePathOptions({ projectDir: ROOT, entries: "runtime/notify" as any }), /lambdaCodePathOptions: entries must be a list of module paths, got "runtime\/notify"/);
+        assert.throws(() => lambdaCodePathOptions({ projectDir: ROOT, entries: ["runtime/no-such-module"] }), /entry "runtime\/no-such-module" is not a module of this package/);
     });
 
-    it("rejects a malformed modules list, naming it", () => {
-        assert.throws(() => lambdaCodePathOptions({ projectDir: ROOT, modules: "nodemailer" as any }), /lambdaCodePathOptions: modules must be a list of module names, got "nodemailer"/);
-        assert.throws(() => lambdaCodePathOptions({ projectDir: ROOT, modules: ["no-such-package"] }), /module "no-such-package" cannot be resolved/);
+    describe("traceNodeModules (esbuild's module graph) on a fixture project", () => {
+        let project = "";
+        const write = (rel: string, text: string) => {
+            fs.mkdirSync(path.dirname(path.join(project, rel)), { recursive: true });
+            fs.writeFileSync(path.join(project, rel), text);
+        };
+        before(() => {
+            project = fs.mkdtempSync(path.join(os.tmpdir(), "trace-fixture-"));
+            write("package.json", JSON.stringify({ name: "app", dependencies: { dual: "1.0.0", "@scope/lib": "1.0.0" } }));
+            // a dual package: CommonJS build under lib/cjs (its own package.json says "commonjs"), ESM under lib/esm
+            write("node_modules/dual/package.json", JSON.stringify({ name: "dual", exports: { ".": { import: "./lib/esm/index.js", require: "./lib/cjs/index.js" } } }));
+            write("node_modules/dual/lib/cjs/package.json", JSON.stringify({ type: "commonjs" }));
+            write("node_modules/dual/lib/cjs/index.js", 'module.exports = require("./helper");');
+            write("node_modules/dual/lib/cjs/helper.js", 'module.exports = require("@scope/lib").x;');
+            write("node_modules/dual/lib/cjs/unused.js", "module.exports = 1;");
+            write("node_modules/dual/lib/esm/index.js", "export default 1;");
+            write("node_modules/@scope/lib/package.json", JSON.stringify({ name: "@scope/lib", main: "main.js" }));
+            write("node_modules/@scope/lib/main.js", 'exports.x = require("path").sep; exports.sdk = () => require("@aws-sdk/client-iam");');
+            write("src/entry.js", 'exports.f = () => require("dual"); exports.local = require("./local");');
+            write("src/local.js", "exports.y = 2;");
+            write("src/broken.js", 'require("not-installed");');
+        });
+        after(() => fs.rmSync(project, { recursive: true, force: true }));
+
+        it("lists the reached node_modules files and their package.json files; not project code, built-ins, the SDK, unused or ESM files", () => {
+            assert.deepStrictEqual(traceNodeModules([path.join(project, "src/entry.js")], project), [
+                "node_modules/@scope/lib/main.js",
+                "node_modules/@scope/lib/package.json",
+                "node_modules/dual/lib/cjs/helper.js",
+                "node_modules/dual/lib/cjs/index.js",
+                "node_modules/dual/lib/cjs/package.json",
+                "node_modules/dual/package.json",
+            ]);
+        });
+
+        it("an unresolvable module is an error naming the file and the module", () => {
+            assert.throws(() => traceNodeModules([path.join(project, "src/broken.js")], project), /traceNodeModules: cannot trace .*broken\.js: .*broken\.js: Could not resolve "not-installed"/);
+        });
+
+        it("packageOfPath names the innermost package of a node_modules path", () => {
+            assert.strictEqual(packageOfPath("node_modules/dual/lib/cjs/index.js"), "dual");
+            assert.strictEqual(packageOfPath("node_modules/a/node_modules/@scope/lib/main.js"), "@scope/lib");
+            assert.throws(() => packageOfPath("src/entry.js"), /is not below node_modules/);
+        });
     });
 
     const factories: [string, () => unknown][] = [

@@ -2,7 +2,7 @@
  * Manual mode of `SmtpCredentialRotator`: `buildManualRotation(parent, name, shared)` creates, all with
  * `{ parent }` and no fixed physical names:
  *  - the confirmation table (DynamoDB; customer KMS key when given) and the owner-mail SNS topic;
- *  - nine Lambdas (CallbackFunction, nodejs22.x, SDK excluded from the archive), each with its own log group
+ *  - nine Lambdas (SharedCodeFunction, nodejs22.x, SDK excluded from the archive), each with its own log group
  *    and least-privilege role: CreateCredential, ListServersPage, StartConfirmation, RequestConfirmation,
  *    RemindOwner, ReportOutcome, RetireOldKeys, the confirmation API and the starter;
  *  - the ManualConfirmation and CredentialRotation state machines (Standard), each with its own role;
@@ -13,7 +13,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { PolicyDocument, serviceAssumeRolePolicy } from "../policies";
-import { lambdaCodePathOptions } from "../rotation-lambda";
+import { LAMBDA_RUNTIME_ENTRIES, lambdaCodePathOptions } from "../rotation-lambda";
+import { SharedCodeFunction } from "../shared-code-function";
 import { RotationModeResult, RotatorShared } from "../rotator-shared";
 import { argsLabel } from "../validation";
 import { credentialRotationDefinition, manualConfirmationDefinition } from "./definitions";
@@ -26,7 +27,7 @@ export { DEFAULT_MANUAL_SCHEDULE, ManualOptions, validateManualOptions } from ".
 
 /** What buildManualRotation creates, for tests and callers that need more than the returned outputs. */
 export interface ManualRotationResources {
-    functions: Record<ManualFunctionKey, aws.lambda.CallbackFunction<any, unknown>>;
+    functions: Record<ManualFunctionKey, SharedCodeFunction>;
     rotationStateMachine: aws.sfn.StateMachine;
     confirmationStateMachine: aws.sfn.StateMachine;
     confirmationTable: aws.dynamodb.Table;
@@ -96,14 +97,14 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
         );
     }
 
-    const functions = {} as Record<ManualFunctionKey, aws.lambda.CallbackFunction<any, unknown>>;
+    const functions = {} as Record<ManualFunctionKey, SharedCodeFunction>;
     const makeFunction = (key: ManualFunctionKey, variables: pulumi.Input<Record<string, pulumi.Input<string>>>) => {
-        functions[key] = new aws.lambda.CallbackFunction<any, unknown>(
+        functions[key] = new SharedCodeFunction(
             `${prefix}-${key}`,
             {
                 description: `${settings.businessUnit}: ${FACTORIES[key][1]}`.slice(0, 256),
                 callbackFactory: FACTORIES[key][0],
-                codePathOptions: lambdaCodePathOptions({ modules: [] }), // loads only the AWS SDK (tests/lambda-packages.test.ts)
+                codePathOptions: lambdaCodePathOptions({ entries: LAMBDA_RUNTIME_ENTRIES.manual }), // what its runtime modules reach (tests/lambda-packages.test.ts)
                 role: roles[key],
                 runtime: aws.lambda.Runtime.NodeJS22dX,
                 timeout: 60,

@@ -5,6 +5,11 @@
  * - {@link RetirementGuard}: advance / hold / override old-key retirements and show holds as outputs;
  * plus the scheduled retirement Lambda's factory (auto mode).
  */
+// The stable entry points `ses-smtp-rotator/providers/<name>` (providers/*.ts at the package root), loaded with the
+// components: Pulumi recognises each provider object as such a module's export when it serializes a resource.
+import "../../providers/rotate-now";
+import "../../providers/bootstrap-credential";
+import "../../providers/retirement-guard";
 export { RotateNow, rotationExecutionName } from "./rotate-now";
 export type { RotateNowArgs } from "./rotate-now";
 export { BootstrapCredential } from "./bootstrap-credential";
