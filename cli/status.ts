@@ -213,7 +213,9 @@ async function confirmations(c: CliClients, ref: RotatorRef, rotation: string): 
                 TableName: ref.confirmationTableName,
                 ConsistentRead: true,
                 FilterExpression: "#r = :r AND begins_with(pk, :p)",
-                ExpressionAttributeNames: { "#r": "rotation" },
+                // Only what an operator needs: never the task tokens or the link id the items also hold.
+                ProjectionExpression: "pk, serverId, hostname, ownerEmail, #s, decidedAt",
+                ExpressionAttributeNames: { "#r": "rotation", "#s": "status" },
                 ExpressionAttributeValues: { ":r": { S: rotation }, ":p": { S: "server#" } },
                 ExclusiveStartKey: start,
             }),

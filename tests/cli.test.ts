@@ -7,7 +7,10 @@
 import * as assert from "assert";
 import { TagUserCommand } from "@aws-sdk/client-iam";
 import { encodeRetirement, retirementTagKey } from "../runtime/retirement-record";
+import { confirmationExecutionName } from "../runtime/manual/confirmation-tasks";
 import { autoCliRig, AutoCliRig, runCli } from "./support/cli-rig";
+import { resetAws } from "./support/hooks";
+import { ManualRig, serverList, until } from "./support/manual-rig";
 
 describe("ses-smtp-rotator CLI (child process against moto + sandbox)", function () {
     this.timeout(240000);
@@ -130,6 +133,69 @@ describe("ses-smtp-rotator CLI (child process against moto + sandbox)", function
             assert.strictEqual(table.code, 2);
             assert.match(table.stdout, /FAILED/);
             assert.match(table.stdout, /mail-2\.demo\.internal/);
+        });
+    });
+
+    describe("manual mode, one owner has not confirmed yet", () => {
+        let rig: ManualRig;
+        before(async () => {
+            await resetAws();
+            rig = await new ManualRig({ servers: serverList(3) }).setUp();
+        });
+        after(async () => rig?.tearDown());
+
+        it("rotate starts the run through the starter; status shows the run in progress, the waiting server, its owner, since when, reminders (exit 0)", async () => {
+            // The starter Lambda, as the bridge runs it (moto cannot run Lambda code).
+            rig.bridge.register("ses-smtp-test-starter", (p) => rig.startRotation(p));
+            const outputs = {
+                businessUnit: "payments",
+                mode: "manual",
+                sesRegion: "eu-west-1",
+                smtpUserName: rig.userName,
+                postfixDocumentName: "ses-smtp-test-postfix",
+                iisDocumentName: "ses-smtp-test-iis",
+                credentialStore: { kind: "parameter", parameterArn: `arn:aws:ssm:us-east-1:123456789012:parameter${rig.parameterName}` },
+                fleetTarget: { kind: "table", tableName: rig.fleetTable },
+                rotation: {
+                    parameterName: rig.parameterName,
+                    stateMachineArn: rig.rotationArn,
+                    confirmationStateMachineArn: rig.confirmationArn,
+                    confirmationTableName: rig.confirmationTable,
+                    starterFunctionName: "ses-smtp-test-starter",
+                },
+            };
+            const ignored = "owner1@example.com";
+            const owners = rig.ownersAnswer((to) => (to === ignored ? "ignore" : "confirm"));
+            const start = await runCli(["--outputs", "-", "--region", "us-east-1", "rotate"], { stdin: JSON.stringify(outputs) });
+            assert.strictEqual(start.code, 0, start.stderr + start.stdout);
+            const name = /started: execution (password-rotation-[0-9-]+)/.exec(start.stdout)?.[1];
+            assert.ok(name, start.stdout);
+            const servers = serverList(3);
+            await until("two owners confirmed and one waiting", async () => {
+                const states = await Promise.all(servers.map(async (x) => (await rig.store.get(confirmationExecutionName(x.serverId, name!)))?.status));
+                return states.filter((x) => x === "confirmed").length === 2 && states.includes("pending") ? true : undefined;
+            }, 90000);
+            await owners.stop();
+
+            const run = await runCli(["--outputs", "-", "--region", "us-east-1", "status", "--json"], { stdin: JSON.stringify(outputs) });
+            assert.strictEqual(run.code, 0, run.stderr + run.stdout);
+            const s = JSON.parse(run.stdout);
+            assert.strictEqual(s.mode, "manual");
+            // The parameter's latest version holds the new key; the old key stays Active until every owner confirmed.
+            assert.notStrictEqual(s.credential.smtpUserName, rig.oldAccessKeyId);
+            assert.deepStrictEqual(s.keys.map((k: any) => [k.accessKeyId, k.status, k.current]).sort(), [[rig.oldAccessKeyId, "Active", false], [s.credential.smtpUserName, "Active", true]].sort());
+            assert.deepStrictEqual(s.runsInProgress.map((r: any) => [r.name, r.status]), [[name, "RUNNING"]]);
+            const confirmations = s.runsInProgress[0].confirmations;
+            assert.deepStrictEqual(
+                confirmations.map((x: any) => [x.hostname, x.owner, x.status]),
+                servers.map((x) => [x.hostname, x.ownerEmail, x.ownerEmail === ignored ? "pending" : "confirmed"]),
+            );
+            const waiting = confirmations.find((x: any) => x.owner === ignored);
+            assert.ok(Date.parse(waiting.waitingSince) > 0, "waiting since the owner's confirmation run started");
+            assert.strictEqual(waiting.remindersSent, 0);
+            const table = await runCli(["--outputs", "-", "--region", "us-east-1", "status"], { stdin: JSON.stringify(outputs) });
+            assert.match(table.stdout, new RegExp(`Rotation in progress: ${name}`));
+            assert.match(table.stdout, /host1\.example\.com .*owner1@example\.com .*pending/);
         });
     });
 

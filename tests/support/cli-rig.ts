@@ -19,6 +19,7 @@ import { createSmtpCheck } from "../../runtime/smtp-check";
 import { bridgeRotateSecret, BridgedRotation } from "../../sandbox/rotation-bridge";
 import { startSesEndpoint } from "../../sandbox/ses-endpoint";
 import { resetAws, testEnv } from "./hooks";
+import { leakScanner } from "./leak-scanner";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -42,7 +43,13 @@ export function runCli(args: string[], opts: { stdin?: string; onSpawn?: (child:
     child.stderr!.on("data", (d) => (stderr += d));
     child.stdin!.end(opts.stdin ?? "");
     opts.onSpawn?.(child);
-    return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+    return new Promise((resolve) =>
+        child.on("close", (code) => {
+            // What the operator sees is scanned for secrets like every log line of the suite.
+            leakScanner.observe(`log cli ${args.join(" ")}`, stdout + stderr);
+            resolve({ code, stdout, stderr });
+        }),
+    );
 }
 
 export interface AutoCliRig {
