@@ -28,7 +28,7 @@ async function runDemo(opts: DemoOptions, cleanup: Cleanup, out: NodeJS.WriteStr
     const { demoRotatorRef } = await import("./status");
     const { canRunRealPostfix, startServers } = await import("./servers");
     const emulators = await startEmulators(cleanup, { region: DEMO_REGION, sesRegion: DEMO_SES_REGION });
-    say(`  AWS API emulator (moto_server) ${emulators.moto.url}; the SDK and the servers reach it through a local front ${emulators.endpoint} that adds what moto lacks (per-server command results)`);
+    say(`  AWS API emulator (moto_server) ${emulators.moto.url}; reached through a local adapter ${emulators.endpoint} that adds what moto lacks (per-server command results)`);
     say(`  SES-compatible SMTP endpoint ${emulators.ses.host}:${emulators.ses.port} (STARTTLS; accepts only keys Active in moto)`);
 
     const servers = demoServers(opts.servers);

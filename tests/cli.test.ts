@@ -5,6 +5,9 @@
  * tests/support/cli-rig.ts). The CLI finds AWS through the SDK's own AWS_ENDPOINT_URL setting.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { TagUserCommand } from "@aws-sdk/client-iam";
 import { encodeRetirement, retirementTagKey } from "../runtime/retirement-record";
 import { confirmationExecutionName } from "../runtime/manual/confirmation-tasks";
@@ -133,6 +136,57 @@ describe("ses-smtp-rotator CLI (child process against moto + sandbox)", function
             assert.strictEqual(table.code, 2);
             assert.match(table.stdout, /FAILED/);
             assert.match(table.stdout, /mail-2\.demo\.internal/);
+        });
+    });
+
+    // `check` needs the documents' Mode=check (the servers branch: documents/ and runtime/server-report.ts's markers).
+    describe("check (preflight): the documents in Mode=check on every server", () => {
+        let rig: AutoCliRig;
+        before(async () => {
+            rig = await autoCliRig({ servers: 3 });
+        });
+        after(async () => rig?.stop());
+
+        /** Every file of every server's Postfix configuration directory, byte for byte. */
+        function snapshot(): Record<string, string> {
+            const out: Record<string, string> = {};
+            for (const s of rig.servers) for (const f of fs.readdirSync(s.configDir)) out[`${s.server.name}/${f}`] = fs.readFileSync(path.join(s.configDir, f)).toString("base64");
+            return out;
+        }
+
+        it("a healthy fleet passes (exit 0), every server reporting its checks; nothing changes on any server", async () => {
+            const before = snapshot();
+            const run = await runCli(["--outputs", rig.outputsFile, "--region", "us-east-1", "check", "--json"]);
+            assert.strictEqual(run.code, 0, run.stdout + run.stderr);
+            const r = JSON.parse(run.stdout);
+            assert.deepStrictEqual(r.servers.map((x: any) => [x.hostname, x.ok, x.result]), [1, 2, 3].map((n) => [`mail-${n}.demo.internal`, true, "check-passed"]));
+            for (const x of r.servers) assert.ok(x.checks.length > 0 && x.checks.every((c: any) => c.ok), JSON.stringify(x.checks));
+            assert.deepStrictEqual(snapshot(), before, "check mode changed a file");
+        });
+
+        it("a relay host that is not SES and a wrong software tag: exit 2, both servers named, nothing changed", async () => {
+            const mail2 = rig.servers[1];
+            const mainCf = path.join(mail2.configDir, "main.cf");
+            fs.writeFileSync(mainCf, fs.readFileSync(mainCf, "utf8").replace(/^relayhost = .*$/m, "relayhost = [smtp.example.net]:587"));
+            const mail3 = rig.servers[2].server;
+            await rig.clients.dynamodb.send(
+                new PutItemCommand({ TableName: rig.shared.fleetTableName, Item: { serverId: { S: mail3.serverId }, hostname: { S: mail3.hostname }, software: { S: "iis" }, ownerEmail: { S: mail3.ownerEmail } } }),
+            );
+            const before = snapshot();
+            const run = await runCli(["--outputs", rig.outputsFile, "--region", "us-east-1", "check", "--json"]);
+            assert.strictEqual(run.code, 2, run.stdout + run.stderr);
+            const r = JSON.parse(run.stdout);
+            assert.deepStrictEqual(r.servers.map((x: any) => [x.hostname, x.ok]), [
+                ["mail-1.demo.internal", true],
+                ["mail-2.demo.internal", false],
+                ["mail-3.demo.internal", false],
+            ]);
+            assert.match(r.servers[1].problems.join("\n"), /relayhost/);
+            assert.ok(r.servers[2].problems.length > 0);
+            assert.deepStrictEqual(snapshot(), before, "check mode changed a file");
+            const table = await runCli(["--outputs", rig.outputsFile, "--region", "us-east-1", "check"]);
+            assert.strictEqual(table.code, 2);
+            assert.match(table.stdout, /2 of 3 servers would fail a rotation: mail-2\.demo\.internal, mail-3\.demo\.internal/);
         });
     });
 
