@@ -199,5 +199,5 @@ function lastLine(text: string | undefined): string | undefined {
 
 /** `e9486525 AWSCURRENT, 1a2b3c4d AWSPREVIOUS, ...`; a version with no label says so (never an empty label). */
 export function secretVersionsLine(stages: Record<string, string[]>): string {
-    return Object.entries(stages).map(([v, s]) => `${v.slice(0, 8)} ${s.length ? s.join("+") : "(no label: kept by Secrets Manager, no longer used)"}`).join(", ");
+    return Object.entries(stages).map(([v, s]) => `${v.slice(0, 8)} ${s.length ? s.join("+") : "(no label: an older version Secrets Manager keeps)"}`).join(", ");
 }
