@@ -9,7 +9,8 @@ import type { ServerView } from "./servers";
 import type { ConfirmationView, RotatorStatus } from "./status";
 
 function table(head: string[], rows: (string | number | undefined)[][]): string {
-    const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true });
+    // Compact: no rule between rows.
+    const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
     for (const r of rows) t.push(r.map((x) => (x === undefined || x === "" ? "-" : String(x))));
     return t.toString();
 }
@@ -36,10 +37,11 @@ export function renderStatus(s: RotatorStatus): string {
     out.push("", "Credential");
     out.push(
         table(
-            ["SMTP user (key id)", "age", "created", "last rotated", "next rotation", "schedule", "stored in"],
-            [[cr.smtpUserName, cr.ageDays !== undefined ? `${cr.ageDays} d` : undefined, day(cr.createdAt), day(cr.lastRotatedAt), day(cr.nextRotationAt), cr.schedule, `${cr.store}${cr.version ? ` (version ${cr.version})` : ""}`]],
+            ["SMTP user (key id)", "age", "created", "last rotated", "next rotation", "schedule"],
+            [[cr.smtpUserName, cr.ageDays !== undefined ? `${cr.ageDays} d` : undefined, day(cr.createdAt), day(cr.lastRotatedAt), day(cr.nextRotationAt), cr.schedule]],
         ),
     );
+    out.push(`  stored in ${cr.store}${cr.version ? ` (version ${cr.version})` : ""}`);
     out.push("", "Access keys of the SMTP user");
     out.push(
         table(
