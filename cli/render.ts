@@ -9,8 +9,7 @@ import type { ServerView } from "./servers";
 import type { ConfirmationView, RotatorStatus } from "./status";
 
 function table(head: string[], rows: (string | number | undefined)[][]): string {
-    // Compact: no rule between rows.
-    const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
+    const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true });
     for (const r of rows) t.push(r.map((x) => (x === undefined || x === "" ? "-" : String(x))));
     return t.toString();
 }
