@@ -12,6 +12,7 @@ import { listAccessKeys } from "../runtime/access-keys";
 import type { CliClients } from "./clients";
 import type { ServerState, StepState } from "./progress";
 import { commandMode, documentCommands, fleetRun, hostnameMap } from "./ssm-runs";
+import { confirmations } from "./status";
 import type { RotatorRef } from "./target";
 
 /** The four Secrets Manager rotation steps, in order. */
@@ -74,7 +75,7 @@ export interface WatchOptions {
 export async function watchRotation(c: CliClients, ref: RotatorRef, started: StartedRotation, sink: WatchSink, opts: WatchOptions = {}): Promise<RotationOutcome> {
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     const pollMs = opts.pollMs ?? 2000;
-    const poll = started.mode === "auto" ? autoPoller(c, ref, started, sink) : manualPoller(c, started, sink);
+    const poll = started.mode === "auto" ? autoPoller(c, ref, started, sink) : manualPoller(c, ref, started, sink);
     for (;;) {
         const outcome = await poll();
         if (outcome) return outcome;
@@ -127,7 +128,9 @@ function autoPoller(c: CliClients, ref: RotatorRef, started: Extract<StartedRota
     };
 }
 
-function manualPoller(c: CliClients, started: Extract<StartedRotation, { mode: "manual" }>, sink: WatchSink): () => Promise<RotationOutcome | undefined> {
+const CONFIRMATION_STATE: Record<string, ServerState> = { starting: "waiting", pending: "awaiting confirmation", confirmed: "confirmed", rejected: "rejected", expired: "failed" };
+
+function manualPoller(c: CliClients, ref: RotatorRef, started: Extract<StartedRotation, { mode: "manual" }>, sink: WatchSink): () => Promise<RotationOutcome | undefined> {
     const seen = new Set<string>();
     let last: string | undefined;
     return async () => {
@@ -140,6 +143,9 @@ function manualPoller(c: CliClients, started: Extract<StartedRotation, { mode: "
                 sink.step(name, "running");
                 last = name;
             }
+        }
+        for (const x of await confirmations(c, ref, started.name)) {
+            sink.server(x.hostname || x.serverId, CONFIRMATION_STATE[x.status] ?? "waiting", `owner ${x.owner}${x.remindersSent ? `, ${x.remindersSent} reminder${x.remindersSent === 1 ? "" : "s"}` : ""}`);
         }
         const d = await c.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
         if (d.status === "RUNNING") return undefined;

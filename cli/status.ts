@@ -203,7 +203,7 @@ async function manualStatus(c: CliClients, ref: RotatorRef, s: RotatorStatus): P
 }
 
 /** The owners' confirmations of one CredentialRotation run (from the confirmation table and each ManualConfirmation run). */
-async function confirmations(c: CliClients, ref: RotatorRef, rotation: string): Promise<ConfirmationView[]> {
+export async function confirmations(c: CliClients, ref: RotatorRef, rotation: string): Promise<ConfirmationView[]> {
     if (!ref.confirmationTableName) return [];
     const out: ConfirmationView[] = [];
     let start: Record<string, any> | undefined;
