@@ -28,10 +28,20 @@ export interface ClientOptions {
     profile?: string;
     /** otherwise the SDK's region chain (AWS_REGION, the profile's region) */
     region?: string;
+    /** an explicit endpoint (the demo's local adapter); otherwise the SDK's endpoint settings */
+    endpoint?: string;
+    /** explicit credentials (the demo's fake ones); otherwise the default chain */
+    credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 export function createClients(opts: ClientOptions = {}): CliClients {
-    const config = { ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}), maxAttempts: 5 };
+    const config = {
+        ...(opts.region ? { region: opts.region } : {}),
+        ...(opts.profile ? { profile: opts.profile } : {}),
+        ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
+        maxAttempts: 5,
+    };
     return {
         iam: new IAMClient(config),
         secrets: new SecretsManagerClient(config),

@@ -2,14 +2,7 @@
  * The demo's closing `ses-smtp-rotator status`: the CLI's own status functions (cli/), run against the
  * fleet the demo just rotated, with the demo's clients (moto through the local front).
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { LambdaClient } from "@aws-sdk/client-lambda";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SFNClient } from "@aws-sdk/client-sfn";
-import { SSMClient } from "@aws-sdk/client-ssm";
-import type { CliClients } from "../cli/clients";
+import { CliClients, createClients } from "../cli/clients";
 import { gatherStatus, RotatorStatus } from "../cli/status";
 import type { RotatorRef } from "../cli/target";
 import { demoClientConfig, Emulators } from "./emulators";
@@ -17,16 +10,8 @@ import type { ManualResources } from "./manual-provision";
 import { DEMO_BUSINESS_UNIT, SharedResources } from "./provision";
 
 export function demoCliClients(emulators: Emulators): CliClients {
-    const config = demoClientConfig(emulators);
-    return {
-        iam: new IAMClient(config),
-        secrets: new SecretsManagerClient(config),
-        ssm: new SSMClient(config),
-        sfn: new SFNClient(config),
-        dynamodb: new DynamoDBClient(config),
-        lambda: new LambdaClient(config),
-        ec2: new EC2Client(config),
-    };
+    const { region, endpoint, credentials } = demoClientConfig(emulators);
+    return createClients({ region, endpoint, credentials });
 }
 
 /** The rotator as its stack outputs would describe it. */
