@@ -87,6 +87,18 @@ describe("ses-smtp-rotator CLI (child process against moto + sandbox)", function
             assert.match(table.stdout, /mail-3\.demo\.internal \(mi-[0-9a-f]+\)/);
         });
 
+        it("--unit demo finds the same rotator by its business-unit tag (user, documents, secret)", async () => {
+            const run = await runCli(["--unit", "demo", "--region", "us-east-1", "status", "--json"]);
+            assert.strictEqual(run.code, 0, run.stderr + run.stdout);
+            const s = JSON.parse(run.stdout);
+            assert.strictEqual(s.businessUnit, "demo");
+            assert.strictEqual(s.credential.store, rig.auto.secretArn);
+            assert.ok(s.keys.some((k: any) => k.current && k.accessKeyId === s.credential.smtpUserName));
+            const unknown = await runCli(["--unit", "nobody", "--region", "us-east-1", "status"]);
+            assert.strictEqual(unknown.code, 3);
+            assert.match(unknown.stderr, /--unit nobody: no IAM users tagged ses-rotator:business-unit=nobody; pass --outputs instead/);
+        });
+
         it("status with a held retirement: exit 1 (warning), the hold and its evidence shown", async () => {
             const old = rig.shared.initialCredential.username;
             const current = JSON.parse((await runCli(["--outputs", rig.outputsFile, "--region", "us-east-1", "status", "--json"])).stdout).credential.smtpUserName;
