@@ -151,6 +151,31 @@ describe("ses-smtp-rotator CLI (child process against moto + sandbox)", function
         });
     });
 
+    describe("rotate --wait, interrupted", () => {
+        let rig: AutoCliRig;
+        before(async () => {
+            rig = await autoCliRig({ servers: 2 });
+        });
+        after(async () => rig?.stop());
+
+        it("Ctrl-C stops watching (exit 130, says how to watch again); the rotation itself goes on to the end", async () => {
+            let child: import("child_process").ChildProcess | undefined;
+            let seen = "";
+            const run = runCli(["--outputs", rig.outputsFile, "--region", "us-east-1", "rotate", "--wait"], {
+                onSpawn: (c) => {
+                    child = c;
+                    c.stdout!.on("data", (d) => (seen += d));
+                },
+            });
+            await until("the watch to start", async () => (/step createSecret: running/.test(seen) ? true : undefined), 120000);
+            child!.kill("SIGINT");
+            const ended = await run;
+            assert.strictEqual(ended.code, 130, ended.stdout + ended.stderr);
+            assert.match(ended.stderr, /stopped watching; the rotation goes on\. Watch it with: ses-smtp-rotator status \(version [0-9a-f-]{36}\)/);
+            assert.deepStrictEqual(await rig.rotations[0].done, { ok: true }, "the rotation finished although the watch stopped");
+        });
+    });
+
     // `check` needs the documents' Mode=check (the servers branch: documents/ and runtime/server-report.ts's markers).
     describe("check (preflight): the documents in Mode=check on every server", () => {
         let rig: AutoCliRig;
