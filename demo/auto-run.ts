@@ -15,7 +15,7 @@ import { createSmtpCheck } from "../runtime/smtp-check";
 import { mailAndAwait } from "../sandbox/postfix";
 import { createPendingVersion, removePendingLabel, STEPS } from "../sandbox/secrets-manager-play";
 import type { Emulators } from "./emulators";
-import type { Progress, ServerState } from "./progress";
+import type { Progress, ServerState } from "../cli/progress";
 import type { AutoResources, DemoClients, SharedResources } from "./provision";
 import { accessKeyStatuses, DemoResult, ServerOutcome } from "./result";
 import { installedUserName, RunningServer } from "./servers";
@@ -158,7 +158,7 @@ export async function runAutoRotation(input: AutoRunInput): Promise<DemoResult> 
         audit: {
             "SNS alert topic (e-mailed to notifyEmails)": `${shared.topicArn}: ${notices.length ? notices.map((n) => JSON.stringify(n)).join(", ") : "no notices"}`,
             "SSM Run Command history (per-server output)": commandIds.length ? commandIds.join(", ") : "no command sent",
-            "Secrets Manager versions": Object.entries(stages).map(([v, s]) => `${v.slice(0, 8)}=${s.join("+")}`).join(", "),
+            "Secrets Manager versions": secretVersionsLine(stages),
             "old-key retirement record (IAM user tags)": (await listRetirements(c.iam, shared.userName)).map((r) => `${r.accessKeyId} ${r.phase}`).join(", ") || "none",
             "rotation Lambda log (CloudWatch Logs)": `${lambdaLog.length} lines`,
         },
@@ -195,4 +195,9 @@ async function stepDetail(step: string, input: AutoRunInput, token: string, log:
 function lastLine(text: string | undefined): string | undefined {
     const lines = (text ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
     return (lines.find((l) => l.includes("ERROR")) ?? lines.at(-1))?.slice(0, 200);
+}
+
+/** `e9486525 AWSCURRENT, 1a2b3c4d AWSPREVIOUS, ...`; a version with no label says so (never an empty label). */
+export function secretVersionsLine(stages: Record<string, string[]>): string {
+    return Object.entries(stages).map(([v, s]) => `${v.slice(0, 8)} ${s.length ? s.join("+") : "(no label: an older version Secrets Manager keeps)"}`).join(", ");
 }

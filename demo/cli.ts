@@ -8,6 +8,9 @@
  */
 import { Cleanup } from "./cleanup";
 import { DemoOptions, parseDemoOptions, USAGE } from "./options";
+import type { RotatorRef } from "../cli/target";
+import type { Emulators } from "./emulators";
+import type { ManualResources } from "./manual-provision";
 import type { DemoResult } from "./result";
 
 /** The demo's stack region and SES region (they may differ, as in production). */
@@ -15,15 +18,17 @@ export const DEMO_REGION = "us-east-1";
 export const DEMO_SES_REGION = "eu-west-1";
 
 async function runDemo(opts: DemoOptions, cleanup: Cleanup, out: NodeJS.WriteStream): Promise<DemoResult> {
+    const say = (text: string) => out.write(`${text}\n`);
+    // The first line before anything slow is loaded or started.
+    say(`ses-smtp-rotator demo: ${opts.mode} mode, ${opts.servers} server${opts.servers === 1 ? "" : "s"}${opts.failServer ? `, ${opts.failServer} will fail` : ""}. No AWS account is used. Starting local stand-ins for AWS...`);
     // Loaded after the flags are checked, so a typo fails fast.
     const { checkPrerequisites, startEmulators } = await import("./emulators");
     checkPrerequisites();
     const { demoClients, demoServers, provisionAuto, provisionShared } = await import("./provision");
+    const { demoRotatorRef } = await import("./status");
     const { canRunRealPostfix, startServers } = await import("./servers");
-    const say = (text: string) => out.write(`${text}\n`);
-    say(`ses-smtp-rotator demo: ${opts.mode} mode, ${opts.servers} server${opts.servers === 1 ? "" : "s"}${opts.failServer ? `, ${opts.failServer} will fail` : ""}. No AWS account is used.`);
     const emulators = await startEmulators(cleanup, { region: DEMO_REGION, sesRegion: DEMO_SES_REGION });
-    say(`  moto_server (AWS API emulator) ${emulators.moto.url}, reached through the wire proxy ${emulators.endpoint}`);
+    say(`  AWS API emulator (moto_server) ${emulators.moto.url}; reached through a local adapter ${emulators.endpoint} that adds what moto lacks (per-server command results)`);
     say(`  SES-compatible SMTP endpoint ${emulators.ses.host}:${emulators.ses.port} (STARTTLS; accepts only keys Active in moto)`);
 
     const servers = demoServers(opts.servers);
@@ -42,25 +47,37 @@ async function runDemo(opts: DemoOptions, cleanup: Cleanup, out: NodeJS.WriteStr
     const labels = running.map((r) => ({ name: r.server.name, label: `${r.server.name} (${r.kind === "postfix" ? "real Postfix" : "simulated"})` }));
     if (opts.mode === "auto") {
         const { AUTO_STEPS, runAutoRotation } = await import("./auto-run");
-        const { Progress } = await import("./progress");
+        const { Progress } = await import("../cli/progress");
         const auto = await provisionAuto(clients, shared);
         say(`  secret ${auto.secretArn} holds the first credential (${shared.initialCredential.username}); rotation Lambda role and policy created`);
+        say(`  In production the old key stays Active for an observation window after the switch (default 24 h) and is retired only if IAM saw no use of it; the demo shortens that window to 0.`);
         say("");
         const progress = new Progress(out, out.isTTY === true, [...AUTO_STEPS], labels);
+        let result: DemoResult;
         try {
-            return await runAutoRotation({ emulators, clients, shared, auto, servers: running, progress, failServer: opts.failServer });
+            result = await runAutoRotation({ emulators, clients, shared, auto, servers: running, progress, failServer: opts.failServer });
         } finally {
             progress.finish();
         }
+        return withStatus(result, emulators, demoRotatorRef(shared, { secretArn: auto.secretArn }));
     }
     const { runManualDemo } = await import("./manual-run");
-    return runManualDemo({ emulators, clients, shared, servers: running, labels, opts, cleanup, out });
+    let manual: ManualResources | undefined;
+    const result = await runManualDemo({ emulators, clients, shared, servers: running, labels, opts, cleanup, out, onProvisioned: (m) => (manual = m) });
+    return manual ? withStatus(result, emulators, demoRotatorRef(shared, { manual })) : result;
 }
 
-async function main(): Promise<void> {
+/** Adds what `ses-smtp-rotator status` reports for the fleet just rotated (read while the emulators still run). */
+async function withStatus(result: DemoResult, emulators: Emulators, ref: RotatorRef): Promise<DemoResult> {
+    const { demoStatus } = await import("./status");
+    return { ...result, status: await demoStatus(emulators, ref) };
+}
+
+/** Runs the demo with `argv` (the flags only); exits the process when done. */
+export async function demoMain(argv: string[]): Promise<void> {
     let opts: DemoOptions;
     try {
-        opts = parseDemoOptions(process.argv.slice(2));
+        opts = parseDemoOptions(argv);
     } catch (e) {
         process.stderr.write(`demo: ${(e as Error).message}\n`);
         process.exit(2);
@@ -108,8 +125,11 @@ async function main(): Promise<void> {
         process.exit(1);
     }
     if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else process.stdout.write(`${(await import("./result")).summaryLines(result).join("\n")}\n`);
+    else {
+        process.stdout.write(`${(await import("./result")).summaryLines(result).join("\n")}\n`);
+        if (result.status) process.stdout.write(`\n$ ses-smtp-rotator status   (the operator's view of the fleet just rotated)\n${(await import("../cli/render")).renderStatus(result.status)}\n`);
+    }
     process.exit(result.asExpected ? 0 : 1);
 }
 
-void main();
+if (require.main === module) void demoMain(process.argv.slice(2));

@@ -22,7 +22,7 @@ import type { Emulators } from "./emulators";
 import type { RetireResult } from "../runtime/manual/retire-task";
 import { MANUAL_DEMO_TIMING, ManualResources, provisionManual } from "./manual-provision";
 import type { DemoOptions } from "./options";
-import { Progress } from "./progress";
+import { Progress } from "../cli/progress";
 import type { DemoClients, SharedResources } from "./provision";
 import { accessKeyStatuses, DemoResult, ServerOutcome } from "./result";
 import { installedUserName, RunningServer } from "./servers";
@@ -38,6 +38,8 @@ export interface ManualDemoInput {
     opts: DemoOptions;
     cleanup: Cleanup;
     out: NodeJS.WriteStream;
+    /** told what was provisioned (the demo's closing `status` reads the same resources) */
+    onProvisioned?: (m: ManualResources) => void;
 }
 
 /** Per-server bookkeeping while the run waits for people. */
@@ -60,6 +62,7 @@ export async function runManualDemo(input: ManualDemoInput): Promise<DemoResult>
     cleanup.add("confirmation web server", () => web.close());
     const m = await provisionManual(c, emulators, shared, cleanup, web.baseUrl);
     api = m.api;
+    input.onProvisioned?.(m);
     out.write(`  state machines ${m.rotationArn.split(":").pop()} + ${m.confirmationArn.split(":").pop()} created from the emitted definitions; parameter ${m.parameterName} v1 holds ${shared.initialCredential.username}\n`);
     out.write(`  confirmation pages served by the real API handler at ${web.baseUrl}/confirm/<id>\n`);
     out.write(opts.autoConfirm ? "  --auto-confirm: the demo confirms each server itself through those pages.\n\n" : "  Open each server's link below in a browser and press Confirm (Ctrl-C stops the demo).\n\n");

@@ -127,7 +127,9 @@ export async function provisionShared(c: DemoClients, emulators: Emulators, mode
         [NAMES.postfixDocument, postfixDocumentContent()],
         [NAMES.iisDocument, iisDocumentContent()],
     ] as const) {
-        await c.ssm.send(new CreateDocumentCommand({ Name: name, DocumentType: "Command", DocumentFormat: "JSON", Content: JSON.stringify(content) }));
+        await c.ssm.send(
+            new CreateDocumentCommand({ Name: name, DocumentType: "Command", DocumentFormat: "JSON", Content: JSON.stringify(content), Tags: [{ Key: "ses-rotator:business-unit", Value: settings.businessUnit }] }),
+        );
     }
     await createFleetTable(c.dynamodb, NAMES.fleetTable, servers);
     const first = await createAccessKeyForSmtp(c.iam, NAMES.user, settings.sesRegion);
@@ -161,6 +163,8 @@ export async function provisionAuto(c: DemoClients, shared: SharedResources): Pr
                 Name: NAMES.secret,
                 Description: `Amazon SES SMTP credential of business unit ${shared.settings.businessUnit} (rotated automatically; servers read it by ARN + version)`,
                 SecretString: serializeCredential(shared.initialCredential),
+                // As the component tags it: `ses-smtp-rotator --unit demo` finds the rotator by this tag.
+                Tags: [{ Key: "ses-rotator:business-unit", Value: shared.settings.businessUnit }],
             }),
         )
     ).ARN!;

@@ -45,6 +45,8 @@ export interface DemoResult {
     audit: Record<string, unknown>;
     /** with a real Postfix: the test message sent through it after the run, and the key it authenticated with */
     mailCheck?: { server: string; subject: string; authenticatedAs: string };
+    /** what `ses-smtp-rotator status` reports after the run (the CLI's own functions, cli/status.ts) */
+    status?: import("../cli/status").RotatorStatus;
 }
 
 /** The SMTP user's access keys: id -> status. */

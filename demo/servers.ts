@@ -14,12 +14,13 @@ import * as os from "os";
 import * as path from "path";
 import type { SmtpCredentialValue } from "../runtime/credential";
 import { FleetAgent } from "../sandbox/fleet-agent";
-import { makeArgvShims, PostfixInstance, postfixInstalled, startPostfix } from "../sandbox/postfix";
+import { makeArgvShims, PostfixInstance, postfixInstalled } from "../sandbox/postfix";
 import type { Cleanup } from "./cleanup";
 import { demoClientConfig, Emulators } from "./emulators";
 import type { DemoServer } from "./provision";
 
-const SIMULATED_POSTFIX_BIN = path.join(__dirname, "simulated-postfix");
+/** The stand-in tools: next to this file from a clone (ts-node), in the package's demo/ folder when built into bin/demo/. */
+const SIMULATED_POSTFIX_BIN = [path.join(__dirname, "simulated-postfix"), path.join(__dirname, "..", "..", "demo", "simulated-postfix")].find((d) => fs.existsSync(d)) ?? path.join(__dirname, "simulated-postfix");
 
 /** A started server. */
 export interface RunningServer {
@@ -66,8 +67,16 @@ function agentFor(cleanup: Cleanup, emulators: Emulators, server: DemoServer, en
 }
 
 async function startRealServer(cleanup: Cleanup, emulators: Emulators, server: DemoServer, initial: SmtpCredentialValue, failing: boolean): Promise<RunningServer> {
-    const postfix = await startPostfix({ name: server.name, relay: { host: emulators.ses.host, port: emulators.ses.port }, caPem: emulators.ses.ca });
-    cleanup.add(`Postfix of ${server.name}`, () => postfix.destroy());
+    // Registered before it starts: a Ctrl-C during start-up waits for the start to settle, then stops the
+    // instance and removes its directory (nothing is left in the temp folder).
+    const postfix = new PostfixInstance({ name: server.name, relay: { host: emulators.ses.host, port: emulators.ses.port }, caPem: emulators.ses.ca });
+    let starting: Promise<void> | undefined;
+    cleanup.add(`Postfix of ${server.name}`, async () => {
+        await starting?.catch(() => undefined);
+        await postfix.destroy();
+    });
+    starting = postfix.start();
+    await starting;
     await postfix.installCredential(initial.username, initial.password);
     let PATH = process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin";
     if (failing) {

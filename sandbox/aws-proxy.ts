@@ -56,6 +56,14 @@ export interface InvocationResult {
     stderr?: string;
 }
 
+/** One managed node as SSM's DescribeInstanceInformation shows it (emulated: set by the fleet agents). */
+export interface ManagedNodeInfo {
+    pingStatus: "Online" | "ConnectionLost" | "Inactive";
+    platformType: "Linux" | "Windows" | "MacOS";
+    platformName: string;
+    lastPing: Date;
+}
+
 export interface LastUsedOverlay {
     lastUsedDate: Date;
     serviceName: string;
@@ -92,6 +100,8 @@ export class AwsProxy {
     /** when true, instances without a reported result are "Pending" (agents decide); otherwise moto's Success stands */
     agentMode = false;
     private lastUsed = new Map<string, LastUsedOverlay>();
+    /** managed nodes the SSM Agent stand-ins registered (moto has no DescribeInstanceInformation for them) */
+    private nodes = new Map<string, ManagedNodeInfo>();
     private interceptors: Interceptor[] = [];
     private server?: http.Server;
     url = "";
@@ -122,6 +132,7 @@ export class AwsProxy {
         this.rules = [];
         this.invocations.clear();
         this.lastUsed.clear();
+        this.nodes.clear();
         this.calls.length = 0;
         this.agentMode = false;
         this.interceptors = [];
@@ -235,8 +246,22 @@ export class AwsProxy {
         return undefined;
     }
 
+    /** What SSM's DescribeInstanceInformation reports for a managed node (set by the fleet agents; undefined forgets it). */
+    setNodeInfo(instanceId: string, info: ManagedNodeInfo | undefined): void {
+        if (info) this.nodes.set(instanceId, info);
+        else this.nodes.delete(instanceId);
+    }
+
     /** Answers operations moto lacks. Returns the JSON body, or undefined to forward. */
     private async emulate(service: string, operation: string, body: string): Promise<string | undefined> {
+        if (service === "ssm" && operation === "DescribeInstanceInformation") {
+            const input = JSON.parse(body || "{}");
+            const ids: string[] | undefined = (input.Filters ?? []).find((f: any) => f.Key === "InstanceIds")?.Values;
+            const list = [...this.nodes.entries()]
+                .filter(([id]) => !ids || ids.includes(id))
+                .map(([id, n]) => ({ InstanceId: id, ResourceType: id.startsWith("mi-") ? "ManagedInstance" : "EC2Instance", PingStatus: n.pingStatus, PlatformType: n.platformType, PlatformName: n.platformName, LastPingDateTime: n.lastPing.getTime() / 1000 }));
+            return JSON.stringify({ InstanceInformationList: list });
+        }
         if (service === "ssm" && operation === "ListCommandInvocations") {
             const input = JSON.parse(body || "{}");
             const commands = await this.motoCommands(input.CommandId);

@@ -85,6 +85,8 @@ export class FleetAgent {
     start(): void {
         if (this.running) return;
         this.options.proxy.agentMode = true;
+        // What SSM would show for a node whose agent is connected (emulated by the proxy).
+        this.options.proxy.setNodeInfo(this.options.instanceId, { pingStatus: "Online", platformType: "Linux", platformName: `${os.type()} ${os.release()}`, lastPing: new Date() });
         this.running = true;
         this.loop = this.pollLoop();
     }
@@ -93,6 +95,7 @@ export class FleetAgent {
         this.running = false;
         this.wake?.();
         await this.loop;
+        this.options.proxy.setNodeInfo(this.options.instanceId, { pingStatus: "ConnectionLost", platformType: "Linux", platformName: `${os.type()} ${os.release()}`, lastPing: new Date() });
     }
 
     /** Handles every command for this instance not handled yet; returns how many it ran. */

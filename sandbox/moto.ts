@@ -3,8 +3,12 @@
  * Nothing here fakes AWS: the SDK talks HTTP to moto (usually through the wire proxy in aws-proxy.ts).
  */
 import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+
+/** The Python start-up shims: next to this file from a clone (ts-node), in the package's sandbox/ folder when built into bin/sandbox/. */
+const MOTO_SHIMS = [path.join(__dirname, "moto-shims"), path.join(__dirname, "..", "..", "sandbox", "moto-shims")].find((d) => fs.existsSync(d)) ?? path.join(__dirname, "moto-shims");
 
 export interface MotoServer {
     /** e.g. http://127.0.0.1:45123 */
@@ -58,7 +62,7 @@ export async function startMoto(opts: { callbackPort?: number } = {}): Promise<M
             ...process.env,
             MOTO_PORT: String(opts.callbackPort ?? port),
             // moto-shims/sitecustomize.py fixes a moto bug (no second execution while one runs); see that file.
-            PYTHONPATH: [path.join(__dirname, "moto-shims"), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+            PYTHONPATH: [MOTO_SHIMS, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
         },
         stdio: ["ignore", "ignore", "pipe"],
     });

@@ -133,8 +133,8 @@ describe("npm run demo (child process)", function () {
         const child = spawnDemo(["--servers", "2"]);
         const run = collect(child);
         await until("the demo to reach setSecret", () => /step setSecret: running/.test(run.output()), 180000);
-        const motoPort = Number(/moto_server \(AWS API emulator\) http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
-        const proxyPort = Number(/wire proxy http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
+        const motoPort = Number(/AWS API emulator \(moto_server\) http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
+        const proxyPort = Number(/local adapter http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
         const smtpPort = Number(/SMTP endpoint 127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
         assert.ok(await portOpen(motoPort), "moto is up while the demo runs");
         assert.strictEqual(processesWith(`moto_server -H 127.0.0.1 -p ${motoPort}`).length, 1);

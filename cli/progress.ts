@@ -1,7 +1,10 @@
 /**
- * Live progress of a demo run, per step and per server: a redrawn table on a terminal, plain timestamped
- * lines otherwise (pipes, CI, `--json` where it goes to stderr). Nothing secret is ever passed in here.
+ * Live progress of a rotation, per step and per server, shared by the CLI's `rotate --wait` and the demo:
+ * a block redrawn in place on a terminal (log-update, colours from picocolors), plain timestamped lines
+ * otherwise (pipes, CI, the demo's `--json` where it goes to stderr). Nothing secret is ever passed in here.
  */
+import logUpdate = require("log-update");
+import pc = require("picocolors");
 
 /** State of one rotation step. */
 export type StepState = "pending" | "running" | "done" | "failed" | "skipped";
@@ -18,20 +21,16 @@ interface Row<S> {
 }
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const GREEN = "\x1b[32m";
-const RED = "\x1b[31m";
-const YELLOW = "\x1b[33m";
-const DIM = "\x1b[2m";
-const RESET = "\x1b[0m";
+const FINISHED = new Set(["done", "failed", "skipped"]);
 
-/** Progress display; `live` redraws a table (TTY), otherwise each change is one line. */
+/** Progress display; `live` redraws a block (TTY), otherwise each change is one line. */
 export class Progress {
     private readonly steps: Row<StepState>[];
     private readonly servers: Row<ServerState>[];
     private readonly started = Date.now();
-    private drawn = 0;
     private frame = 0;
     private timer?: NodeJS.Timeout;
+    private readonly update?: logUpdate.LogUpdate;
 
     constructor(
         private readonly out: NodeJS.WritableStream,
@@ -42,33 +41,35 @@ export class Progress {
         this.steps = steps.map((name) => ({ name, label: name, state: "pending", detail: "" }));
         this.servers = servers.map((s) => ({ name: s.name, label: s.label, state: "idle", detail: "" }));
         if (live) {
+            this.update = logUpdate.create(out as NodeJS.WriteStream, { showCursor: true });
             this.timer = setInterval(() => this.redraw(), 120);
             this.timer.unref();
         }
     }
 
-    /** A line above the table (or a plain line). */
+    /** A line above the block (or a plain line). */
     note(text: string): void {
-        if (this.live) {
-            this.clear();
+        if (this.update) {
+            this.update.clear();
             this.out.write(`${text}\n`);
-            this.draw();
+            this.redraw();
         } else {
             this.out.write(`[${this.elapsed()}] ${text}\n`);
         }
     }
 
+    /** Sets a step's state (a step not declared yet is added at the end). A finished step stays finished. */
     step(name: string, state: StepState, detail = ""): void {
-        const row = this.steps.find((s) => s.name === name);
-        if (!row) throw new Error(`Progress.step: unknown step ${JSON.stringify(name)}`);
-        // A finished step stays finished (callers may report states they derive from polling more than once).
-        if (row.state === "done" || row.state === "failed" || row.state === "skipped") return;
+        let row = this.steps.find((s) => s.name === name);
+        if (!row) this.steps.push((row = { name, label: name, state: "pending", detail: "" }));
+        if (FINISHED.has(row.state)) return;
         this.change(row, state, detail, `step ${name}`);
     }
 
+    /** Sets a server's state (a server not declared yet is added, labelled with its name). */
     server(name: string, state: ServerState, detail = ""): void {
-        const row = this.servers.find((s) => s.name === name);
-        if (!row) throw new Error(`Progress.server: unknown server ${JSON.stringify(name)}`);
+        let row = this.servers.find((s) => s.name === name);
+        if (!row) this.servers.push((row = { name, label: name, state: "idle", detail: "" }));
         this.change(row, state, detail, `server ${row.label}`);
     }
 
@@ -84,12 +85,14 @@ export class Progress {
         return out;
     }
 
-    /** Final drawing; stops the spinner. */
+    /** Final drawing; stops the spinner and leaves the block on screen. */
     finish(): void {
         if (this.timer) clearInterval(this.timer);
         this.timer = undefined;
-        if (this.live) this.redraw();
-        this.drawn = 0;
+        if (this.update) {
+            this.redraw();
+            this.update.done();
+        }
     }
 
     private change<S extends string>(row: Row<S>, state: S, detail: string, what: string): void {
@@ -102,7 +105,7 @@ export class Progress {
         }
         row.state = state;
         row.detail = detail;
-        if (this.live) this.redraw();
+        if (this.update) this.redraw();
         else this.out.write(`[${this.elapsed()}] ${what}: ${state}${detail ? ` (${detail})` : ""}\n`);
     }
 
@@ -110,57 +113,29 @@ export class Progress {
         return `${((Date.now() - this.started) / 1000).toFixed(1).padStart(5)}s`;
     }
 
-    private clear(): void {
-        if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}A\x1b[0J`);
-        this.drawn = 0;
-    }
-
     private redraw(): void {
+        if (!this.update) return;
         this.frame++;
-        this.clear();
-        this.draw();
-    }
-
-    private draw(): void {
+        const columns = (this.out as NodeJS.WriteStream).columns || 120;
+        const cut = (text: string) => (text.length > columns - 1 ? `${text.slice(0, columns - 2)}…` : text);
         const lines: string[] = ["  Rotation steps"];
-        for (const s of this.steps) lines.push(`    ${this.icon(s.state)} ${s.label.padEnd(14)} ${this.time(s)} ${DIM}${s.detail}${RESET}`);
+        for (const s of this.steps) lines.push(`    ${this.icon(s.state)} ${cut(`${s.label.padEnd(16)} ${this.time(s)} `)}${pc.dim(cut(s.detail))}`);
         lines.push("  Servers");
         const width = Math.max(...this.servers.map((s) => s.label.length), 10);
-        for (const s of this.servers) lines.push(`    ${this.icon(s.state)} ${s.label.padEnd(width)} ${s.state.padEnd(22)} ${DIM}${s.detail}${RESET}`);
-        const columns = (this.out as NodeJS.WriteStream).columns || 120;
-        // Cut to the terminal width (ANSI codes excluded from the count) so every line takes one row.
-        const cut = lines.map((l) => fit(l, columns - 1));
-        this.out.write(cut.join("\n") + "\n");
-        this.drawn = cut.length;
+        for (const s of this.servers) lines.push(`    ${this.icon(s.state)} ${s.label.padEnd(width)} ${s.state.padEnd(22)} ${pc.dim(cut(s.detail))}`);
+        this.update(lines.join("\n"));
     }
 
     private icon(state: string): string {
-        if (state === "done" || state === "updated" || state === "confirmed") return `${GREEN}✔${RESET}`;
-        if (state === "failed" || state === "rejected") return `${RED}✘${RESET}`;
-        if (state === "pending" || state === "idle" || state === "skipped") return `${DIM}·${RESET}`;
-        if (state === "awaiting confirmation") return `${YELLOW}?${RESET}`;
-        return `${YELLOW}${SPINNER[this.frame % SPINNER.length]}${RESET}`;
+        if (state === "done" || state === "updated" || state === "confirmed") return pc.green("✔");
+        if (state === "failed" || state === "rejected") return pc.red("✘");
+        if (state === "pending" || state === "idle" || state === "skipped") return pc.dim("·");
+        if (state === "awaiting confirmation") return pc.yellow("?");
+        return pc.yellow(SPINNER[this.frame % SPINNER.length]);
     }
 
     private time(row: Row<string>): string {
         if (row.startedAt === undefined) return "      ";
         return `${(((row.endedAt ?? Date.now()) - row.startedAt) / 1000).toFixed(1).padStart(5)}s`;
     }
-}
-
-function fit(line: string, columns: number): string {
-    let visible = 0;
-    let out = "";
-    for (let i = 0; i < line.length; i++) {
-        if (line[i] === "\x1b") {
-            const end = line.indexOf("m", i);
-            out += line.slice(i, end + 1);
-            i = end;
-            continue;
-        }
-        if (visible >= columns) continue;
-        out += line[i];
-        visible++;
-    }
-    return out + RESET;
 }
