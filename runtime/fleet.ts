@@ -42,6 +42,8 @@ export interface FleetUpdateRequest {
     target: FleetTarget;
     /** SSM document names (or ARNs) per software */
     documents: { postfix: string; iis: string };
+    /** document version per software to run (SendCommand DocumentVersion); unset = the document's default version */
+    documentVersions?: { postfix?: string; iis?: string };
     /** where servers fetch the credential themselves: never the value */
     credential: { source: "SecretsManager" | "ParameterStore"; id: string; version: string; region: string };
     /** answers after this instant are not waited for; unanswered servers are reported TimedOut */
@@ -99,7 +101,11 @@ export function validateFleetUpdateRequest(req: FleetUpdateRequest): void {
     } else if (t.kind === "table") {
         requireText(t.tableName, "req.target.tableName");
     } else invalid("req.target.kind", `must be "tag" or "table", got ${JSON.stringify(t.kind)}`);
-    for (const s of SERVER_SOFTWARE) requireText(req.documents?.[s], `req.documents.${s}`);
+    for (const s of SERVER_SOFTWARE) {
+        requireText(req.documents?.[s], `req.documents.${s}`);
+        const v = req.documentVersions?.[s];
+        if (v !== undefined && !/^[1-9][0-9]{0,9}$/.test(String(v))) invalid(`req.documentVersions.${s}`, `must be a document version number, got ${JSON.stringify(v)}`);
+    }
     const c = req.credential as any;
     if (c?.source !== "SecretsManager" && c?.source !== "ParameterStore") invalid("req.credential.source", `must be "SecretsManager" or "ParameterStore", got ${JSON.stringify(c?.source)}`);
     requireText(c.id, "req.credential.id");
@@ -195,7 +201,8 @@ async function runFleetCommand(deps: FleetDeps, req: FleetUpdateRequest, mode: F
         Comment: (req.comment ?? `SES SMTP credential update ${req.credential.version}`).slice(0, 100),
     };
     const send = async (software: ServerSoftware, selector: { InstanceIds: string[] } | { Targets: { Key: string; Values: string[] }[] }): Promise<SentCommand> => {
-        const out = await deps.ssm.send(new ssmSdk.SendCommandCommand({ ...base, DocumentName: req.documents[software], ...selector }));
+        const version = req.documentVersions?.[software];
+        const out = await deps.ssm.send(new ssmSdk.SendCommandCommand({ ...base, DocumentName: req.documents[software], ...(version ? { DocumentVersion: version } : {}), ...selector }));
         const cmd = out.Command!;
         log("fleet command sent", { fleet, software, commandId: cmd.CommandId, servers: "InstanceIds" in selector ? selector.InstanceIds.length : "tag-resolved" });
         // SSM answers SendCommand with "Pending"; the outcome is only known from polling.

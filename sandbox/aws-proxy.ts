@@ -9,6 +9,8 @@
  *    `ListCommandInvocations`. The proxy serves `ListCommandInvocations` from moto's own command
  *    records, and overlays per-instance results reported by fleet agents or set by a test
  *    (`setInvocation`), rewriting `ListCommands` / `GetCommandInvocation` to match;
+ *  - **SSM document versions**: moto drops SendCommand's `DocumentVersion`; the proxy remembers it per command
+ *    and puts it back into SendCommand / ListCommands answers, as SSM reports the version a command runs;
  *  - **IAM last-used**: `GetAccessKeyLastUsed` can be overlaid (`setKeyLastUsed`), standing in for what
  *    IAM would report after an SMTP login (moto cannot see SMTP logins);
  *  - **a record** of every call (service, operation, request body, response body) for call counting and
@@ -100,6 +102,9 @@ export class AwsProxy {
     private rules: ActiveRule[] = [];
     /** commandId -> instanceId -> result */
     private invocations = new Map<string, Map<string, InvocationResult>>();
+    /** commandId -> the DocumentVersion its SendCommand named (moto does not keep it) */
+    private documentVersions = new Map<string, string>();
+    private sendsInFlight = new Set<Promise<void>>();
     /** when true, instances without a reported result are "Pending" (agents decide); otherwise moto's Success stands */
     agentMode = false;
     private lastUsed = new Map<string, LastUsedOverlay>();
@@ -130,6 +135,7 @@ export class AwsProxy {
 
     /** Forget rules, overlays and the call record (call between tests, with resetMoto). */
     reset(): void {
+        this.documentVersions.clear();
         this.rules = [];
         this.invocations.clear();
         this.lastUsed.clear();
@@ -214,9 +220,23 @@ export class AwsProxy {
             return;
         }
 
-        const upstream = await forward(this.motoUrl, req, body);
-        let responseBody = upstream.body;
-        if (upstream.status === 200) responseBody = await this.rewrite(service, operation, body, responseBody);
+        // A SendCommand in flight: ListCommands answers wait for it, so no listing shows its command without the
+        // DocumentVersion the proxy records once moto answered.
+        let sendDone: (() => void) | undefined;
+        if (service === "ssm" && operation === "SendCommand") {
+            const inFlight = new Promise<void>((r) => (sendDone = r));
+            this.sendsInFlight.add(inFlight);
+            void inFlight.then(() => this.sendsInFlight.delete(inFlight));
+        }
+        let upstream: Awaited<ReturnType<typeof forward>>;
+        let responseBody: string;
+        try {
+            upstream = await forward(this.motoUrl, req, body);
+            responseBody = upstream.body;
+            if (upstream.status === 200) responseBody = await this.rewrite(service, operation, body, responseBody);
+        } finally {
+            sendDone?.();
+        }
         if (rule && rule.kind === "passThenFail") {
             this.calls.push({ service, operation, requestBody: body, status: 500, responseBody, synthesized: true });
             const payload = errorPayload(req, "InternalFailure", "injected crash after the call took effect");
@@ -314,9 +334,21 @@ export class AwsProxy {
 
     /** Rewrites moto's answers where an overlay applies. */
     private async rewrite(service: string, operation: string, requestBody: string, responseBody: string): Promise<string> {
+        if (service === "ssm" && operation === "SendCommand") {
+            const version = JSON.parse(requestBody || "{}").DocumentVersion;
+            const json = JSON.parse(responseBody);
+            if (typeof version === "string" && json.Command?.CommandId) {
+                this.documentVersions.set(json.Command.CommandId, version);
+                json.Command.DocumentVersion = version;
+            }
+            return JSON.stringify(json);
+        }
         if (service === "ssm" && operation === "ListCommands") {
+            await Promise.all([...this.sendsInFlight]);
             const json = JSON.parse(responseBody);
             for (const cmd of json.Commands ?? []) {
+                const version = this.documentVersions.get(cmd.CommandId);
+                if (version) cmd.DocumentVersion = version;
                 const ids: string[] = cmd.InstanceIds ?? [];
                 const results = ids.map((id) => this.resultFor(cmd.CommandId, id, cmd.Parameters));
                 const done = results.filter((r) => TERMINAL.includes(r.status));
