@@ -88,7 +88,7 @@ export function interpretInvocation(
                 software,
                 status: NOT_UPDATED_STATUSES.skipped,
                 report,
-                detail: `SSM skipped the ${software} document's step on this node (it is not ${platform}), so nothing was ${mode === "update" ? "updated" : "checked"}: the software tag does not match the platform (${opts.softwareSource} says ${software})`,
+                detail: `the software tag does not match the platform: SSM skipped the ${software} document's step on this node (not ${platform}; ${opts.softwareSource} says ${software}), nothing was ${mode === "update" ? "updated" : "checked"}`,
             };
         }
         return {

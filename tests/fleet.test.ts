@@ -230,7 +230,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
             const result = await updateFleet(deps(), request(target));
             assert.strictEqual(result.ok, false);
             assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.software, f.status]), [[linux, "iis", "Skipped"]]);
-            assert.match(result.failed[0].detail!, /skipped the iis document's step on this node \(it is not Windows\).*software tag does not match the platform \(its mail-software tag says iis\)/);
+            assert.match(result.failed[0].detail!, /software tag does not match the platform: SSM skipped the iis document's step on this node \(not Windows; its mail-software tag says iis\)/);
             assert.deepStrictEqual(result.servers.find((s) => s.serverId === ok)!.status, "Success");
         });
 

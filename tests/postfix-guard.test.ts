@@ -169,7 +169,7 @@ describe("Postfix document guards and check mode on real Postfix", function () {
         const before = snapshot();
         const wrong = await updateFleet(deps, req("guard-wrong"));
         assert.deepStrictEqual(wrong.failed.map((f) => [f.serverId, f.status]), [[instanceId, "Skipped"]]);
-        assert.match(wrong.failed[0].detail!, /software tag does not match the platform \(its software in table guard-wrong says iis\)/);
+        assert.match(wrong.failed[0].detail!, /software tag does not match the platform: SSM skipped the iis document's step on this node \(not Windows; its software in table guard-wrong says iis\)/);
         assert.deepStrictEqual(snapshot(), before, "the skipped step changed nothing");
 
         await createFleetTable(dynamodb, "guard-right", [{ serverId: instanceId, hostname: "mx-guard.e2e.test", software: "postfix", ownerEmail: "ops@example.com" }]);
