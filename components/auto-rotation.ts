@@ -26,6 +26,12 @@ export interface RotationEnvironmentInputs {
     fleetTarget: FleetTarget;
     postfixDocument: string;
     iisDocument: string;
+    /**
+     * The document versions this deployment created (`aws.ssm.Document` latestVersion): every command pins them,
+     * so a later `ssm:UpdateDocument` by someone else does not change what runs as root on the servers.
+     */
+    postfixDocumentVersion?: string;
+    iisDocumentVersion?: string;
     notifyTopicArn: string;
 }
 
@@ -39,6 +45,8 @@ export function rotationLambdaEnvironment(settings: RotatorSettings, values: Rot
         FLEET_TARGET: JSON.stringify(values.fleetTarget),
         POSTFIX_DOCUMENT: values.postfixDocument,
         IIS_DOCUMENT: values.iisDocument,
+        ...(values.postfixDocumentVersion ? { POSTFIX_DOCUMENT_VERSION: values.postfixDocumentVersion } : {}),
+        ...(values.iisDocumentVersion ? { IIS_DOCUMENT_VERSION: values.iisDocumentVersion } : {}),
         NOTIFY_TOPIC_ARN: values.notifyTopicArn,
         FLEET_DEADLINE_SECONDS: String(settings.fleetDeadlineSeconds),
         RETIRE_OBSERVATION_HOURS: String(settings.retirement.observationHours),
@@ -77,9 +85,17 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
     const { logGroup, role } = lambdaLogGroupAndRole(shared, `${name}-rotation`, `Rotation Lambda of the ${settings.businessUnit} SES SMTP credential`);
 
     const environment = pulumi
-        .all([shared.user.name, shared.fleetTarget, shared.documents.postfix.name, shared.documents.iis.name, shared.topic.arn])
-        .apply(([iamUserName, fleetTarget, postfixDocument, iisDocument, notifyTopicArn]) =>
-            rotationLambdaEnvironment(settings, { iamUserName, fleetTarget, postfixDocument, iisDocument, notifyTopicArn }),
+        .all([
+            shared.user.name,
+            shared.fleetTarget,
+            shared.documents.postfix.name,
+            shared.documents.iis.name,
+            shared.documents.postfix.latestVersion,
+            shared.documents.iis.latestVersion,
+            shared.topic.arn,
+        ])
+        .apply(([iamUserName, fleetTarget, postfixDocument, iisDocument, postfixDocumentVersion, iisDocumentVersion, notifyTopicArn]) =>
+            rotationLambdaEnvironment(settings, { iamUserName, fleetTarget, postfixDocument, iisDocument, postfixDocumentVersion, iisDocumentVersion, notifyTopicArn }),
         );
 
     const fn = new SharedCodeFunction(
@@ -99,6 +115,11 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
         opts,
     );
 
+    // Which nodes SendCommand may reach: the fleet table (table fleets) or the fleet tag (tag fleets).
+    const fleetScope = pulumi.all([shared.fleetTableArn ?? pulumi.output(undefined), shared.fleetTarget]).apply(([fleetTableArn, target]) => ({
+        fleetTableArn,
+        fleetTag: target.kind === "tag" ? { key: target.tagKey, value: target.tagValue } : undefined,
+    }));
     const policy = new aws.iam.RolePolicy(
         `${name}-rotation`,
         {
@@ -112,9 +133,9 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
                     shared.documents.postfix.arn,
                     shared.documents.iis.arn,
                     logGroup.arn,
-                    shared.fleetTableArn ?? pulumi.output(undefined),
+                    fleetScope,
                 ])
-                .apply(([ctx, userArn, secretArn, topicArn, postfixDocumentArn, iisDocumentArn, logGroupArn, fleetTableArn]) =>
+                .apply(([ctx, userArn, secretArn, topicArn, postfixDocumentArn, iisDocumentArn, logGroupArn, { fleetTableArn, fleetTag }]) =>
                     JSON.stringify(
                         rotationLambdaPolicy(ctx, {
                             userArn,
@@ -124,6 +145,7 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
                             iisDocumentArn,
                             logGroupArn,
                             fleetTableArn,
+                            ...(fleetTag ? { fleetTag } : {}),
                             kmsKeyArn: settings.kmsKeyArn,
                         }),
                     ),

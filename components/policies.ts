@@ -118,6 +118,12 @@ export interface RotationLambdaScope {
     logGroupArn: string;
     /** fleet table (table selector only) */
     fleetTableArn?: string;
+    /**
+     * Tag fleets: the fleet's tag. SendCommand is then allowed only on managed nodes carrying it
+     * (`ssm:resourceTag/<key>`). Table fleets have none: their nodes share no tag, so the grant covers any
+     * managed node and the table (writable only by whoever manages the fleet) is what limits the targets.
+     */
+    fleetTag?: { key: string; value: string };
     kmsKeyArn?: string;
 }
 
@@ -141,14 +147,20 @@ export function rotationLambdaPolicy(ctx: AwsContext, scope: RotationLambdaScope
     const statements: PolicyStatement[] = [
         { Sid: "ManageSmtpUserKeys", Effect: "Allow", Action: [...ROTATION_USER_ACTIONS], Resource: scope.userArn },
         { Sid: "RotateSecret", Effect: "Allow", Action: [...ROTATION_SECRET_ACTIONS], Resource: scope.secretArn },
+        // SendCommand is authorised on the document AND on every target node: only this rotator's two documents,
+        // and (tag fleets) only nodes carrying the fleet tag. A tag condition must not sit on the document
+        // statement (documents do not carry the nodes' tag).
+        { Sid: "UpdateServersDocuments", Effect: "Allow", Action: "ssm:SendCommand", Resource: [scope.postfixDocumentArn, scope.iisDocumentArn] },
         {
             Sid: "UpdateServers",
             Effect: "Allow",
             Action: "ssm:SendCommand",
-            Resource: [scope.postfixDocumentArn, scope.iisDocumentArn, ...managedNodeArns(ctx.partition)],
+            Resource: managedNodeArns(ctx.partition),
+            ...(scope.fleetTag ? { Condition: { StringEquals: { [`ssm:resourceTag/${scope.fleetTag.key}`]: [scope.fleetTag.value] } } } : {}),
         },
-        // ListCommands / ListCommandInvocations support no resource-level permissions.
-        { Sid: "WatchServerUpdates", Effect: "Allow", Action: ["ssm:ListCommandInvocations", "ssm:ListCommands"], Resource: "*" },
+        // ListCommands / ListCommandInvocations / GetCommandInvocation support no resource-level permissions.
+        // GetCommandInvocation: only for an invocation whose listed output was cut before the script's marker.
+        { Sid: "WatchServerUpdates", Effect: "Allow", Action: ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"], Resource: "*" },
         { Sid: "Notify", Effect: "Allow", Action: "sns:Publish", Resource: scope.topicArn },
         { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${scope.logGroupArn}:*` },
     ];

@@ -110,7 +110,7 @@ export async function provisionManual(c: DemoClients, emulators: Emulators, shar
             fn("createCredential"),
             createCredentialHandler(
                 { iam: c.iam, ssm: c.ssm, log },
-                { iamUserName: shared.userName, sesRegion: shared.settings.sesRegion, smtpPort: shared.settings.smtpPort, parameterName: NAMES.parameter },
+                { iamUserName: shared.userName, sesRegion: shared.settings.sesRegion, smtpEndpoint: shared.smtpEndpoint, smtpPort: shared.settings.smtpPort, parameterName: NAMES.parameter },
             ) as (p: any) => Promise<unknown>,
         )
         .register(fn("listServersPage"), createServersPageHandler({ dynamodb: c.dynamodb }, { fleet: { kind: "table", tableName: shared.fleetTableName }, pageSize: 100, ownerEmailTagKey: "OwnerEmail" }) as (p: any) => Promise<unknown>)

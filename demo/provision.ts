@@ -85,6 +85,11 @@ export interface SharedResources {
     fleetTableName: string;
     /** the credential in use before the demo's rotation (never printed) */
     initialCredential: SmtpCredentialValue;
+    /**
+     * The SMTP endpoint credentials name: the local SES-compatible endpoint (what a stack sets with smtpEndpoint).
+     * The SSM documents install a credential only for a relay host that is SES of its region or this endpoint.
+     */
+    smtpEndpoint: string;
     /** every policy document created, by resource name (shown with --json for inspection) */
     policies: Record<string, PolicyDocument>;
 }
@@ -133,7 +138,8 @@ export async function provisionShared(c: DemoClients, emulators: Emulators, mode
     }
     await createFleetTable(c.dynamodb, NAMES.fleetTable, servers);
     const first = await createAccessKeyForSmtp(c.iam, NAMES.user, settings.sesRegion);
-    const initialCredential = smtpCredentialForKey(first, { sesRegion: settings.sesRegion, smtpPort: settings.smtpPort });
+    const smtpEndpoint = emulators.ses.host;
+    const initialCredential = smtpCredentialForKey(first, { sesRegion: settings.sesRegion, smtpEndpoint, smtpPort: settings.smtpPort });
     return {
         settings,
         ctx,
@@ -143,6 +149,7 @@ export async function provisionShared(c: DemoClients, emulators: Emulators, mode
         documents: { postfix: NAMES.postfixDocument, iis: NAMES.iisDocument },
         fleetTableName: NAMES.fleetTable,
         initialCredential,
+        smtpEndpoint,
         policies,
     };
 }
@@ -196,6 +203,8 @@ export async function provisionAuto(c: DemoClients, shared: SharedResources): Pr
         iisDocument: shared.documents.iis,
         notifyTopicArn: shared.topicArn,
     });
+    // As a stack with smtpEndpoint set to the local endpoint would have it (the demo's settings keep the default).
+    lambdaEnvironment.SMTP_ENDPOINT = shared.smtpEndpoint;
     return { secretArn, config: rotationConfigFromEnv(lambdaEnvironment), lambdaEnvironment };
 }
 

@@ -1,16 +1,26 @@
-# Replaces the Amazon SES SMTP credential that the IIS 6 SMTP virtual server(s) use for their smart host.
+# Replaces the Amazon SES SMTP credential that the IIS 6 SMTP virtual server(s) use for their smart host; or,
+# with Mode=check, changes nothing and reports whether such an update would succeed.
 #
-# Run by the SSM Agent (aws:runPowerShellScript) as SYSTEM. The four parameter placeholders are substituted
-# by the agent with values that already matched the document's allowedPattern; they sit inside single quotes
-# and are validated again below. The password never is a parameter or output: it is read here by reference
-# with AWS Tools for PowerShell, kept in variables, and written only into the metabase (RoutePassword, a
-# SECURE metabase property).
+# Run by the SSM Agent (aws:runPowerShellScript) as SYSTEM. The parameter placeholders are substituted by the
+# agent with values that already matched the document's allowedPattern; they sit inside single quotes and are
+# validated again below. The password never is a parameter or output: it is read here by reference with AWS
+# Tools for PowerShell, kept in variables, and written only into the metabase (RoutePassword, a SECURE metabase
+# property). The secret text never passes through a cmdlet (no pipeline, no cmdlet argument): PowerShell Module
+# Logging (event 4103) records cmdlet parameter bindings and pipeline input, so the JSON is read with .NET
+# regular expressions and plain property access only.
 #
 # For every SMTP virtual server (IIS://localhost/SMTPSVC/<n>) with a smart host and outbound Basic
-# authentication already configured: remember RouteUserName/RoutePassword in memory, set the new ones,
-# SetInfo, restart the virtual server. The smart host itself is kept as it is. If anything fails, every
-# virtual server already changed gets its previous values back and is restarted, and the script exits 1.
+# authentication already configured: refuse unless the smart host is the SES SMTP endpoint of the credential's
+# region (or the endpoint the credential names: the rotator's smtpEndpoint, e.g. a VPC endpoint); remember
+# RouteUserName AND RoutePassword in memory (a virtual server whose password cannot be read is refused before
+# any change: it could not be restored), set the new ones, SetInfo, restart the virtual server. The smart host
+# itself is kept as it is. If anything fails, every virtual server already changed gets its previous user name
+# and password back (always the pair, never one without the other) and is restarted, and the script exits 1.
 # Safe to run again.
+#
+# Every check prints `SES-ROTATOR-CHECK: <name> ok|fail <detail>`; an update ends with
+# `SES-ROTATOR-RESULT: updated`, a check with `SES-ROTATOR-RESULT: check-passed|check-failed` (contract:
+# runtime/server-report.ts).
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 Set-PSDebug -Off
@@ -19,6 +29,7 @@ $CredentialSource = '{{ CredentialSource }}'
 $CredentialId = '{{ CredentialId }}'
 $CredentialVersion = '{{ CredentialVersion }}'
 $CredentialRegion = '{{ Region }}'
+$Mode = '{{ Mode }}'
 $Prog = 'update-smtp-credentials'
 
 function Write-Log([string]$Message) { Write-Output "${Prog}: $Message" }
@@ -26,8 +37,30 @@ function Stop-WithError([string]$Message) {
     [Console]::Error.WriteLine("${Prog}: ERROR: $Message")
     exit 1
 }
+# One marker line per check. In update mode a failed check stops the script before anything changed; in check
+# mode every check is reported and Complete-Check prints the result.
+$script:CheckFailed = $false
+function Write-Check([string]$Name, [bool]$Ok, [string]$Detail) {
+    $state = if ($Ok) { 'ok' } else { 'fail' }
+    Write-Output "SES-ROTATOR-CHECK: $Name $state $Detail"
+    if (-not $Ok) {
+        $script:CheckFailed = $true
+        if ($Mode -cne 'check') { Stop-WithError "${Name}: $Detail" }
+    }
+}
+function Complete-Check {
+    if ($script:CheckFailed) {
+        Write-Output 'SES-ROTATOR-RESULT: check-failed'
+        exit 1
+    }
+    Write-Output 'SES-ROTATOR-RESULT: check-passed'
+    exit 0
+}
 
 # ---- parameters, validated again (same rules as the document's allowedPattern; \z: no trailing newline) ----
+if ($Mode -cnotmatch '^(update|check)\z') {
+    Stop-WithError 'parameter Mode must be update or check'
+}
 if ($CredentialSource -cnotmatch '^(SecretsManager|ParameterStore)\z') {
     Stop-WithError 'parameter CredentialSource must be SecretsManager or ParameterStore'
 }
@@ -59,38 +92,76 @@ if (-not (Get-Command Get-SECSecretValue -ErrorAction SilentlyContinue)) {
 }
 $reader = if ($CredentialSource -ceq 'SecretsManager') { 'Get-SECSecretValue' } else { 'Get-SSMParameter' }
 if (-not (Get-Command $reader -ErrorAction SilentlyContinue)) {
-    Stop-WithError "prerequisite missing: $reader (install AWS Tools for PowerShell: AWS.Tools.SecretsManager and AWS.Tools.SimpleSystemsManagement, or AWSPowerShell)"
+    Write-Check 'tools' $false "prerequisite missing: $reader (install AWS Tools for PowerShell: AWS.Tools.SecretsManager and AWS.Tools.SimpleSystemsManagement, or AWSPowerShell)"
+    Complete-Check
 }
+Write-Check 'tools' $true "$reader found"
+$virtualServers = @()
 try {
     $smtpService = [ADSI]'IIS://localhost/SMTPSVC'
     $virtualServers = @($smtpService.psbase.Children | Where-Object { $_.SchemaClassName -eq 'IIsSmtpServer' })
 } catch {
-    Stop-WithError 'prerequisite missing: the IIS 6 SMTP metabase (IIS://localhost/SMTPSVC) is not reachable; install the SMTP Server feature and IIS 6 Metabase Compatibility'
+    Write-Check 'metabase' $false 'prerequisite missing: the IIS 6 SMTP metabase (IIS://localhost/SMTPSVC) is not reachable; install the SMTP Server feature and IIS 6 Metabase Compatibility'
+    Complete-Check
 }
 $targets = @($virtualServers | Where-Object { [string]$_.SmartHost -ne '' -and [string]$_.RouteUserName -ne '' })
 if ($targets.Count -eq 0) {
-    Stop-WithError 'no SMTP virtual server has a smart host with outbound Basic authentication configured (SmartHost, RouteUserName)'
+    Write-Check 'basic-auth' $false 'no SMTP virtual server has a smart host with outbound Basic authentication configured (SmartHost, RouteUserName)'
+    Complete-Check
 }
+Write-Check 'basic-auth' $true "$($targets.Count) SMTP virtual server(s) with a smart host and a Basic authentication user"
 
-# ---- fetch the credential by reference ----
-$credential = $null
+# ---- fetch the credential by reference; read its fields with .NET only (no cmdlet sees the text) ----
+$credential = @{ username = ''; password = ''; endpoint = ''; region = '' }
+$fetchProblem = ''
 try {
     if ($CredentialSource -ceq 'SecretsManager') {
-        $text = (Get-SECSecretValue -SecretId $CredentialId -VersionId $CredentialVersion -Region $CredentialRegion).SecretString
+        $text = [string](Get-SECSecretValue -SecretId $CredentialId -VersionId $CredentialVersion -Region $CredentialRegion).SecretString
     } else {
-        $text = (Get-SSMParameter -Name "${CredentialId}:$CredentialVersion" -WithDecryption $true -Region $CredentialRegion).Value
+        $text = [string](Get-SSMParameter -Name "${CredentialId}:$CredentialVersion" -WithDecryption $true -Region $CredentialRegion).Value
     }
-    $credential = $text | ConvertFrom-Json
+    foreach ($field in @('username', 'password', 'endpoint', 'region')) {
+        $match = [System.Text.RegularExpressions.Regex]::Match($text, '"' + $field + '"\s*:\s*"([^"]*)"')
+        if ($match.Success) { $credential[$field] = $match.Groups[1].Value.Replace('\/', '/') }
+    }
+    $match = $null
 } catch {
-    Stop-WithError "could not read $CredentialSource $CredentialId version ${CredentialVersion}: $($_.Exception.GetType().Name)"
+    $fetchProblem = "could not read $CredentialSource $CredentialId version ${CredentialVersion}: $($_.Exception.GetType().Name)"
 } finally {
     $text = $null
 }
-if ([string]$credential.username -cnotmatch '^AKIA[A-Z0-9]{12,124}\z') {
-    Stop-WithError "the credential's username is not an IAM access key id (AKIA...)"
+if ($fetchProblem -eq '' -and [string]$credential.username -cnotmatch '^AKIA[A-Z0-9]{12,124}\z') {
+    $fetchProblem = "the credential's username is not an IAM access key id (AKIA...)"
 }
-if ([string]$credential.password -cnotmatch '^[A-Za-z0-9+/=]{20,128}\z') {
-    Stop-WithError "the credential's password is missing or not an SES SMTP password"
+if ($fetchProblem -eq '' -and [string]$credential.password -cnotmatch '^[A-Za-z0-9+/=]{20,128}\z') {
+    $fetchProblem = "the credential's password is missing or not an SES SMTP password"
+}
+if ($fetchProblem -eq '' -and [string]$credential.region -cnotmatch '^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]{1,16}-[0-9]{1,2}\z') {
+    $fetchProblem = "the credential's region is not an AWS region"
+}
+
+# ---- every smart host must be SES: the SMTP endpoint of the credential's region (FIPS too), or the endpoint the
+# credential itself names (the rotator's smtpEndpoint, where it proved the password; e.g. a VPC endpoint) ----
+if ($fetchProblem -ne '') {
+    Write-Check 'fetch' $false $fetchProblem
+    Write-Check 'smarthost' $false 'not compared: the credential (and so its SES region) could not be read'
+} else {
+    Write-Check 'fetch' $true "read $CredentialSource $CredentialId version ${CredentialVersion}: user $([string]$credential.username), SES region $([string]$credential.region)"
+    $sesDomain = if ([string]$credential.region -clike 'cn-*') { 'amazonaws.com.cn' } else { 'amazonaws.com' }
+    $allowed = @("email-smtp.$([string]$credential.region).$sesDomain", "email-smtp-fips.$([string]$credential.region).$sesDomain")
+    if ([string]$credential.endpoint -cmatch '^[A-Za-z0-9][A-Za-z0-9.-]{0,252}\z') { $allowed += ([string]$credential.endpoint).ToLowerInvariant() }
+    foreach ($vs in $targets) {
+        $smartHost = ([string]$vs.SmartHost).Trim().TrimStart('[').TrimEnd(']').ToLowerInvariant()
+        if ($allowed -contains $smartHost) {
+            Write-Check 'smarthost' $true "$([string]$vs.psbase.Path): smart host $smartHost is the SES SMTP endpoint of the credential"
+        } else {
+            Write-Check 'smarthost' $false "$([string]$vs.psbase.Path): smart host '$smartHost' is not the SES SMTP endpoint of the credential's region $([string]$credential.region) (allowed: $($allowed -join ', ')); refusing to install the SES credential for another host"
+        }
+    }
+}
+if ($Mode -ceq 'check') {
+    $credential = $null
+    Complete-Check
 }
 
 function Restart-VirtualServer($VirtualServer) {
@@ -104,15 +175,25 @@ function Restart-VirtualServer($VirtualServer) {
     if ([int]$VirtualServer.Get('ServerState') -ne 2) { throw "virtual server $($VirtualServer.psbase.Path) did not start again" }
 }
 
-# ---- update every targeted virtual server; restore the ones already changed on failure ----
+# ---- remember every targeted virtual server's user name AND password (in memory) before changing any ----
 $previous = @{}
+foreach ($vs in $targets) {
+    $path = [string]$vs.psbase.Path
+    $oldPassword = $null
+    try { $oldPassword = [string]$vs.Get('RoutePassword') } catch { $oldPassword = $null }
+    if ($null -eq $oldPassword) {
+        $previous = $null
+        Stop-WithError "cannot read the current RoutePassword of ${path}: refusing to change a login that could not be restored"
+    }
+    $previous[$path] = @{ RouteUserName = [string]$vs.Get('RouteUserName'); RoutePassword = $oldPassword }
+}
+$oldPassword = $null
+
+# ---- update every targeted virtual server; restore the ones already changed on failure ----
 $changed = New-Object System.Collections.ArrayList
 try {
     foreach ($vs in $targets) {
         $path = [string]$vs.psbase.Path
-        $oldPassword = $null
-        try { $oldPassword = [string]$vs.Get('RoutePassword') } catch { $oldPassword = $null }
-        $previous[$path] = @{ RouteUserName = [string]$vs.Get('RouteUserName'); RoutePassword = $oldPassword }
         [void]$changed.Add($vs)
         $vs.Put('RouteUserName', [string]$credential.username)
         $vs.Put('RoutePassword', [string]$credential.password)
@@ -125,8 +206,9 @@ try {
     foreach ($vs in $changed) {
         $path = [string]$vs.psbase.Path
         try {
+            # Always the pair: a user name without its password (or the reverse) is a login that cannot work.
             $vs.Put('RouteUserName', $previous[$path].RouteUserName)
-            if ($null -ne $previous[$path].RoutePassword) { $vs.Put('RoutePassword', $previous[$path].RoutePassword) }
+            $vs.Put('RoutePassword', $previous[$path].RoutePassword)
             $vs.SetInfo()
             Restart-VirtualServer $vs
             [Console]::Error.WriteLine("${Prog}: restored the previous credential of $path")
@@ -141,3 +223,4 @@ try {
 $previous = $null
 Write-Log "updated $($targets.Count) SMTP virtual server(s) from $CredentialSource $CredentialId version $CredentialVersion"
 $credential = $null
+Write-Output 'SES-ROTATOR-RESULT: updated'

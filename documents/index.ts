@@ -6,7 +6,7 @@
  * (`postfix-smtp-credentials.sh`, `iis-smtp-credentials.ps1`). Components turn the document objects into
  * `aws.ssm.Document` content (JSON); the test fleet agent and the demo run the same text.
  *
- * Security model: no secret is ever a parameter. The four parameters are a *reference* (source, id, version,
+ * Security model: no secret is ever a parameter. Four parameters are a *reference* (source, id, version,
  * region); the script reads the value itself. Every parameter has an `allowedPattern` that admits no shell or
  * PowerShell metacharacter (`; & | $ \` ' " ( ) < > \ * ?`, spaces, newlines), so the SSM Agent's textual
  * `{{ Param }}` substitution cannot break out of the single quotes the scripts put around each value. The
@@ -14,12 +14,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { DOCUMENT_PARAMETER_PATTERNS, DocumentParameterName } from "./parameters";
+import { DOCUMENT_PARAMETER_DEFAULTS, DOCUMENT_PARAMETER_PATTERNS, DocumentParameterName } from "./parameters";
 
 export {
     CredentialReference,
     CredentialSource,
+    DOCUMENT_PARAMETER_DEFAULTS,
     DOCUMENT_PARAMETER_PATTERNS,
+    DocumentMode,
     DocumentParameterName,
     documentParameters,
 } from "./parameters";
@@ -29,6 +31,7 @@ const DESCRIPTIONS: Record<DocumentParameterName, string> = {
     CredentialId: "The secret ARN (SecretsManager) or the SecureString parameter name or ARN (ParameterStore).",
     CredentialVersion: "The secret version id (SecretsManager) or the parameter version number (ParameterStore).",
     Region: "The AWS region of the secret or parameter.",
+    Mode: "update (default): install the referenced credential. check: change nothing, report whether an update would succeed.",
 };
 
 
@@ -36,7 +39,7 @@ const DESCRIPTIONS: Record<DocumentParameterName, string> = {
 export interface CommandDocumentContent {
     schemaVersion: "2.2";
     description: string;
-    parameters: Record<DocumentParameterName, { type: "String"; description: string; allowedPattern: string }>;
+    parameters: Record<DocumentParameterName, { type: "String"; description: string; allowedPattern: string; default?: string }>;
     mainSteps: Array<{
         action: "aws:runShellScript" | "aws:runPowerShellScript";
         name: string;
@@ -76,7 +79,8 @@ function documentContent(
 ): CommandDocumentContent {
     const parameters = {} as CommandDocumentContent["parameters"];
     for (const name of Object.keys(DOCUMENT_PARAMETER_PATTERNS) as DocumentParameterName[]) {
-        parameters[name] = { type: "String", description: DESCRIPTIONS[name], allowedPattern: DOCUMENT_PARAMETER_PATTERNS[name] };
+        const fallback = DOCUMENT_PARAMETER_DEFAULTS[name];
+        parameters[name] = { type: "String", description: DESCRIPTIONS[name], allowedPattern: DOCUMENT_PARAMETER_PATTERNS[name], ...(fallback !== undefined ? { default: fallback } : {}) };
     }
     return {
         schemaVersion: "2.2",

@@ -2,14 +2,21 @@
  * The parameters of the SSM documents: their `allowedPattern`s and the SendCommand `Parameters` builder for a
  * credential reference. Pure and dependency-free (no fs, no SDK), so Lambda code can import it too.
  *
- * No secret is ever a parameter: the four parameters are a *reference* (source, id, version, region) and the
+ * No secret is ever a parameter: four parameters are a *reference* (source, id, version, region), `Mode` says what to do, and the
  * server reads the value itself. Every pattern admits no shell or PowerShell metacharacter
  * (`; & | $ \` ' " ( ) < > \ * ?`), no whitespace and no newline, so the SSM Agent's textual `{{ Param }}`
  * substitution cannot break out of the single quotes the scripts put around each value.
  */
 
 /** Names of the document parameters (identical in both documents). */
-export type DocumentParameterName = "CredentialSource" | "CredentialId" | "CredentialVersion" | "Region";
+export type DocumentParameterName = "CredentialSource" | "CredentialId" | "CredentialVersion" | "Region" | "Mode";
+
+/**
+ * What the document does: `update` installs the referenced credential (the default); `check` changes nothing and
+ * reports, per check, whether an update would succeed (`SES-ROTATOR-CHECK:` lines, then
+ * `SES-ROTATOR-RESULT: check-passed|check-failed`; contract in runtime/server-report.ts).
+ */
+export type DocumentMode = "update" | "check";
 
 /** Where the credential is stored: Secrets Manager (auto mode) or Parameter Store SecureString (manual mode). */
 export type CredentialSource = "SecretsManager" | "ParameterStore";
@@ -35,7 +42,11 @@ export const DOCUMENT_PARAMETER_PATTERNS: Readonly<Record<DocumentParameterName,
     CredentialId: `^(${SECRET_ARN}|${PARAMETER_REF})$`,
     CredentialVersion: `^(${SECRET_VERSION}|${PARAMETER_VERSION})$`,
     Region: "^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]{1,16}-[0-9]{1,2}$",
+    Mode: "^(update|check)$",
 });
+
+/** Default values of optional document parameters (a parameter without one is required). */
+export const DOCUMENT_PARAMETER_DEFAULTS: Readonly<Partial<Record<DocumentParameterName, string>>> = Object.freeze({ Mode: "update" });
 
 /** A reference to one version of the stored credential. */
 export interface CredentialReference {
@@ -55,17 +66,18 @@ function check(name: DocumentParameterName, value: string, rule: RegExp, what: s
 }
 
 /**
- * The SendCommand `Parameters` for a credential reference. Validates each value against its allowedPattern and
+ * The SendCommand `Parameters` for a credential reference (and the document's `Mode`, default `update`). Validates each value against its allowedPattern and
  * the source-specific form (SecretsManager: secret ARN + version id; ParameterStore: name/ARN + version number;
  * an ARN's region must equal `region`); the error names the parameter.
  */
-export function documentParameters(ref: CredentialReference): Record<DocumentParameterName, string[]> {
+export function documentParameters(ref: CredentialReference, mode: DocumentMode = "update"): Record<DocumentParameterName, string[]> {
     if (!ref || typeof ref !== "object") throw new Error("documentParameters: a credential reference {source, id, version, region} is required");
     const source = String(ref.source);
     const id = String(ref.id ?? "");
     const version = String(ref.version ?? "");
     const region = String(ref.region ?? "");
     const pattern = (name: DocumentParameterName) => new RegExp(DOCUMENT_PARAMETER_PATTERNS[name]);
+    check("Mode", String(mode), pattern("Mode"), "update or check");
     check("CredentialSource", source, pattern("CredentialSource"), "SecretsManager or ParameterStore");
     check("Region", region, pattern("Region"), "an AWS region (e.g. eu-west-1)");
     check("CredentialId", id, pattern("CredentialId"), "a secret ARN or a parameter name/ARN");
@@ -81,5 +93,5 @@ export function documentParameters(ref: CredentialReference): Record<DocumentPar
     if (arnRegion !== undefined && arnRegion !== region) {
         throw new Error(`SSM document parameter Region: ${JSON.stringify(region)} differs from the region of CredentialId (${arnRegion})`);
     }
-    return { CredentialSource: [source], CredentialId: [id], CredentialVersion: [version], Region: [region] };
+    return { CredentialSource: [source], CredentialId: [id], CredentialVersion: [version], Region: [region], Mode: [mode] };
 }

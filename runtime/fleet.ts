@@ -6,11 +6,13 @@
  *  - send: tag target → 1 SendCommand per software (C = 2); table → 1 per 50 servers per software (C ≤ ⌈N/50⌉ + 1);
  *  - poll: each round costs min(pending commands, pages of one `ListCommands` listing filtered by InvokedAfter);
  *    rounds are spaced by a growing interval (×1.5, capped at 30 s), so a slow fleet costs few rounds;
- *  - detail: `ListCommandInvocations` (50 per page) only where the aggregate does not already say "all
- *    succeeded": every page of a tag command (its targets are resolved by SSM), only failed or unfinished
- *    chunks of a table fan-out.
- * So N = 10,000 costs about ⌈N/50⌉ sends + ⌈N/50⌉ detail pages (tag) or ⌈N/50⌉ sends + a few pages per poll
- * round (table): inside 2·⌈N/50⌉ + 20 when the fleet answers within a handful of rounds.
+ *  - detail: `ListCommandInvocations` with `Details` (50 invocations per page, each with its steps' output) for
+ *    every command: SSM's "Success" is not enough (a step skipped for the wrong platform is a Success too), a
+ *    server counts as updated only when its script printed `SES-ROTATOR-RESULT: updated` (fleet-report.ts).
+ *    The listed output is cut at 2,500 characters; only an invocation whose marker may have been cut costs one
+ *    `GetCommandInvocation` (24,000 characters) — the scripts print a few short lines, so not in the common case.
+ * So N = 10,000 costs about ⌈N/50⌉ sends + ⌈N/50⌉ detail pages + a few pages per poll round: inside
+ * 2·⌈N/50⌉ + 20 when the fleet answers within a handful of rounds.
  *
  * Runs inside the rotation Lambda: SDK modules via `import x = require()`, clients injected, no `@pulumi` import.
  */
@@ -21,8 +23,11 @@ import { FleetServer, FleetTarget, ServerSoftware, SERVER_SOFTWARE } from "./fle
 import { isAwsRegion } from "./smtp-password";
 import { listFleetServers } from "./fleet-table";
 import { documentParameters } from "../documents/parameters";
+import { FleetCommandMode, interpretInvocation, outputMayBeTruncated, ServerUpdateStatus } from "./fleet-report";
 
 export type { FleetServer, FleetTarget, ServerSoftware } from "./fleet-target";
+export type { FleetCommandMode, ServerUpdateStatus } from "./fleet-report";
+export { NOT_UPDATED_STATUSES } from "./fleet-report";
 export { SERVER_SOFTWARE, MANAGED_NODE_ID_PATTERN } from "./fleet-target";
 export { listFleetServers, parseFleetItem } from "./fleet-table";
 
@@ -37,6 +42,8 @@ export interface FleetUpdateRequest {
     target: FleetTarget;
     /** SSM document names (or ARNs) per software */
     documents: { postfix: string; iis: string };
+    /** document version per software to run (SendCommand DocumentVersion); unset = the document's default version */
+    documentVersions?: { postfix?: string; iis?: string };
     /** where servers fetch the credential themselves: never the value */
     credential: { source: "SecretsManager" | "ParameterStore"; id: string; version: string; region: string };
     /** answers after this instant are not waited for; unanswered servers are reported TimedOut */
@@ -47,16 +54,8 @@ export interface FleetUpdateRequest {
     comment?: string;
 }
 
-export interface ServerUpdateStatus {
-    serverId: string;
-    software: ServerSoftware;
-    /** SSM invocation status (Success, Failed, TimedOut, Undeliverable, ...) or NotSent */
-    status: string;
-    detail?: string;
-}
-
 export interface FleetUpdateResult {
-    /** true when every targeted server reported Success */
+    /** true when every targeted server reported Success and printed `SES-ROTATOR-RESULT: updated` */
     ok: boolean;
     servers: ServerUpdateStatus[];
     /** the servers whose status is not Success */
@@ -102,7 +101,11 @@ export function validateFleetUpdateRequest(req: FleetUpdateRequest): void {
     } else if (t.kind === "table") {
         requireText(t.tableName, "req.target.tableName");
     } else invalid("req.target.kind", `must be "tag" or "table", got ${JSON.stringify(t.kind)}`);
-    for (const s of SERVER_SOFTWARE) requireText(req.documents?.[s], `req.documents.${s}`);
+    for (const s of SERVER_SOFTWARE) {
+        requireText(req.documents?.[s], `req.documents.${s}`);
+        const v = req.documentVersions?.[s];
+        if (v !== undefined && !/^[1-9][0-9]{0,9}$/.test(String(v))) invalid(`req.documentVersions.${s}`, `must be a document version number, got ${JSON.stringify(v)}`);
+    }
     const c = req.credential as any;
     if (c?.source !== "SecretsManager" && c?.source !== "ParameterStore") invalid("req.credential.source", `must be "SecretsManager" or "ParameterStore", got ${JSON.stringify(c?.source)}`);
     requireText(c.id, "req.credential.id");
@@ -147,9 +150,36 @@ function errorText(e: any): string {
 /**
  * Sends the fleet update, waits for it (deadline-bounded) and reports per-server status.
  * Throws on invalid input, an empty fleet, or when SSM cannot be reached at all; a server failing is not an
- * exception but `ok: false` with the server in `failed`.
+ * exception but `ok: false` with the server in `failed`. A server whose SSM status is Success but whose script
+ * did not print `SES-ROTATOR-RESULT: updated` (a step skipped for the wrong platform, a silent script) failed.
  */
 export async function updateFleet(deps: FleetDeps, req: FleetUpdateRequest): Promise<FleetUpdateResult> {
+    return runFleetCommand(deps, req, "update");
+}
+
+/** What `checkFleet` needs: the fleet, the documents and the credential version the servers must be able to read (normally AWSCURRENT's). */
+export type FleetCheckRequest = FleetUpdateRequest;
+
+/** Per-server preflight outcome: `status` Success means every check passed; `report.checks` lists each check. */
+export interface FleetCheckResult {
+    /** true when every server ran the check and printed `SES-ROTATOR-RESULT: check-passed` */
+    ok: boolean;
+    servers: ServerUpdateStatus[];
+    /** servers that would fail a rotation today (a failed check, skipped step, no answer, not sent, ...) */
+    failed: ServerUpdateStatus[];
+    commandIds: string[];
+}
+
+/**
+ * Preflight: sends the same documents with `Mode=check` (they change nothing on any server) to the same servers,
+ * with the same targeting, chunking, deadline and call budget as `updateFleet`, and returns each server's checks
+ * (`SES-ROTATOR-CHECK:` lines) and result. For the operator CLI's `check`.
+ */
+export async function checkFleet(deps: FleetDeps, req: FleetCheckRequest): Promise<FleetCheckResult> {
+    return runFleetCommand(deps, { ...req, comment: req.comment ?? `SES SMTP credential preflight check ${req.credential.version}` }, "check");
+}
+
+async function runFleetCommand(deps: FleetDeps, req: FleetUpdateRequest, mode: FleetCommandMode): Promise<FleetUpdateResult> {
     validateFleetUpdateRequest(req);
     const now = deps.now ?? (() => new Date());
     const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -160,7 +190,7 @@ export async function updateFleet(deps: FleetDeps, req: FleetUpdateRequest): Pro
     if (leftMs <= 0) invalid("req.deadline", `${req.deadline.toISOString()} has already passed`);
 
     // The document's own allowedPatterns, checked before anything is sent (an error names the parameter).
-    const parameters = documentParameters(req.credential);
+    const parameters = documentParameters(req.credential, mode);
     const base = {
         Parameters: parameters,
         // SSM stops delivering to servers that have not picked the command up by the deadline.
@@ -171,7 +201,8 @@ export async function updateFleet(deps: FleetDeps, req: FleetUpdateRequest): Pro
         Comment: (req.comment ?? `SES SMTP credential update ${req.credential.version}`).slice(0, 100),
     };
     const send = async (software: ServerSoftware, selector: { InstanceIds: string[] } | { Targets: { Key: string; Values: string[] }[] }): Promise<SentCommand> => {
-        const out = await deps.ssm.send(new ssmSdk.SendCommandCommand({ ...base, DocumentName: req.documents[software], ...selector }));
+        const version = req.documentVersions?.[software];
+        const out = await deps.ssm.send(new ssmSdk.SendCommandCommand({ ...base, DocumentName: req.documents[software], ...(version ? { DocumentVersion: version } : {}), ...selector }));
         const cmd = out.Command!;
         log("fleet command sent", { fleet, software, commandId: cmd.CommandId, servers: "InstanceIds" in selector ? selector.InstanceIds.length : "tag-resolved" });
         // SSM answers SendCommand with "Pending"; the outcome is only known from polling.
@@ -209,13 +240,14 @@ export async function updateFleet(deps: FleetDeps, req: FleetUpdateRequest): Pro
 
     await waitForCommands(deps.ssm, commands, { deadlineMs, now, sleep, log, fleet, intervalMs: req.pollIntervalMs ?? 5_000 });
     const servers = [...notSent];
-    for (const cmd of commands) servers.push(...(await reportCommand(deps.ssm, cmd)));
+    const softwareSource = req.target.kind === "tag" ? `its ${req.target.softwareTagKey} tag` : `its software in table ${req.target.tableName}`;
+    for (const cmd of commands) servers.push(...(await reportCommand(deps.ssm, cmd, mode, softwareSource)));
     if (servers.length === 0) {
         throw new Error(`updateFleet: fleet ${fleet} matched no servers (no postfix or iis node carries these tags): nothing to update or confirm`);
     }
     servers.sort((a, b) => (a.serverId < b.serverId ? -1 : a.serverId > b.serverId ? 1 : 0));
     const failed = servers.filter((s) => s.status !== "Success");
-    log("fleet update finished", { fleet, servers: servers.length, failed: failed.length, commands: commands.length });
+    log(mode === "update" ? "fleet update finished" : "fleet check finished", { fleet, servers: servers.length, failed: failed.length, commands: commands.length });
     return { ok: failed.length === 0, servers, failed, commandIds: commands.map((c) => c.commandId) };
 }
 
@@ -283,34 +315,31 @@ function applyAggregate(mine: SentCommand, c: SsmCommand | undefined): void {
     mine.targetCount = c.TargetCount;
 }
 
-/** Per-server statuses of one command. A table chunk that fully succeeded needs no further call. */
-async function reportCommand(ssm: SSMClient, cmd: SentCommand): Promise<ServerUpdateStatus[]> {
+/**
+ * Per-server statuses of one command, from `ListCommandInvocations` with `Details` (each invocation's output):
+ * one page per 50 servers, whatever the aggregate says, because only the script's result marker tells an update
+ * from a skipped step.
+ */
+async function reportCommand(ssm: SSMClient, cmd: SentCommand, mode: FleetCommandMode, softwareSource: string): Promise<ServerUpdateStatus[]> {
     const finished = TERMINAL_COMMAND_STATUSES.has(cmd.status);
-    if (cmd.instanceIds && cmd.status === "Success") {
-        return cmd.instanceIds.map((serverId) => ({ serverId, software: cmd.software, status: "Success" }));
-    }
     if (!cmd.instanceIds && finished && cmd.targetCount === 0) return []; // tag selector matched nobody for this software
     const seen = new Map<string, ServerUpdateStatus>();
     let token: string | undefined;
     do {
-        const out = await ssm.send(new ssmSdk.ListCommandInvocationsCommand({ CommandId: cmd.commandId, Details: cmd.status !== "Success", MaxResults: 50, NextToken: token }));
-        for (const inv of out.CommandInvocations ?? []) seen.set(inv.InstanceId!, invocationStatus(cmd.software, inv));
+        const out = await ssm.send(new ssmSdk.ListCommandInvocationsCommand({ CommandId: cmd.commandId, Details: true, MaxResults: 50, NextToken: token }));
+        for (const inv of out.CommandInvocations ?? []) {
+            let fullOutput: string | undefined;
+            if (inv.Status === "Success" && outputMayBeTruncated(inv)) {
+                // Rare: the listed output was cut before the marker; GetCommandInvocation keeps 24,000 characters.
+                const got = await ssm.send(new ssmSdk.GetCommandInvocationCommand({ CommandId: cmd.commandId, InstanceId: inv.InstanceId! }));
+                fullOutput = got.StandardOutputContent ?? "";
+            }
+            seen.set(inv.InstanceId!, interpretInvocation(cmd.software, inv, mode, { terminal: TERMINAL_INVOCATION_STATUSES, softwareSource, fullOutput }));
+        }
         token = out.NextToken;
     } while (token);
     for (const serverId of cmd.instanceIds ?? []) {
         if (!seen.has(serverId)) seen.set(serverId, { serverId, software: cmd.software, status: "TimedOut", detail: `no invocation reported by SSM (command ${cmd.status})` });
     }
     return [...seen.values()];
-}
-
-function invocationStatus(software: ServerSoftware, inv: CommandInvocation): ServerUpdateStatus {
-    const status = inv.Status ?? "Unknown";
-    if (!TERMINAL_INVOCATION_STATUSES.has(status)) {
-        return { serverId: inv.InstanceId!, software, status: "TimedOut", detail: `no answer by the deadline (last status ${status})` };
-    }
-    if (status === "Success") return { serverId: inv.InstanceId!, software, status };
-    const plugin = inv.CommandPlugins?.find((p) => p.Status !== "Success") ?? inv.CommandPlugins?.[0];
-    const parts = [inv.StatusDetails && inv.StatusDetails !== status ? inv.StatusDetails : undefined, plugin?.ResponseCode !== undefined ? `exit ${plugin.ResponseCode}` : undefined, plugin?.Output ? plugin.Output.trim().slice(-400) : undefined];
-    const detail = parts.filter(Boolean).join(": ");
-    return { serverId: inv.InstanceId!, software, status, ...(detail ? { detail } : {}) };
 }

@@ -9,6 +9,8 @@
  *    `ListCommandInvocations`. The proxy serves `ListCommandInvocations` from moto's own command
  *    records, and overlays per-instance results reported by fleet agents or set by a test
  *    (`setInvocation`), rewriting `ListCommands` / `GetCommandInvocation` to match;
+ *  - **SSM document versions**: moto drops SendCommand's `DocumentVersion`; the proxy remembers it per command
+ *    and puts it back into SendCommand / ListCommands answers, as SSM reports the version a command runs;
  *  - **IAM last-used**: `GetAccessKeyLastUsed` can be overlaid (`setKeyLastUsed`), standing in for what
  *    IAM would report after an SMTP login (moto cannot see SMTP logins);
  *  - **a record** of every call (service, operation, request body, response body) for call counting and
@@ -91,12 +93,26 @@ interface ActiveRule extends FaultRule {
 }
 
 const TERMINAL: InvocationStatus[] = ["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable"];
+/** SSM keeps the first 2,500 characters of a step's output in ListCommandInvocations' `CommandPlugins[].Output`. */
+const LISTED_OUTPUT_LIMIT = 2500;
+
+/**
+ * `CommandPlugins[].Output` as SSM lists it (Details=true): standard output, then standard error after an
+ * `----------ERROR-------` line, cut to 2,500 characters (GetCommandInvocation keeps 24,000 of stdout).
+ */
+function listedOutput(r: InvocationResult): string {
+    const text = (r.stdout ?? "") + (r.stderr ? `\n----------ERROR-------\n${r.stderr}` : "");
+    return text.length > LISTED_OUTPUT_LIMIT ? `${text.slice(0, LISTED_OUTPUT_LIMIT - 24)}\n---Output truncated---` : text;
+}
 
 export class AwsProxy {
     readonly calls: AwsCall[] = [];
     private rules: ActiveRule[] = [];
     /** commandId -> instanceId -> result */
     private invocations = new Map<string, Map<string, InvocationResult>>();
+    /** commandId -> the DocumentVersion its SendCommand named (moto does not keep it) */
+    private documentVersions = new Map<string, string>();
+    private sendsInFlight = new Set<Promise<void>>();
     /** when true, instances without a reported result are "Pending" (agents decide); otherwise moto's Success stands */
     agentMode = false;
     private lastUsed = new Map<string, LastUsedOverlay>();
@@ -129,6 +145,7 @@ export class AwsProxy {
 
     /** Forget rules, overlays and the call record (call between tests, with resetMoto). */
     reset(): void {
+        this.documentVersions.clear();
         this.rules = [];
         this.invocations.clear();
         this.lastUsed.clear();
@@ -214,9 +231,23 @@ export class AwsProxy {
             return;
         }
 
-        const upstream = await forward(this.motoUrl, req, body);
-        let responseBody = upstream.body;
-        if (upstream.status === 200) responseBody = this.rewrite(service, operation, body, responseBody);
+        // A SendCommand in flight: ListCommands answers wait for it, so no listing shows its command without the
+        // DocumentVersion the proxy records once moto answered.
+        let sendDone: (() => void) | undefined;
+        if (service === "ssm" && operation === "SendCommand") {
+            const inFlight = new Promise<void>((r) => (sendDone = r));
+            this.sendsInFlight.add(inFlight);
+            void inFlight.then(() => this.sendsInFlight.delete(inFlight));
+        }
+        let upstream: Awaited<ReturnType<typeof forward>>;
+        let responseBody: string;
+        try {
+            upstream = await forward(this.motoUrl, req, body);
+            responseBody = upstream.body;
+            if (upstream.status === 200) responseBody = await this.rewrite(service, operation, body, responseBody);
+        } finally {
+            sendDone?.();
+        }
         if (rule && rule.kind === "passThenFail") {
             this.calls.push({ service, operation, requestBody: body, status: 500, responseBody, synthesized: true });
             const payload = errorPayload(req, "InternalFailure", "injected crash after the call took effect");
@@ -269,7 +300,7 @@ export class AwsProxy {
             for (const cmd of commands) {
                 for (const instanceId of [...(cmd.InstanceIds ?? [])].sort()) {
                     if (input.InstanceId && input.InstanceId !== instanceId) continue;
-                    const r = this.resultFor(cmd.CommandId, instanceId);
+                    const r = this.resultFor(cmd.CommandId, instanceId, cmd.Parameters);
                     rows.push({
                         CommandId: cmd.CommandId,
                         InstanceId: instanceId,
@@ -283,7 +314,7 @@ export class AwsProxy {
                                           Name: "update",
                                           Status: r.status,
                                           ResponseCode: r.responseCode ?? (r.status === "Success" ? 0 : -1),
-                                          Output: (r.stdout ?? "") + (r.stderr ?? ""),
+                                          Output: listedOutput(r),
                                       },
                                   ],
                               }
@@ -300,10 +331,16 @@ export class AwsProxy {
         return undefined;
     }
 
-    private resultFor(commandId: string, instanceId: string): InvocationResult {
-        const r = this.invocations.get(commandId)?.get(instanceId);
-        if (r) return r;
-        return this.agentMode ? { status: "Pending" } : { status: "Success", responseCode: 0 };
+    /**
+     * The result of one invocation: what a fleet agent or test reported, else (outside agent mode) a server whose
+     * script succeeded. A Success reported without `stdout` stands for a script that did its work, so its output
+     * is the result marker the documents print for the command's Mode (runtime/server-report.ts); a test that
+     * wants a silent or skipped step sets `stdout` explicitly.
+     */
+    private resultFor(commandId: string, instanceId: string, parameters?: Record<string, string[]>): InvocationResult {
+        const r = this.invocations.get(commandId)?.get(instanceId) ?? (this.agentMode ? { status: "Pending" as const } : { status: "Success" as const, responseCode: 0 });
+        if (r.status !== "Success" || r.stdout !== undefined) return r;
+        return { ...r, stdout: `SES-ROTATOR-RESULT: ${parameters?.Mode?.[0] === "check" ? "check-passed" : "updated"}\n` };
     }
 
     private async motoCommands(commandId?: string): Promise<any[]> {
@@ -321,12 +358,24 @@ export class AwsProxy {
     }
 
     /** Rewrites moto's answers where an overlay applies. */
-    private rewrite(service: string, operation: string, requestBody: string, responseBody: string): string {
+    private async rewrite(service: string, operation: string, requestBody: string, responseBody: string): Promise<string> {
+        if (service === "ssm" && operation === "SendCommand") {
+            const version = JSON.parse(requestBody || "{}").DocumentVersion;
+            const json = JSON.parse(responseBody);
+            if (typeof version === "string" && json.Command?.CommandId) {
+                this.documentVersions.set(json.Command.CommandId, version);
+                json.Command.DocumentVersion = version;
+            }
+            return JSON.stringify(json);
+        }
         if (service === "ssm" && operation === "ListCommands") {
+            await Promise.all([...this.sendsInFlight]);
             const json = JSON.parse(responseBody);
             for (const cmd of json.Commands ?? []) {
+                const version = this.documentVersions.get(cmd.CommandId);
+                if (version) cmd.DocumentVersion = version;
                 const ids: string[] = cmd.InstanceIds ?? [];
-                const results = ids.map((id) => this.resultFor(cmd.CommandId, id));
+                const results = ids.map((id) => this.resultFor(cmd.CommandId, id, cmd.Parameters));
                 const done = results.filter((r) => TERMINAL.includes(r.status));
                 const errors = results.filter((r) => TERMINAL.includes(r.status) && r.status !== "Success");
                 cmd.TargetCount = ids.length;
@@ -341,7 +390,8 @@ export class AwsProxy {
         if (service === "ssm" && operation === "GetCommandInvocation") {
             const input = JSON.parse(requestBody);
             const json = JSON.parse(responseBody);
-            const r = this.resultFor(input.CommandId, input.InstanceId);
+            const [cmd] = await this.motoCommands(input.CommandId);
+            const r = this.resultFor(input.CommandId, input.InstanceId, cmd?.Parameters);
             json.Status = r.status;
             json.StatusDetails = r.status;
             json.ResponseCode = r.responseCode ?? (r.status === "Success" ? 0 : -1);

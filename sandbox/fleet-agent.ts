@@ -170,7 +170,12 @@ export class FleetAgent {
         let stderr = "";
         for (const step of (doc.mainSteps ?? []) as DocumentStep[]) {
             const platform = step.precondition?.StringEquals;
-            if (platform && platform[0] === "platformType" && platform[1] !== "Linux") continue; // skipped, as on a Linux node
+            if (platform && platform[0] === "platformType" && platform[1] !== "Linux") {
+                // Skipped, as on a Linux node. The SSM Agent reports such a step as a success with this output
+                // (amazon-ssm-agent's step precondition check); the command's status stays Success.
+                stdout += `Step execution skipped due to unsatisfied preconditions: '"StringEquals": [${platform[0]}, ${platform[1]}]'. Step name: ${step.name}\n`;
+                continue;
+            }
             if (step.action !== "aws:runShellScript") {
                 return { status: "Failed", responseCode: -1, stdout, stderr: `${stderr}fleet agent: unsupported action ${step.action}` };
             }

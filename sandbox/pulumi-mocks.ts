@@ -134,6 +134,8 @@ const mocks: pulumi.runtime.Mocks = {
         const arn = arnFor(args.type, name);
         if (arn && args.type !== "aws:lambda/permission:Permission") state.arn = arn;
         if (args.type === "aws:lambda/function:Function") state.invokeArn = `${arn}/invocations`;
+        // What SSM answers CreateDocument with: the first version is both the latest and the default.
+        if (args.type === "aws:ssm/document:Document") Object.assign(state, { latestVersion: "1", defaultVersion: "1", documentVersion: "1" });
         // The first credential's provider reports the access key it made (an id: never the secret key).
         if (args.type === "pulumi-nodejs:dynamic/ses-rotator:BootstrapCredential") state.accessKeyId = `AKIA${shortHash(name).toUpperCase()}MOCKKEYID`.slice(0, 20);
         return { id: `${name}-id`, state };

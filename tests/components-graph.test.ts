@@ -155,6 +155,7 @@ describe("components under Pulumi mocks", () => {
                 fleet: { kind: "tag", tagKey: "SmtpFleet", tagValue: "payments", softwareTagKey: "SmtpSoftware" },
                 postfixDocument: postfix.state.name,
                 iisDocument: iis.state.name,
+                documentVersions: { postfix: "1", iis: "1" },
                 notifyTopicArn: topic.state.arn,
                 fleetDeadlineSeconds: 300,
                 retirement: { observationHours: 6, graceDays: 2 },
@@ -172,8 +173,11 @@ describe("components under Pulumi mocks", () => {
                     postfixDocumentArn: postfix.state.arn,
                     iisDocumentArn: iis.state.arn,
                     logGroupArn: named("aws:cloudwatch/logGroup:LogGroup", "payments-rotation").state.arn,
+                    fleetTag: { key: "SmtpFleet", value: "payments" },
                 }),
             );
+            const nodes = JSON.parse(lambdaPolicy.inputs.policy).Statement.find((s: any) => s.Sid === "UpdateServers");
+            assert.deepStrictEqual(nodes.Condition, { StringEquals: { "ssm:resourceTag/SmtpFleet": ["payments"] } }, "SendCommand only on the fleet's nodes");
 
             const permission = named("aws:lambda/permission:Permission", "payments-rotation-invoke");
             assert.deepStrictEqual(

@@ -88,6 +88,7 @@ describe("policy builders", () => {
                 "secretsmanager:PutSecretValue": [scope.secretArn],
                 "secretsmanager:UpdateSecretVersionStage": [scope.secretArn],
                 "sns:Publish": [scope.topicArn],
+                "ssm:GetCommandInvocation": ["*"],
                 "ssm:ListCommandInvocations": ["*"],
                 "ssm:ListCommands": ["*"],
                 "ssm:SendCommand": [
@@ -119,6 +120,20 @@ describe("policy builders", () => {
             const kms = doc.Statement.find((s) => ([] as string[]).concat(s.Action).includes("kms:Decrypt"))!;
             assert.deepStrictEqual(kms.Condition, { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } });
             assert.strictEqual(Object.keys(g).filter((a) => a.startsWith("dynamodb:") || a.startsWith("kms:")).length, 3);
+        });
+
+        it("SendCommand: only this rotator's documents; tag fleets only on nodes with the fleet tag; table fleets on any node", () => {
+            const tagged = rotationLambdaPolicy(ctx, { ...scope, fleetTag: { key: "SmtpFleet", value: "payments" } });
+            const send = tagged.Statement.filter((s) => ([] as string[]).concat(s.Action).includes("ssm:SendCommand"));
+            assert.deepStrictEqual(
+                send.map((s) => [s.Sid, s.Resource, s.Condition]),
+                [
+                    ["UpdateServersDocuments", [scope.postfixDocumentArn, scope.iisDocumentArn], undefined],
+                    ["UpdateServers", managedNodeArns("aws"), { StringEquals: { "ssm:resourceTag/SmtpFleet": ["payments"] } }],
+                ],
+            );
+            const table = rotationLambdaPolicy(ctx, { ...scope, fleetTableArn: "arn:aws:dynamodb:eu-west-1:111122223333:table/t" });
+            assert.strictEqual(table.Statement.find((s) => s.Sid === "UpdateServers")!.Condition, undefined, "a table fleet shares no tag (documented)");
         });
 
         it("targets managed nodes in the deployment's partition", () => {

@@ -9,7 +9,7 @@ import * as assert from "assert";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { FleetUpdateRequest, listFleetServers, updateFleet } from "../runtime/fleet";
+import { checkFleet, FleetUpdateRequest, listFleetServers, updateFleet } from "../runtime/fleet";
 import { InvocationResult } from "../sandbox/aws-proxy";
 import { createFleetTable, createTaggedInstances, makeServers } from "../sandbox/ec2-fleet";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
@@ -97,7 +97,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
                 ],
             );
             for (const s of sends) {
-                assert.deepStrictEqual(s.Parameters, { CredentialSource: ["SecretsManager"], CredentialId: [SECRET_ARN], CredentialVersion: [VERSION], Region: ["eu-west-1"] });
+                assert.deepStrictEqual(s.Parameters, { CredentialSource: ["SecretsManager"], CredentialId: [SECRET_ARN], CredentialVersion: [VERSION], Region: ["eu-west-1"], Mode: ["update"] });
                 assert.strictEqual(s.TimeoutSeconds, 600, "SSM stops delivering at the deadline");
                 assert.deepStrictEqual([s.MaxConcurrency, s.MaxErrors], ["100%", "100%"]);
             }
@@ -159,7 +159,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
             assert.deepStrictEqual(sleeps, [10_000, 15_000, 22_500, 30_000, 12_500], "interval grows ×1.5 up to 30 s; the last wait is cut at the deadline");
         });
 
-        it("reads per-server detail only for the chunk that did not fully succeed, and names its failed servers", async () => {
+        it("reads every chunk's invocations with their output (Details, 50 per page) and names its failed servers", async () => {
             const servers = makeServers(60, { software: "postfix", prefix: "mi" }); // chunks: 0-49, 50-59
             await createFleetTable(dynamodb, target.tableName, servers);
             const offline = servers[52].serverId;
@@ -171,8 +171,8 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
             assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.status]), [[offline, "Undeliverable"], [broken, "Failed"]]);
             assert.match(result.failed[1].detail!, /exit 1: postmap: fatal/);
             const lci = ssmCalls().filter((c) => c.operation === "ListCommandInvocations").map((c) => JSON.parse(c.requestBody));
-            const secondChunk = sent().find((s) => s.request.InstanceIds.includes(broken))!.command.CommandId;
-            assert.deepStrictEqual(lci.map((r) => [r.CommandId, r.MaxResults]), [[secondChunk, 50]]);
+            // One page per chunk of 50, whatever the aggregate says: only the output tells an update from a skipped step.
+            assert.deepStrictEqual(lci.map((r) => [r.CommandId, r.MaxResults, r.Details]), sent().map((s) => [s.command.CommandId, 50, true]));
         });
 
         it("stops on a non-transient polling error (e.g. AccessDenied) instead of waiting out the deadline", async () => {
@@ -219,6 +219,61 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         });
     });
 
+    describe("what the scripts said: a server counts only with its result marker (runtime/server-report.ts)", () => {
+        const target = { kind: "tag" as const, tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" };
+        const SKIPPED = `Step execution skipped due to unsatisfied preconditions: '"StringEquals": [platformType, Windows]'. Step name: updateSmtpCredentials\n`;
+
+        it("a step SSM skipped for the wrong platform (Success, no marker) fails, naming the software tag", async () => {
+            const [linux] = await createTaggedInstances(ec2, 1, { "ses-fleet": "bu-a", "mail-software": "iis" }); // a Postfix node tagged iis
+            const [ok] = await createTaggedInstances(ec2, 1, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            serversAnswer((id) => (id === linux ? { status: "Success", responseCode: 0, stdout: SKIPPED } : { status: "Success", responseCode: 0, stdout: "update-smtp-credentials: updated\nSES-ROTATOR-RESULT: updated\n" }));
+            const result = await updateFleet(deps(), request(target));
+            assert.strictEqual(result.ok, false);
+            assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.software, f.status]), [[linux, "iis", "Skipped"]]);
+            assert.match(result.failed[0].detail!, /software tag does not match the platform: SSM skipped the iis document's step on this node \(not Windows; its mail-software tag says iis\)/);
+            assert.deepStrictEqual(result.servers.find((s) => s.serverId === ok)!.status, "Success");
+        });
+
+        it("a script that exits 0 without printing the marker (or printing another one) is not counted as updated", async () => {
+            await createFleetTable(dynamodb, "bu-a-fleet", makeServers(3, { software: "postfix", prefix: "mi" }));
+            const [silent, wrong, good] = makeServers(3, { software: "postfix", prefix: "mi" }).map((s) => s.serverId);
+            serversAnswer((id) => ({ status: "Success", responseCode: 0, stdout: id === silent ? "" : id === wrong ? "SES-ROTATOR-RESULT: check-passed\n" : "SES-ROTATOR-RESULT: updated\n" }));
+            const result = await updateFleet(deps(), request({ kind: "table", tableName: "bu-a-fleet" }));
+            assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.status]), [[silent, "NoResult"], [wrong, "NoResult"]].sort());
+            assert.match(result.failed.find((f) => f.serverId === silent)!.detail!, /did not print "SES-ROTATOR-RESULT: updated": treated as not updated/);
+            assert.match(result.failed.find((f) => f.serverId === wrong)!.detail!, /it printed check-passed/);
+            assert.strictEqual(result.servers.find((s) => s.serverId === good)!.status, "Success");
+        });
+
+        it("reads GetCommandInvocation only for a server whose marker SSM's listed output (2,500 characters) may have cut", async () => {
+            await createFleetTable(dynamodb, "bu-a-fleet", makeServers(4, { software: "postfix", prefix: "mi" }));
+            const [chatty] = makeServers(4, { software: "postfix", prefix: "mi" }).map((s) => s.serverId);
+            serversAnswer((id) => ({ status: "Success", responseCode: 0, stdout: `${id === chatty ? "postmap: warning: noise\n".repeat(200) : ""}SES-ROTATOR-RESULT: updated\n` }));
+            const result = await updateFleet(deps(), request({ kind: "table", tableName: "bu-a-fleet" }));
+            assert.strictEqual(result.ok, true, JSON.stringify(result.failed));
+            const gets = ssmCalls().filter((c) => c.operation === "GetCommandInvocation").map((c) => JSON.parse(c.requestBody).InstanceId);
+            assert.deepStrictEqual(gets, [chatty]);
+        });
+
+        it("checkFleet sends Mode=check with the same targeting and returns each server's checks; a failed check names the server", async () => {
+            const postfix = await createTaggedInstances(ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const [bad, good] = postfix;
+            serversAnswer((id) =>
+                id === bad
+                    ? { status: "Failed", responseCode: 1, stdout: "SES-ROTATOR-CHECK: fetch ok read\nSES-ROTATOR-CHECK: relayhost fail relay host 'mailhub.corp.example' is not the SES SMTP endpoint\nSES-ROTATOR-RESULT: check-failed\n" }
+                    : { status: "Success", responseCode: 0, stdout: "SES-ROTATOR-CHECK: fetch ok read\nSES-ROTATOR-CHECK: relayhost ok ses\nSES-ROTATOR-RESULT: check-passed\n" },
+            );
+            const result = await checkFleet(deps(), request(target));
+            assert.strictEqual(result.ok, false);
+            for (const s of sent().map((x) => x.request)) assert.deepStrictEqual(s.Parameters.Mode, ["check"]);
+            assert.deepStrictEqual(result.failed.map((f) => f.serverId), [bad]);
+            assert.match(result.failed[0].detail!, /failed checks: relayhost: relay host 'mailhub\.corp\.example' is not the SES SMTP endpoint/);
+            assert.deepStrictEqual(result.failed[0].report!.result, "check-failed");
+            const passed = result.servers.find((s) => s.serverId === good)!;
+            assert.deepStrictEqual([passed.status, passed.report!.result, passed.report!.checks.map((c) => `${c.name} ${c.ok}`)], ["Success", "check-passed", ["fetch true", "relayhost true"]]);
+        });
+    });
+
     describe("SSM call budget (≤ 2·⌈N/50⌉ + 20) for N = 120", () => {
         const N = 120;
         const budget = 2 * Math.ceil(N / 50) + 20;
@@ -241,14 +296,15 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
             assert.ok(countSsm() <= budget, `${countSsm()} SSM calls > budget ${budget}: ${JSON.stringify(counts)}`);
         });
 
-        it("table targets: ⌈N/50⌉+1 sends, polls by filtered listing, no detail calls when all succeed", async () => {
+        it("table targets: ⌈N/50⌉+1 sends, polls by filtered listing, one detail page (with output) per chunk", async () => {
             await createFleetTable(dynamodb, "bu-a-fleet", makeServers(N));
             serversAnswer((id, round) => (round >= 1 + (parseInt(id.slice(-2), 16) % 3) ? { status: "Success", responseCode: 0 } : undefined));
             const result = await updateFleet(deps(), request({ kind: "table", tableName: "bu-a-fleet" }));
             assert.strictEqual(result.ok, true);
             const counts = testEnv().proxy.callCounts();
             assert.strictEqual(counts["ssm:SendCommand"], 4);
-            assert.strictEqual(counts["ssm:ListCommandInvocations"] ?? 0, 0);
+            assert.strictEqual(counts["ssm:ListCommandInvocations"], 4);
+            assert.strictEqual(counts["ssm:GetCommandInvocation"] ?? 0, 0, "no per-server call in the common case");
             assert.strictEqual(counts["ssm:ListCommands"], sleeps.length, "one listing page per poll round");
             assert.strictEqual(counts["dynamodb:Scan"], 1);
             assert.ok(countSsm() <= budget, `${countSsm()} SSM calls > budget ${budget}: ${JSON.stringify(counts)}`);

@@ -66,6 +66,7 @@ const VALID: Record<DocumentParameterName, string[]> = {
     ],
     CredentialVersion: ["7d9f3c1e-2b4a-4c5d-9e8f-0a1b2c3d4e5f", "12"],
     Region: ["eu-west-1", "us-gov-west-1"],
+    Mode: ["update", "check"],
 };
 /** Overlong values that stay inside the alphabet (only the length is wrong). */
 const OVERLONG: Record<DocumentParameterName, string[]> = {
@@ -78,6 +79,7 @@ const OVERLONG: Record<DocumentParameterName, string[]> = {
     ],
     CredentialVersion: ["a".repeat(65), "1".repeat(11)],
     Region: ["eu-west-123", `eu-${"w".repeat(300)}-1`],
+    Mode: ["updatecheck", "check".repeat(20)],
 };
 const PARAMETERS = Object.keys(DOCUMENT_PARAMETER_PATTERNS) as DocumentParameterName[];
 
@@ -103,9 +105,9 @@ const show = (v: string) => JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…
 /** The IIS script's own checks, per parameter: `$Var -cnotmatch '<regex>\z'` (evaluated in JavaScript). */
 function iisChecks(): Record<DocumentParameterName, RegExp[]> {
     const text = fs.readFileSync(path.join(__dirname, "..", "documents", IIS_SCRIPT_FILE), "utf8");
-    const byVar: Record<string, DocumentParameterName> = { CredentialSource: "CredentialSource", CredentialId: "CredentialId", CredentialVersion: "CredentialVersion", CredentialRegion: "Region" };
-    const out = { CredentialSource: [], CredentialId: [], CredentialVersion: [], Region: [] } as Record<DocumentParameterName, RegExp[]>;
-    for (const m of text.matchAll(/\$(Credential\w+) -cnotmatch '([^']+)'/g)) {
+    const byVar: Record<string, DocumentParameterName> = { CredentialSource: "CredentialSource", CredentialId: "CredentialId", CredentialVersion: "CredentialVersion", CredentialRegion: "Region", Mode: "Mode" };
+    const out = { CredentialSource: [], CredentialId: [], CredentialVersion: [], Region: [], Mode: [] } as Record<DocumentParameterName, RegExp[]>;
+    for (const m of text.matchAll(/\$(Credential\w+|Mode) -cnotmatch '([^']+)'/g)) {
         assert.ok(m[2].endsWith("\\z"), `the IIS check of ${m[1]} must anchor with \\z (absolute end), got ${m[2]}`);
         out[byVar[m[1]]].push(new RegExp(`${m[2].slice(0, -2)}$`)); // .NET \z = JavaScript $ without the m flag
     }
@@ -115,7 +117,7 @@ function iisChecks(): Record<DocumentParameterName, RegExp[]> {
 describe("hostile input: SSM document parameters", () => {
     const valid: CredentialReference = { source: "SecretsManager", id: VALID.CredentialId[0], version: VALID.CredentialVersion[0], region: "eu-west-1" };
     const referenceWith = (name: DocumentParameterName, value: string): CredentialReference =>
-        name === "CredentialSource" ? { ...valid, source: value as any } : name === "CredentialId" ? { ...valid, id: value } : name === "CredentialVersion" ? { ...valid, version: value } : { ...valid, region: value };
+        name === "Mode" ? valid : name === "CredentialSource" ? { ...valid, source: value as any } : name === "CredentialId" ? { ...valid, id: value } : name === "CredentialVersion" ? { ...valid, version: value } : { ...valid, region: value };
 
     for (const name of PARAMETERS) {
         it(`${name}: the allowedPattern accepts the valid forms and refuses every generated hostile value`, () => {
@@ -129,7 +131,7 @@ describe("hostile input: SSM document parameters", () => {
 
         it(`${name}: the SendCommand parameter builder refuses every hostile value, naming the parameter`, () => {
             for (const v of hostileValuesFor(name)) {
-                assert.throws(() => documentParameters(referenceWith(name, v)), (e: Error) => e.message.startsWith(`SSM document parameter ${name}`), `${name} = ${show(v)}`);
+                assert.throws(() => documentParameters(referenceWith(name, v), name === "Mode" ? (v as any) : undefined), (e: Error) => e.message.startsWith(`SSM document parameter ${name}`), `${name} = ${show(v)}`);
             }
         });
     }
@@ -137,7 +139,7 @@ describe("hostile input: SSM document parameters", () => {
     it("what a find()-style check would let through (a trailing line terminator) both scripts refuse again", () => {
         const iis = iisChecks();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-doc-"));
-        const good = { CredentialSource: "SecretsManager", CredentialId: VALID.CredentialId[0], CredentialVersion: VALID.CredentialVersion[0], Region: "eu-west-1" };
+        const good = { CredentialSource: "SecretsManager", CredentialId: VALID.CredentialId[0], CredentialVersion: VALID.CredentialVersion[0], Region: "eu-west-1", Mode: "update" };
         const script = postfixDocumentContent().mainSteps[0].inputs.runCommand.join("\n");
         let slipped = 0;
         try {

@@ -52,8 +52,8 @@ describe("Postfix document on real Postfix, through the fleet agent", function (
         await resetAws();
         endpoint = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: SES_REGION });
         await iam().send(new CreateUserCommand({ UserName: USER }));
-        cred1 = smtpCredentialForKey(await createAccessKeyForSmtp(iam(), USER, SES_REGION), { sesRegion: SES_REGION });
-        cred2 = smtpCredentialForKey(await createAccessKeyForSmtp(iam(), USER, SES_REGION), { sesRegion: SES_REGION });
+        cred1 = smtpCredentialForKey(await createAccessKeyForSmtp(iam(), USER, SES_REGION), { sesRegion: SES_REGION, smtpEndpoint: endpoint.host });
+        cred2 = smtpCredentialForKey(await createAccessKeyForSmtp(iam(), USER, SES_REGION), { sesRegion: SES_REGION, smtpEndpoint: endpoint.host });
         secretArn = (await secrets().send(new CreateSecretCommand({ Name: "ses-smtp-e2e", SecretString: serializeCredential(cred1) }))).ARN!;
         version2 = randomUUID();
         await secrets().send(new PutSecretValueCommand({ SecretId: secretArn, ClientRequestToken: version2, SecretString: serializeCredential(cred2), VersionStages: ["AWSPENDING"] }));

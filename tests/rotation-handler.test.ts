@@ -43,7 +43,7 @@ describe("auto-mode rotation handler (Secrets Manager contract, moto + SES-compa
         const sent = world.sentCommands();
         assert.deepStrictEqual(sent.map((s) => s.request.DocumentName).sort(), ["ses-iis-update", "ses-postfix-update"]);
         for (const { request, command } of sent) {
-            assert.deepStrictEqual(request.Parameters, { CredentialSource: ["SecretsManager"], CredentialId: [world.secretArn], CredentialVersion: [token], Region: ["us-east-1"] });
+            assert.deepStrictEqual(request.Parameters, { CredentialSource: ["SecretsManager"], CredentialId: [world.secretArn], CredentialVersion: [token], Region: ["us-east-1"], Mode: ["update"] });
             assert.ok(!JSON.stringify(request).includes(current.password));
             assert.strictEqual(command.InstanceIds.length, request.DocumentName === "ses-iis-update" ? 1 : 2, "only this business unit's servers");
         }

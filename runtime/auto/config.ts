@@ -22,6 +22,11 @@ export interface RotationConfig {
     /** SSM document names or ARNs (POSTFIX_DOCUMENT, IIS_DOCUMENT) */
     postfixDocument: string;
     iisDocument: string;
+    /**
+     * The document versions every command pins (POSTFIX_DOCUMENT_VERSION, IIS_DOCUMENT_VERSION: the versions the
+     * deployment created), so a later ssm:UpdateDocument does not change what runs on the servers. Unset = $DEFAULT.
+     */
+    documentVersions?: { postfix?: string; iis?: string };
     /** SNS topic told of start, success, failure and held retirements (NOTIFY_TOPIC_ARN) */
     notifyTopicArn?: string;
     /** how long setSecret waits for the servers (FLEET_DEADLINE_SECONDS, default 600, 30..840: inside Lambda's 900 s) */
@@ -103,6 +108,13 @@ export function rotationConfigFromEnv(env: Env): RotationConfig {
         bad("NOTIFY_TOPIC_ARN", "must be an SNS topic ARN", notifyTopicArn);
     }
     const kmsKeyId = optional(env, "KMS_KEY_ID");
+    const documentVersions: { postfix?: string; iis?: string } = {};
+    for (const [key, name] of [["postfix", "POSTFIX_DOCUMENT_VERSION"], ["iis", "IIS_DOCUMENT_VERSION"]] as const) {
+        const v = optional(env, name);
+        if (v === undefined) continue;
+        if (!/^[1-9][0-9]{0,9}$/.test(v)) bad(name, "must be an SSM document version number (1, 2, ...)", v);
+        documentVersions[key] = v;
+    }
     return {
         iamUserName,
         sesRegion,
@@ -111,6 +123,7 @@ export function rotationConfigFromEnv(env: Env): RotationConfig {
         fleet: parseFleetTarget(required(env, "FLEET_TARGET")),
         postfixDocument: required(env, "POSTFIX_DOCUMENT"),
         iisDocument: required(env, "IIS_DOCUMENT"),
+        ...(Object.keys(documentVersions).length ? { documentVersions } : {}),
         ...(notifyTopicArn ? { notifyTopicArn } : {}),
         fleetDeadlineSeconds: numberIn(env, "FLEET_DEADLINE_SECONDS", 30, 840, ROTATION_CONFIG_DEFAULTS.fleetDeadlineSeconds, true),
         ...(kmsKeyId ? { kmsKeyId } : {}),

@@ -88,6 +88,7 @@ async function setSecretStep(ctx: StepContext): Promise<FleetUpdateResult> {
         {
             target: ctx.config.fleet,
             documents: { postfix: ctx.config.postfixDocument, iis: ctx.config.iisDocument },
+            ...(ctx.config.documentVersions ? { documentVersions: ctx.config.documentVersions } : {}),
             credential: { source: "SecretsManager", id: ctx.secret.arn, version: ctx.token, region: ctx.secret.region },
             deadline: new Date(now.getTime() + waitMs),
             ...(ctx.deps.fleetPollIntervalMs !== undefined ? { pollIntervalMs: ctx.deps.fleetPollIntervalMs } : {}),

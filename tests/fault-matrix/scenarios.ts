@@ -12,6 +12,7 @@ import { serializeCredential } from "../../runtime/credential";
 import { createTaggedInstances, makeServers } from "../../sandbox/ec2-fleet";
 import { FLEET, FLEET_TABLE, SES_REGION, USER } from "../support/rotation-driver";
 import type { Scenario, ScenarioContext, Step } from "./harness";
+import { SERVER_SCENARIOS } from "./scenarios-servers";
 
 type Service = "iam" | "secretsmanager" | "ssm" | "sns" | "dynamodb";
 
@@ -259,4 +260,5 @@ export const SCENARIOS: Scenario[] = [
             await c.h.dynamodb.send(new DeleteItemCommand({ TableName: FLEET_TABLE, Key: { serverId: { S: id } } }));
         },
     },
+    ...SERVER_SCENARIOS,
 ];

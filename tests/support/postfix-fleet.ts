@@ -67,7 +67,7 @@ export class PostfixFleetWorld {
     /** IAM user + first key stored as AWSCURRENT (rotation enabled), documents, and one Postfix + agent per server. */
     async setUp(servers: Array<{ name: string; fault?: ServerFault }>): Promise<this> {
         await this.iam.send(new CreateUserCommand({ UserName: E2E_USER }));
-        this.firstCredential = smtpCredentialForKey(await createAccessKeyForSmtp(this.iam, E2E_USER, E2E_SES_REGION), { sesRegion: E2E_SES_REGION });
+        this.firstCredential = smtpCredentialForKey(await createAccessKeyForSmtp(this.iam, E2E_USER, E2E_SES_REGION), { sesRegion: E2E_SES_REGION, smtpEndpoint: this.endpoint.host });
         this.secretArn = (await this.secrets.send(new CreateSecretCommand({ Name: "ses-smtp-postfix-e2e", SecretString: serializeCredential(this.firstCredential) }))).ARN!;
         // Turns rotation on in moto (without a Lambda moto completes this first rotation itself, copying the value).
         await this.secrets.send(new RotateSecretCommand({ SecretId: this.secretArn, RotationRules: { AutomaticallyAfterDays: 30 }, RotateImmediately: false }));
@@ -84,6 +84,9 @@ export class PostfixFleetWorld {
         this.config = {
             iamUserName: E2E_USER,
             sesRegion: E2E_SES_REGION,
+            // The servers relay through the local SES-compatible endpoint: credentials name it (the documents
+            // install a credential only for a relay host that is SES of its region or the endpoint it names).
+            smtpEndpoint: this.endpoint.host,
             smtpPort: 587,
             fleet: { kind: "table", tableName },
             postfixDocument: POSTFIX_DOCUMENT,
