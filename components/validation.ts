@@ -5,6 +5,7 @@
  * `stack config "ses-smtp-rotator:rotateAfterDays" must be an integer from 1 to 1000, got 0`.
  * No Pulumi import: these run at construction time, so errors surface at `pulumi preview`.
  */
+import { sesSmtpEndpointProblem } from "../runtime/credential";
 import { isAwsRegion } from "../runtime/smtp-password";
 
 /** Turns an input key into the words an error message starts with. */
@@ -190,6 +191,23 @@ export function requireTableName(label: InputLabel, key: string, value: unknown)
 export function requireHostname(label: InputLabel, key: string, value: unknown): string {
     if (typeof value !== "string" || !DOMAIN_PATTERN.test(value)) invalid(label, key, "must be a host name (e.g. email-smtp.eu-west-1.amazonaws.com)", value);
     return value;
+}
+
+/**
+ * The SMTP endpoint the new password is tested against at every rotation. By default only an SES SMTP endpoint
+ * of `sesRegion` (public, FIPS or an email-smtp VPC endpoint name); with `allowAny` (the opt-in input named by
+ * `allowKey`) any host name or IPv4 address.
+ */
+export function requireSmtpEndpoint(label: InputLabel, key: string, value: unknown, sesRegion: string, allowAny: boolean, allowKey: string): string {
+    if (allowAny) {
+        if (typeof value === "string" && (/^(\d{1,3}\.){3}\d{1,3}$/.test(value) || value === "localhost")) return value;
+        return requireHostname(label, key, value);
+    }
+    const problem = typeof value === "string" ? sesSmtpEndpointProblem(value, sesRegion) : "must be a host name";
+    if (problem) {
+        invalid(label, key, `${problem}; every rotation sends the new SMTP password there. To use another host set ${label(allowKey)} to true`, value);
+    }
+    return value as string;
 }
 
 /** Short lowercase identifier used in tags and descriptions (business unit). */

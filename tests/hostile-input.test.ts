@@ -251,7 +251,7 @@ describe("hostile input: stack config (every key, generated invalid values, erro
         fleetTagKey: ["SmtpFleet"], fleetTagValue: ["payments"], fleetSoftwareTagKey: ["SmtpSoftware"],
         fleetTable: ["mail-servers", { fleetTagKey: undefined, fleetTagValue: undefined }], serverRoleNames: ['["mail-server"]'], notifyEmails: ['["ops@example.com"]'],
         rotateAfterDays: ["30"], scheduleExpression: ["rate(7 days)"], rotationWindow: ["4h"], rotateImmediately: ["false"],
-        kmsKeyArn: ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"], smtpEndpoint: ["email-smtp.eu-west-1.amazonaws.com"],
+        kmsKeyArn: ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"], smtpEndpoint: ["email-smtp.eu-west-1.amazonaws.com"], allowNonSesSmtpEndpoint: ["false"],
         smtpPort: ["465"], fleetDeadlineSeconds: ["300"], retirementObservationHours: ["24"], retirementGraceDays: ["3"], logRetentionDays: ["90"],
         retirementOverrideKeyId: ["AKIAIOSFODNN7EXAMPLE"], rotateNow: ["2026-11-29"],
         // Manual-mode keys are validated in auto mode too (a typo fails before the mode is switched).
