@@ -73,7 +73,7 @@ async function setSecretStep(ctx: StepContext): Promise<FleetUpdateResult> {
     const pending = await requirePending(ctx, "setSecret");
     // Prove the new credential with SES (waiting out IAM propagation) BEFORE any server gets it: a server
     // must never be switched to a credential SES refuses (found by the fault matrix: 535 during propagation).
-    await ctx.deps.smtpCheck(pending.value);
+    await ctx.deps.smtpCheck(pending.value, { log: ctx.log });
     const now = ctx.now();
     let waitMs = ctx.config.fleetDeadlineSeconds * 1000;
     if (ctx.remainingMs !== undefined) waitMs = Math.max(0, Math.min(waitMs, ctx.remainingMs - LAMBDA_MARGIN_MS));
@@ -112,7 +112,7 @@ async function setSecretStep(ctx: StepContext): Promise<FleetUpdateResult> {
 
 async function testSecretStep(ctx: StepContext): Promise<void> {
     const pending = await requirePending(ctx, "testSecret");
-    const outcome = await ctx.deps.smtpCheck(pending.value);
+    const outcome = await ctx.deps.smtpCheck(pending.value, { log: ctx.log });
     ctx.log("testSecret: SMTP AUTH accepted the pending credential", { accessKeyId: pending.value.username, outcome: outcome ?? null });
 }
 
