@@ -13,6 +13,7 @@ import { buildAutoRotation } from "./auto-rotation";
 import { AwsContext, CredentialStore, serverReadPolicy, sesConfigurationSetArn, sesIdentityArn, smtpUserPolicy } from "./policies";
 import { validateManualOptions } from "./manual/options";
 import type { RetirementSummary } from "./providers/retirement-guard";
+import { physicalNameTransformation } from "./physical-names";
 import { createFirstCredential, createOperatorControls, OperatorControls } from "./rotator-providers";
 import { ManualRotationBuilder, RotationModeResult, RotatorShared } from "./rotator-shared";
 import { RotatorSettings, validateRotatorArgs } from "./settings";
@@ -92,7 +93,8 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
         const label = argsLabel("SmtpCredentialRotator", name);
         const settings = validateRotatorArgs(label, name, args);
         const buildMode = settings.mode === "manual" ? manualBuilder(label) : undefined;
-        super(SMTP_CREDENTIAL_ROTATOR_TYPE, name, {}, opts);
+        // Children whose auto-name would break an AWS name limit get an explicit, fitting name (physical-names.ts).
+        super(SMTP_CREDENTIAL_ROTATOR_TYPE, name, {}, { ...opts, transformations: [...(opts?.transformations ?? []), physicalNameTransformation] });
         this.settings = settings;
 
         const tags = { ...(args.tags ?? {}), "ses-rotator:business-unit": settings.businessUnit };
