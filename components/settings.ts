@@ -24,6 +24,7 @@ import {
     requireTableName,
     requireTagKey,
     requireTagValue,
+    requireWindowFitsSchedule,
     stringList,
 } from "./validation";
 
@@ -132,7 +133,9 @@ export function validateSchedule(label: InputLabel, rotateAfterDays: unknown, sc
     }
     const window = rotationWindow === undefined ? undefined : requireRotationWindow(label, "rotationWindow", rotationWindow);
     if (scheduleExpression !== undefined) {
-        return { scheduleExpression: requireScheduleExpression(label, "scheduleExpression", scheduleExpression), window };
+        const expression = requireScheduleExpression(label, "scheduleExpression", scheduleExpression);
+        if (window !== undefined) requireWindowFitsSchedule(label, "rotationWindow", window, expression);
+        return { scheduleExpression: expression, window };
     }
     const days = integerInRange(label, "rotateAfterDays", rotateAfterDays, 1, 1000, DEFAULT_ROTATE_AFTER_DAYS);
     return { scheduleExpression: `rate(${days} ${days === 1 ? "day" : "days"})`, window };

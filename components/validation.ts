@@ -147,6 +147,10 @@ export function requireScheduleExpression(label: InputLabel, key: string, value:
     if (rate) {
         const n = Number(rate[1]);
         const hours = rate[2].startsWith("hour");
+        // Secrets Manager and EventBridge Scheduler: the singular unit for 1, the plural otherwise.
+        if ((n === 1) !== !rate[2].endsWith("s")) {
+            invalid(label, key, `must use the ${n === 1 ? "singular" : "plural"} unit: rate(${n} ${rate[2].replace(/s$/, "")}${n === 1 ? "" : "s"})`, value);
+        }
         if ((hours && n >= 4 && n <= 23) || (!hours && n >= 1 && n <= 1000)) return text;
         invalid(label, key, "rate() must be 4..23 hours or 1..1000 days", value);
     }
@@ -154,6 +158,22 @@ export function requireScheduleExpression(label: InputLabel, key: string, value:
     // Six fields of digits, names (JAN, MON), and the cron specials * ? , / - # L W; nothing else.
     if (cron && cron[1].trim().split(/\s+/).length === 6 && cron[1].trim().split(/\s+/).every((f) => /^[0-9A-Za-z*?,/#-]+$/.test(f))) return text;
     return invalid(label, key, "must be rate(<n> days), rate(<n> hours) or cron(<6 fields>)", value);
+}
+
+/**
+ * The rotation window against the schedule it opens on: it must not extend into the next window (`rate(N hours)`:
+ * shorter than N hours) or into the next UTC day (`cron(...)` with one fixed start hour H: H + window <= 24).
+ */
+export function requireWindowFitsSchedule(label: InputLabel, key: string, window: string, scheduleExpression: string): void {
+    const hours = Number(/^(\d+)h$/.exec(window)?.[1]);
+    const rate = /^rate\((\d+) hours?\)$/.exec(scheduleExpression);
+    if (rate && hours >= Number(rate[1])) {
+        invalid(label, key, `must be shorter than the ${rate[1]}-hour interval of ${scheduleExpression} (the window must not extend into the next one)`, window);
+    }
+    const cronHour = /^cron\(\S+ (\d{1,2}) /.exec(scheduleExpression)?.[1];
+    if (cronHour !== undefined && Number(cronHour) + hours > 24) {
+        invalid(label, key, `starting at ${cronHour}:00 UTC (${scheduleExpression}) must end by midnight UTC: at most ${24 - Number(cronHour)}h`, window);
+    }
 }
 
 /** The rotation window (Secrets Manager `Duration`): `<n>h`, 1..24 hours. */
