@@ -85,6 +85,7 @@ export async function createBenchRotator(aws: BenchAws, name: string, fleet: Fle
             IAM_USER_NAME: name,
             SES_REGION: aws.region,
             SMTP_ENDPOINT: "127.0.0.1",
+            ALLOW_NON_SES_SMTP_ENDPOINT: "true", // the local SES-compatible endpoint is not an SES host name
             SMTP_PORT: "587",
             FLEET_TARGET: JSON.stringify(fleet),
             POSTFIX_DOCUMENT: "bench-postfix",

@@ -168,8 +168,18 @@ export interface SmtpCredentialRotatorArgs {
      * reader; the servers' read policy gets `kms:Decrypt` on it through that service only. Default: AWS managed key.
      */
     kmsKeyArn?: string;
-    /** SMTP endpoint to test the credential against. Default `email-smtp.<sesRegion>.amazonaws.com`. */
+    /**
+     * SMTP endpoint to test the credential against (every rotation sends the new password there). Default
+     * `email-smtp.<sesRegion>.amazonaws.com`. Must be an SES SMTP endpoint of `sesRegion`:
+     * `email-smtp[-fips].<sesRegion>.amazonaws.com[.cn]` or an email-smtp VPC endpoint name
+     * (`vpce-<id>-<suffix>.email-smtp.<sesRegion>.vpce.amazonaws.com`), unless `allowNonSesSmtpEndpoint` is true.
+     */
     smtpEndpoint?: string;
+    /**
+     * Opt-in: let `smtpEndpoint` name a host that is not an SES SMTP endpoint (a relay of your own, a test
+     * endpoint). The new SMTP password is sent to that host at every rotation. Default false.
+     */
+    allowNonSesSmtpEndpoint?: boolean;
     /** 587 (STARTTLS, default) or 465 (implicit TLS). */
     smtpPort?: 587 | 465;
     /** Auto mode: how long the server update step may wait for the fleet, seconds, 60..780 (Lambda limit 900). Default 600. */

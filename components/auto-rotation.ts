@@ -53,6 +53,7 @@ export function rotationLambdaEnvironment(settings: RotatorSettings, values: Rot
         RETIRE_GRACE_DAYS: String(settings.retirement.graceDays),
     };
     if (settings.kmsKeyArn) env.KMS_KEY_ID = settings.kmsKeyArn;
+    if (settings.allowNonSesSmtpEndpoint) env.ALLOW_NON_SES_SMTP_ENDPOINT = "true";
     return env;
 }
 

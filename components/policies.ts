@@ -80,9 +80,17 @@ export function serviceAssumeRolePolicy(servicePrincipal: string, ctx?: AwsConte
 /** Where the credential lives: a Secrets Manager secret (auto mode) or an SSM SecureString (manual mode). */
 export type CredentialStore = { kind: "secret"; secretArn: string } | { kind: "parameter"; parameterArn: string };
 
+/**
+ * The `kms:ViaService` value of an AWS service in the stack's region: `<service>.<region>.amazonaws.com`, and
+ * `amazonaws.com.cn` in the China partition (aws-cn).
+ */
+export function kmsViaService(service: "secretsmanager" | "ssm", ctx: Pick<AwsContext, "partition" | "region">): string {
+    return `${service}.${ctx.region}.${ctx.partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}`;
+}
+
 /** The service that decrypts the credential with a customer KMS key (for `kms:ViaService`). */
-function viaService(store: CredentialStore, region: string): string {
-    return `${store.kind === "secret" ? "secretsmanager" : "ssm"}.${region}.amazonaws.com`;
+function viaService(store: CredentialStore, ctx: AwsContext): string {
+    return kmsViaService(store.kind === "secret" ? "secretsmanager" : "ssm", ctx);
 }
 
 /**
@@ -101,7 +109,7 @@ export function serverReadPolicy(ctx: AwsContext, store: CredentialStore, kmsKey
             Effect: "Allow",
             Action: "kms:Decrypt",
             Resource: kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": viaService(store, ctx.region) } },
+            Condition: { StringEquals: { "kms:ViaService": viaService(store, ctx) } },
         });
     }
     return doc(...statements);
@@ -173,7 +181,7 @@ export function rotationLambdaPolicy(ctx: AwsContext, scope: RotationLambdaScope
             Effect: "Allow",
             Action: ["kms:Decrypt", "kms:GenerateDataKey"],
             Resource: scope.kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${ctx.region}.amazonaws.com` } },
+            Condition: { StringEquals: { "kms:ViaService": kmsViaService("secretsmanager", ctx) } },
         });
     }
     return doc(...statements);

@@ -38,6 +38,8 @@ export function rotationLambdaFactory(): RotationLambdaEntry {
             ssm: new SSMClient({}),
             sns: new SNSClient({}),
             dynamodb: config.fleet.kind === "table" ? new DynamoDBClient({}) : undefined,
+            // No `log` here: the handler passes its per-invocation redacting logger to each check, so the
+            // check's retry lines ("SMTP AUTH not accepted yet, retrying") reach the function's log.
             smtpCheck: smtpCheck.createSmtpCheck({
                 host: config.smtpEndpoint,
                 port: config.smtpPort,

@@ -13,6 +13,7 @@ import { buildAutoRotation } from "./auto-rotation";
 import { AwsContext, CredentialStore, serverReadPolicy, sesConfigurationSetArn, sesIdentityArn, smtpUserPolicy } from "./policies";
 import { validateManualOptions } from "./manual/options";
 import type { RetirementSummary } from "./providers/retirement-guard";
+import { physicalNameTransformation } from "./physical-names";
 import { createFirstCredential, createOperatorControls, OperatorControls } from "./rotator-providers";
 import { CredentialLifecycle, lifecycleOptions, ManualRotationBuilder, ProviderIdentityInputs, RotationModeResult, RotatorShared } from "./rotator-shared";
 import { RotatorSettings, validateRotatorArgs } from "./settings";
@@ -136,7 +137,8 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
             if (args[key] !== undefined && typeof args[key] !== "boolean") invalid(label, key, "must be true or false", args[key]);
         }
         const credentialLifecycle: CredentialLifecycle = { protect: args.protectCredential === true, retainOnDelete: args.retainCredentialOnDelete === true };
-        super(SMTP_CREDENTIAL_ROTATOR_TYPE, name, {}, opts);
+        // Children whose auto-name would break an AWS name limit get an explicit, fitting name (physical-names.ts).
+        super(SMTP_CREDENTIAL_ROTATOR_TYPE, name, {}, { ...opts, transformations: [...(opts?.transformations ?? []), physicalNameTransformation] });
         this.settings = settings;
 
         const tags = { ...(args.tags ?? {}), "ses-rotator:business-unit": settings.businessUnit };

@@ -10,7 +10,7 @@ import {
     invalid,
     oneOf,
     requireEmail,
-    requireHostname,
+    requireSmtpEndpoint,
     requireIdentifier,
     requireAccessKeyId,
     requireKmsKeyArn,
@@ -24,6 +24,7 @@ import {
     requireTableName,
     requireTagKey,
     requireTagValue,
+    requireWindowFitsSchedule,
     stringList,
 } from "./validation";
 
@@ -117,6 +118,8 @@ export interface RotatorSettings {
     rotateNow: string;
     kmsKeyArn?: string;
     smtpEndpoint?: string;
+    /** true: `smtpEndpoint` may be any host (the opt-in); false: only an SES SMTP endpoint of `sesRegion` */
+    allowNonSesSmtpEndpoint: boolean;
     smtpPort: 587 | 465;
     fleetDeadlineSeconds: number;
     /** `overrideKeyId` "" = no override requested */
@@ -130,7 +133,9 @@ export function validateSchedule(label: InputLabel, rotateAfterDays: unknown, sc
     }
     const window = rotationWindow === undefined ? undefined : requireRotationWindow(label, "rotationWindow", rotationWindow);
     if (scheduleExpression !== undefined) {
-        return { scheduleExpression: requireScheduleExpression(label, "scheduleExpression", scheduleExpression), window };
+        const expression = requireScheduleExpression(label, "scheduleExpression", scheduleExpression);
+        if (window !== undefined) requireWindowFitsSchedule(label, "rotationWindow", window, expression);
+        return { scheduleExpression: expression, window };
     }
     const days = integerInRange(label, "rotateAfterDays", rotateAfterDays, 1, 1000, DEFAULT_ROTATE_AFTER_DAYS);
     return { scheduleExpression: `rate(${days} ${days === 1 ? "day" : "days"})`, window };
@@ -168,7 +173,12 @@ export function validateRotatorOptions(label: InputLabel, name: string, args: Om
         invalid(label, "rotateImmediately", "must be true or false", args.rotateImmediately);
     }
     const kmsKeyArn = args.kmsKeyArn === undefined ? undefined : requireKmsKeyArn(label, "kmsKeyArn", args.kmsKeyArn);
-    const smtpEndpoint = args.smtpEndpoint === undefined ? undefined : requireHostname(label, "smtpEndpoint", args.smtpEndpoint);
+    if (args.allowNonSesSmtpEndpoint !== undefined && typeof args.allowNonSesSmtpEndpoint !== "boolean") {
+        invalid(label, "allowNonSesSmtpEndpoint", "must be true or false", args.allowNonSesSmtpEndpoint);
+    }
+    const allowNonSesSmtpEndpoint = args.allowNonSesSmtpEndpoint ?? false;
+    const smtpEndpoint =
+        args.smtpEndpoint === undefined ? undefined : requireSmtpEndpoint(label, "smtpEndpoint", args.smtpEndpoint, sesRegion, allowNonSesSmtpEndpoint, "allowNonSesSmtpEndpoint");
     const smtpPort = oneOf<587 | 465>(label, "smtpPort", args.smtpPort, [587, 465], 587);
     const fleetDeadlineSeconds = integerInRange(label, "fleetDeadlineSeconds", args.fleetDeadlineSeconds, 60, MAX_FLEET_DEADLINE_SECONDS, DEFAULT_FLEET_DEADLINE_SECONDS);
     const r = args.retirement ?? {};
@@ -192,6 +202,7 @@ export function validateRotatorOptions(label: InputLabel, name: string, args: Om
         rotateNow,
         kmsKeyArn,
         smtpEndpoint,
+        allowNonSesSmtpEndpoint,
         smtpPort,
         fleetDeadlineSeconds,
         retirement,

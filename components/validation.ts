@@ -5,6 +5,7 @@
  * `stack config "ses-smtp-rotator:rotateAfterDays" must be an integer from 1 to 1000, got 0`.
  * No Pulumi import: these run at construction time, so errors surface at `pulumi preview`.
  */
+import { sesSmtpEndpointProblem } from "../runtime/credential";
 import { isAwsRegion } from "../runtime/smtp-password";
 
 /** Turns an input key into the words an error message starts with. */
@@ -146,6 +147,10 @@ export function requireScheduleExpression(label: InputLabel, key: string, value:
     if (rate) {
         const n = Number(rate[1]);
         const hours = rate[2].startsWith("hour");
+        // Secrets Manager and EventBridge Scheduler: the singular unit for 1, the plural otherwise.
+        if ((n === 1) !== !rate[2].endsWith("s")) {
+            invalid(label, key, `must use the ${n === 1 ? "singular" : "plural"} unit: rate(${n} ${rate[2].replace(/s$/, "")}${n === 1 ? "" : "s"})`, value);
+        }
         if ((hours && n >= 4 && n <= 23) || (!hours && n >= 1 && n <= 1000)) return text;
         invalid(label, key, "rate() must be 4..23 hours or 1..1000 days", value);
     }
@@ -153,6 +158,22 @@ export function requireScheduleExpression(label: InputLabel, key: string, value:
     // Six fields of digits, names (JAN, MON), and the cron specials * ? , / - # L W; nothing else.
     if (cron && cron[1].trim().split(/\s+/).length === 6 && cron[1].trim().split(/\s+/).every((f) => /^[0-9A-Za-z*?,/#-]+$/.test(f))) return text;
     return invalid(label, key, "must be rate(<n> days), rate(<n> hours) or cron(<6 fields>)", value);
+}
+
+/**
+ * The rotation window against the schedule it opens on: it must not extend into the next window (`rate(N hours)`:
+ * shorter than N hours) or into the next UTC day (`cron(...)` with one fixed start hour H: H + window <= 24).
+ */
+export function requireWindowFitsSchedule(label: InputLabel, key: string, window: string, scheduleExpression: string): void {
+    const hours = Number(/^(\d+)h$/.exec(window)?.[1]);
+    const rate = /^rate\((\d+) hours?\)$/.exec(scheduleExpression);
+    if (rate && hours >= Number(rate[1])) {
+        invalid(label, key, `must be shorter than the ${rate[1]}-hour interval of ${scheduleExpression} (the window must not extend into the next one)`, window);
+    }
+    const cronHour = /^cron\(\S+ (\d{1,2}) /.exec(scheduleExpression)?.[1];
+    if (cronHour !== undefined && Number(cronHour) + hours > 24) {
+        invalid(label, key, `starting at ${cronHour}:00 UTC (${scheduleExpression}) must end by midnight UTC: at most ${24 - Number(cronHour)}h`, window);
+    }
 }
 
 /** The rotation window (Secrets Manager `Duration`): `<n>h`, 1..24 hours. */
@@ -190,6 +211,23 @@ export function requireTableName(label: InputLabel, key: string, value: unknown)
 export function requireHostname(label: InputLabel, key: string, value: unknown): string {
     if (typeof value !== "string" || !DOMAIN_PATTERN.test(value)) invalid(label, key, "must be a host name (e.g. email-smtp.eu-west-1.amazonaws.com)", value);
     return value;
+}
+
+/**
+ * The SMTP endpoint the new password is tested against at every rotation. By default only an SES SMTP endpoint
+ * of `sesRegion` (public, FIPS or an email-smtp VPC endpoint name); with `allowAny` (the opt-in input named by
+ * `allowKey`) any host name or IPv4 address.
+ */
+export function requireSmtpEndpoint(label: InputLabel, key: string, value: unknown, sesRegion: string, allowAny: boolean, allowKey: string): string {
+    if (allowAny) {
+        if (typeof value === "string" && (/^(\d{1,3}\.){3}\d{1,3}$/.test(value) || value === "localhost")) return value;
+        return requireHostname(label, key, value);
+    }
+    const problem = typeof value === "string" ? sesSmtpEndpointProblem(value, sesRegion) : "must be a host name";
+    if (problem) {
+        invalid(label, key, `${problem}; every rotation sends the new SMTP password there. To use another host set ${label(allowKey)} to true`, value);
+    }
+    return value as string;
 }
 
 /** Short lowercase identifier used in tags and descriptions (business unit). */

@@ -19,6 +19,24 @@ export function defaultSmtpEndpoint(region: string): string {
     return region.startsWith("cn-") ? `email-smtp.${region}.amazonaws.com.cn` : `email-smtp.${region}.amazonaws.com`;
 }
 
+/**
+ * Why `host` is not an SES SMTP endpoint of `sesRegion`, or undefined when it is one. Accepted (DNS names are
+ * case-insensitive): the public endpoints `email-smtp[-fips].<sesRegion>.amazonaws.com` (`.amazonaws.com.cn` in
+ * the China regions) and the names of an interface VPC endpoint for email-smtp,
+ * `vpce-<id>-<suffix>[-<az>].email-smtp.<sesRegion>.vpce.amazonaws.com[.cn]`. Every rotation sends the new SMTP
+ * password to this host, so anything else needs an explicit opt-in (`allowNonSesSmtpEndpoint`).
+ */
+export function sesSmtpEndpointProblem(host: string, sesRegion: string): string | undefined {
+    const name = host.toLowerCase().replace(/\.$/, "");
+    const m =
+        /^email-smtp(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(name) ??
+        /^vpce-[a-z0-9]+-[a-z0-9]+(?:-[a-z0-9-]+)?\.email-smtp\.([a-z0-9-]+)\.vpce\.amazonaws\.com(\.cn)?$/.exec(name);
+    if (!m) return "is not an SES SMTP endpoint (email-smtp[-fips].<region>.amazonaws.com[.cn] or a VPC endpoint name vpce-<id>.email-smtp.<region>.vpce.amazonaws.com[.cn])";
+    if (m[1] !== sesRegion) return `is the SES SMTP endpoint of ${m[1]}, not of the SES region ${sesRegion} the password is derived for`;
+    if (Boolean(m[2]) !== sesRegion.startsWith("cn-")) return `must end in ${sesRegion.startsWith("cn-") ? "amazonaws.com.cn (China regions)" : "amazonaws.com (amazonaws.com.cn is for China regions only)"}`;
+    return undefined;
+}
+
 export function serializeCredential(value: SmtpCredentialValue): string {
     return JSON.stringify({ username: value.username, password: value.password, endpoint: value.endpoint, port: value.port, region: value.region });
 }

@@ -40,6 +40,15 @@ export interface SmtpCheckOptions {
     log?: (msg: string, fields?: object) => void;
 }
 
+/** Per-call options of the function {@link createSmtpCheck} returns. */
+export interface SmtpCheckCall {
+    /**
+     * where this call's attempt and retry lines go (default: the `log` given to createSmtpCheck); the rotation
+     * handler passes its per-invocation redacting logger, so the lines reach the Lambda's log
+     */
+    log?: (msg: string, fields?: object) => void;
+}
+
 /** Outcome of a successful check. */
 export interface SmtpCheckResult {
     /** SMTP connections made, including the successful one */
@@ -124,7 +133,7 @@ function authenticateOnce(options: smtpConnection.SMTPConnectionOptions, user: s
  * The returned function resolves with the attempt count once a login succeeds, or rejects with an
  * {@link SmtpCheckError} naming host:port, the failure class and the attempts made.
  */
-export function createSmtpCheck(opts: SmtpCheckOptions = {}): (cred: SmtpCredentialValue) => Promise<SmtpCheckResult> {
+export function createSmtpCheck(opts: SmtpCheckOptions = {}): (cred: SmtpCredentialValue, call?: SmtpCheckCall) => Promise<SmtpCheckResult> {
     const budgetMs = opts.budgetMs ?? 180_000;
     const initialDelayMs = opts.initialDelayMs ?? 2_000;
     const maxDelayMs = opts.maxDelayMs ?? 30_000;
@@ -136,10 +145,11 @@ export function createSmtpCheck(opts: SmtpCheckOptions = {}): (cred: SmtpCredent
         throw new Error(`createSmtpCheck: tlsMode must be "starttls" or "implicit", got ${JSON.stringify(opts.tlsMode)}`);
     }
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    const log = opts.log ?? (() => undefined);
+    const defaultLog = opts.log ?? (() => undefined);
     const now = opts.now ?? Date.now;
 
-    return async (cred: SmtpCredentialValue): Promise<SmtpCheckResult> => {
+    return async (cred: SmtpCredentialValue, call: SmtpCheckCall = {}): Promise<SmtpCheckResult> => {
+        const log = call.log ?? defaultLog;
         if (!cred || typeof cred !== "object") throw new Error("SMTP check: credential must be an object");
         const username = requireText(cred.username, "credential.username");
         const password = requireText(cred.password, "credential.password");

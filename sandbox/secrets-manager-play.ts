@@ -4,7 +4,13 @@
  * tests run the real handler through these calls. An emulation of what AWS does, named as such wherever used.
  */
 import { randomUUID } from "crypto";
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
+import {
+    DescribeSecretCommand,
+    GetSecretValueCommand,
+    PutSecretValueCommand,
+    SecretsManagerClient,
+    UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
 import type { RotationEvent } from "../runtime/auto/rotation-handler";
 
 /** The four rotation steps, in the order Secrets Manager invokes them. */
@@ -43,5 +49,30 @@ export async function playRotation(
         await afterStep(step);
     }
     await removePendingLabel(secrets, secretId, token);
+    return token;
+}
+
+/**
+ * Secrets Manager's configuration test, run when rotation is configured (or its schedule changes) with
+ * RotateImmediately=false: "the test creates an AWSPENDING version of the secret and then removes it", invoking
+ * only testSecret on it. Whether that version holds no value or a copy of the current one is not documented:
+ * moto's version is always a copy; `beforeTest(token)` is where a caller emulates the value-less variant (the
+ * tests fault GetSecretValue of that version at the proxy). The pending label goes whether the test passed or
+ * not; a failing testSecret's error propagates. Returns the token.
+ */
+export async function playConfigurationTest(
+    secrets: SecretsManagerClient,
+    secretId: string,
+    handler: (event: RotationEvent) => Promise<void>,
+    beforeTest: (token: string) => void | Promise<void> = () => undefined,
+): Promise<string> {
+    const token = await createPendingVersion(secrets, secretId);
+    await beforeTest(token);
+    try {
+        await handler({ Step: "testSecret", SecretId: secretId, ClientRequestToken: token });
+    } finally {
+        const stages = (await secrets.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {};
+        if (stages[token]?.includes("AWSPENDING")) await removePendingLabel(secrets, secretId, token);
+    }
     return token;
 }

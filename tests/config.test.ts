@@ -106,6 +106,61 @@ describe("configuration validation", () => {
         });
     });
 
+    describe("smtpEndpoint: only an SES SMTP endpoint of sesRegion unless opted in (issue 12 item 10)", () => {
+        const accepted: [string, string][] = [
+            ["eu-west-1", "email-smtp.eu-west-1.amazonaws.com"],
+            ["us-east-1", "email-smtp-fips.us-east-1.amazonaws.com"],
+            ["us-gov-west-1", "email-smtp.us-gov-west-1.amazonaws.com"],
+            ["cn-northwest-1", "email-smtp.cn-northwest-1.amazonaws.com.cn"],
+            ["eu-west-1", "vpce-0123456789abcdef0-abcdefgh.email-smtp.eu-west-1.vpce.amazonaws.com"],
+            ["eu-west-1", "vpce-0123456789abcdef0-abcdefgh-eu-west-1a.email-smtp.eu-west-1.vpce.amazonaws.com"],
+            ["eu-west-1", "Email-SMTP.EU-West-1.AmazonAWS.com"],
+        ];
+        for (const [sesRegion, host] of accepted) {
+            it(`accepts ${host} for ${sesRegion}`, () => assert.strictEqual(validate({ sesRegion, smtpEndpoint: host }).smtpEndpoint, host));
+        }
+        const refused: [string, string, RegExp][] = [
+            ["eu-west-1", "mail.corp.example", /is not an SES SMTP endpoint/],
+            ["eu-west-1", "email-smtp.eu-west-1.amazonaws.com.evil.example", /is not an SES SMTP endpoint/],
+            ["eu-west-1", "email-smtp.eu-west-1.amazonaws.co", /is not an SES SMTP endpoint/],
+            ["eu-west-1", "xemail-smtp.eu-west-1.amazonaws.com", /is not an SES SMTP endpoint/],
+            ["eu-west-1", "vpce-0123-abcd.s3.eu-west-1.vpce.amazonaws.com", /is not an SES SMTP endpoint/],
+            ["eu-west-1", "email-smtp.us-east-1.amazonaws.com", /of us-east-1, not of the SES region eu-west-1/],
+            ["eu-west-1", "email-smtp.eu-west-1.amazonaws.com.cn", /China regions only/],
+            ["cn-north-1", "email-smtp.cn-north-1.amazonaws.com", /amazonaws\.com\.cn/],
+        ];
+        for (const [sesRegion, host, why] of refused) {
+            it(`refuses ${host} for ${sesRegion}, naming smtpEndpoint and the opt-in flag`, () => {
+                assert.throws(() => validate({ sesRegion, smtpEndpoint: host }), (e: Error) => {
+                    assert.ok(e.message.startsWith('SmtpCredentialRotator "payments": args.smtpEndpoint '), e.message);
+                    assert.match(e.message, why);
+                    assert.match(e.message, /set SmtpCredentialRotator "payments": args\.allowNonSesSmtpEndpoint to true/);
+                    return true;
+                });
+            });
+        }
+
+        it("allowNonSesSmtpEndpoint: true accepts another host name or an IPv4 address (still a host name)", () => {
+            assert.strictEqual(validate({ smtpEndpoint: "relay.corp.example", allowNonSesSmtpEndpoint: true }).smtpEndpoint, "relay.corp.example");
+            assert.strictEqual(validate({ smtpEndpoint: "127.0.0.1", allowNonSesSmtpEndpoint: true }).allowNonSesSmtpEndpoint, true);
+            rejectsKey(() => validate({ smtpEndpoint: "smtp://relay", allowNonSesSmtpEndpoint: true }), "smtpEndpoint");
+            rejectsKey(() => validate({ allowNonSesSmtpEndpoint: "yes" as unknown as boolean }), "allowNonSesSmtpEndpoint");
+            assert.strictEqual(validate({}).allowNonSesSmtpEndpoint, false);
+        });
+
+        it("the stack config error names both config keys", () => {
+            const get = (over: Record<string, string>) => (k: string) =>
+                ({ businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: '["example.com"]', fleetTable: "create", ...over })[k];
+            assert.throws(
+                () => readStackConfig(get({ smtpEndpoint: "relay.corp.example" })),
+                /^Error: stack config "ses-smtp-rotator:smtpEndpoint" is not an SES SMTP endpoint .*set stack config "ses-smtp-rotator:allowNonSesSmtpEndpoint" to true/,
+            );
+            const s = readStackConfig(get({ smtpEndpoint: "relay.corp.example", allowNonSesSmtpEndpoint: "true" }));
+            assert.strictEqual(s.rotator.smtpEndpoint, "relay.corp.example");
+            assert.strictEqual(s.rotatorArgs.allowNonSesSmtpEndpoint, true);
+        });
+    });
+
     describe("EmailServerFleet args", () => {
         const fleetLabel = argsLabel("EmailServerFleet", "f");
         const check = (args: any) => validateFleetArgs(fleetLabel, args);

@@ -21,6 +21,7 @@ import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { CredentialReference, DOCUMENT_PARAMETER_PATTERNS, DocumentParameterName, documentParameters, IIS_SCRIPT_FILE, postfixDocumentContent } from "../documents";
 import { readStackConfig, STACK_CONFIG_KEYS } from "../components/config";
 import { createConfirmationApiHandler } from "../runtime/manual/confirmation-api";
+import { linkIdHash } from "../runtime/manual/confirmation-store";
 import { substituteParameters } from "../sandbox/fleet-agent";
 import { resetAws, testEnv } from "./support/hooks";
 import { leakScanner } from "./support/leak-scanner";
@@ -215,7 +216,7 @@ describe("hostile input: confirmation API (real handler, emitted state machines 
         // A link item whose server item carries a different link id (e.g. a stale or planted pointer).
         const planted = "Z".repeat(43);
         const target = await rig.store.getByConfirmationId(links[b.ownerEmail]);
-        await rig.dynamodb.send(new PutItemCommand({ TableName: rig.confirmationTable, Item: { pk: { S: `link#${planted}` }, executionName: { S: target!.executionName }, expiresAt: { N: String(target!.expiresAt) } } }));
+        await rig.dynamodb.send(new PutItemCommand({ TableName: rig.confirmationTable, Item: { pk: { S: `link#${linkIdHash(planted)}` }, executionName: { S: target!.executionName }, expiresAt: { N: String(target!.expiresAt) } } }));
         assert.strictEqual((await rig.api("POST", planted, "action=confirm")).statusCode, 404);
         assert.strictEqual((await rig.store.getByConfirmationId(links[b.ownerEmail]))!.status, "pending");
         assert.strictEqual(taskCalls(), 0);
@@ -253,7 +254,7 @@ describe("hostile input: stack config (every key, generated invalid values, erro
         fleetTagKey: ["SmtpFleet"], fleetTagValue: ["payments"], fleetSoftwareTagKey: ["SmtpSoftware"],
         fleetTable: ["mail-servers", { fleetTagKey: undefined, fleetTagValue: undefined }], serverRoleNames: ['["mail-server"]'], notifyEmails: ['["ops@example.com"]'],
         rotateAfterDays: ["30"], scheduleExpression: ["rate(7 days)"], rotationWindow: ["4h"], rotateImmediately: ["false"],
-        kmsKeyArn: ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"], smtpEndpoint: ["email-smtp.eu-west-1.amazonaws.com"],
+        kmsKeyArn: ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"], smtpEndpoint: ["email-smtp.eu-west-1.amazonaws.com"], allowNonSesSmtpEndpoint: ["false"],
         smtpPort: ["465"], fleetDeadlineSeconds: ["300"], retirementObservationHours: ["24"], retirementGraceDays: ["3"], logRetentionDays: ["90"],
         retirementOverrideKeyId: ["AKIAIOSFODNN7EXAMPLE"], rotateNow: ["2026-11-29"],
         // Manual-mode keys are validated in auto mode too (a typo fails before the mode is switched).

@@ -40,10 +40,10 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         const children = Object.fromEntries((await r.executions()).filter((e) => e.executionArn.includes(":ManualConfirmation:")).map((e) => [e.name.slice(0, 19), e.status]));
         assert.deepStrictEqual(children, { [servers[0].serverId]: "SUCCEEDED", [servers[1].serverId]: "FAILED", [servers[2].serverId]: "FAILED" });
 
-        // The silent owner got reminders with the same link; the link is now expired and changes nothing.
+        // The silent owner got reminders, each with a fresh link (only link hashes are stored); the first link is now expired and changes nothing.
         const toSilent = r.ownerMails().filter((m) => m.to === servers[2].ownerEmail);
         assert.ok(toSilent.length >= 2, `reminders sent: ${toSilent.length - 1}`);
-        assert.ok(toSilent.slice(1).every((m) => m.subject.startsWith("Reminder:") && m.confirmationId === toSilent[0].confirmationId));
+        assert.ok(toSilent.slice(1).every((m) => m.subject.startsWith("Reminder:") && m.confirmationId && m.confirmationId !== toSilent[0].confirmationId));
         const before = taskCompletions().length;
         const late = await r.api("POST", toSilent[0].confirmationId, "action=confirm");
         assert.strictEqual(late.statusCode, 410);

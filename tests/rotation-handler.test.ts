@@ -298,7 +298,18 @@ describe("rotationConfigFromEnv (the rotation Lambda's environment)", () => {
         [{ FLEET_DEADLINE_SECONDS: "900" }, /FLEET_DEADLINE_SECONDS must be an integer from 30 to 840/],
         [{ RETIRE_OBSERVATION_HOURS: "-1" }, /RETIRE_OBSERVATION_HOURS must be a number from 0/],
         [{ RETIRE_GRACE_DAYS: "soon" }, /RETIRE_GRACE_DAYS must be a number/],
+        // issue 12 item 10: the new password goes to SMTP_ENDPOINT at every rotation; only SES hosts unless opted in
+        [{ SMTP_ENDPOINT: "mail.corp.example" }, /SMTP_ENDPOINT is not an SES SMTP endpoint.*set ALLOW_NON_SES_SMTP_ENDPOINT=true/],
+        [{ SMTP_ENDPOINT: "127.0.0.1" }, /SMTP_ENDPOINT is not an SES SMTP endpoint/],
+        [{ SMTP_ENDPOINT: "email-smtp.us-east-1.amazonaws.com" }, /SMTP_ENDPOINT is the SES SMTP endpoint of us-east-1, not of the SES region eu-west-1/],
+        [{ SMTP_ENDPOINT: "127.0.0.1", ALLOW_NON_SES_SMTP_ENDPOINT: "yes" }, /ALLOW_NON_SES_SMTP_ENDPOINT must be true or false/],
     ];
+    it("accepts an SES VPC endpoint name, and any host with ALLOW_NON_SES_SMTP_ENDPOINT=true", () => {
+        const vpce = "vpce-0123456789abcdef0-abcdefgh.email-smtp.eu-west-1.vpce.amazonaws.com";
+        assert.strictEqual(rotationConfigFromEnv({ ...env, SMTP_ENDPOINT: vpce }).smtpEndpoint, vpce);
+        assert.strictEqual(rotationConfigFromEnv({ ...env, SMTP_ENDPOINT: "127.0.0.1", ALLOW_NON_SES_SMTP_ENDPOINT: "true" }).smtpEndpoint, "127.0.0.1");
+    });
+
     for (const [over, expected] of cases) {
         it(`names the bad variable: ${Object.keys(over)[0]}=${JSON.stringify(Object.values(over)[0])}`, () => {
             assert.throws(() => rotationConfigFromEnv({ ...env, ...over }), expected);

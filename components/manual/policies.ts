@@ -3,7 +3,7 @@
  * Every ARN is built or given with the deployment's partition; no action gets "*" as resource unless the
  * action has no resource-level permissions (ec2:DescribeInstances, states:SendTask*), which is noted.
  */
-import { AwsContext, PolicyDocument, PolicyStatement } from "../policies";
+import { AwsContext, kmsViaService, PolicyDocument, PolicyStatement } from "../policies";
 
 export interface ManualLambdaScope {
     /** the function's own log group */
@@ -35,7 +35,7 @@ export function createCredentialPolicy(ctx: AwsContext, s: ManualLambdaScope & {
             Effect: "Allow",
             Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
             Resource: s.kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": `ssm.${ctx.region}.amazonaws.com` } },
+            Condition: { StringEquals: { "kms:ViaService": kmsViaService("ssm", ctx) } },
         });
     }
     return doc(...statements, logs(s));

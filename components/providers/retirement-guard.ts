@@ -188,7 +188,14 @@ export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<Retirement
         const records = await recordsOf(news, await connect(news));
         const now = new Date();
         const overridePending = !!news.overrideKeyId && records.some((r) => r.accessKeyId === news.overrideKeyId && r.phase === "held" && !r.overrideAt);
-        const due = records.some((r) => transitionDue(r, news.observationHours, now));
+        // Due = a time-based step the last run scheduled (its nextStepAt) has come, or a record the last run did
+        // not see. A record the last run left as it was without a next step (e.g. the replacement key is not
+        // Active) is not due again by itself: otherwise every preview would show a change that `up` cannot make.
+        const due = records.some((r) => {
+            const last = (olds.retirements ?? []).find((p) => p.accessKeyId === r.accessKeyId);
+            if (!last) return transitionDue(r, news.observationHours, now);
+            return last.nextStepAt !== undefined && now.getTime() >= Date.parse(last.nextStepAt);
+        });
         const changedSinceLastCheck = fingerprint(records) !== fingerprint(olds.retirements ?? []);
         return { changes: overridePending || due || changedSinceLastCheck, replaces: [], deleteBeforeReplace: false };
     },

@@ -4,6 +4,7 @@
  */
 import type { FleetTarget } from "../fleet-target";
 import { IAM_USER_NAME_PATTERN } from "../access-keys";
+import { sesSmtpEndpointProblem } from "../credential";
 import { isAwsRegion } from "../smtp-password";
 import type { RetirementPolicy } from "../retirement";
 
@@ -13,7 +14,10 @@ export interface RotationConfig {
     iamUserName: string;
     /** SES region the SMTP password is derived for (SES_REGION); may differ from the Lambda's region */
     sesRegion: string;
-    /** SMTP host (SMTP_ENDPOINT); default email-smtp.<sesRegion>.amazonaws.com */
+    /**
+     * SMTP host (SMTP_ENDPOINT); default email-smtp.<sesRegion>.amazonaws.com. Must be an SES SMTP endpoint of
+     * SES_REGION (see sesSmtpEndpointProblem) unless ALLOW_NON_SES_SMTP_ENDPOINT is "true".
+     */
     smtpEndpoint?: string;
     /** 587 = STARTTLS (default), 465 = implicit TLS (SMTP_PORT) */
     smtpPort: 587 | 465;
@@ -97,6 +101,12 @@ export function rotationConfigFromEnv(env: Env): RotationConfig {
     if (!isAwsRegion(sesRegion)) bad("SES_REGION", "is not an AWS region (e.g. eu-west-1)", sesRegion);
     const smtpEndpoint = optional(env, "SMTP_ENDPOINT");
     if (smtpEndpoint !== undefined && !/^[A-Za-z0-9.-]{1,253}$/.test(smtpEndpoint)) bad("SMTP_ENDPOINT", "must be a host name", smtpEndpoint);
+    const allowAny = optional(env, "ALLOW_NON_SES_SMTP_ENDPOINT");
+    if (allowAny !== undefined && allowAny !== "true" && allowAny !== "false") bad("ALLOW_NON_SES_SMTP_ENDPOINT", "must be true or false", allowAny);
+    const endpointProblem = smtpEndpoint === undefined || allowAny === "true" ? undefined : sesSmtpEndpointProblem(smtpEndpoint, sesRegion);
+    if (endpointProblem) {
+        bad("SMTP_ENDPOINT", `${endpointProblem}; the new SMTP password is sent there at every rotation (set ALLOW_NON_SES_SMTP_ENDPOINT=true to allow another host)`, smtpEndpoint);
+    }
     const portText = optional(env, "SMTP_PORT");
     let smtpPort: 587 | 465 = ROTATION_CONFIG_DEFAULTS.smtpPort;
     if (portText !== undefined) {

@@ -17,8 +17,11 @@ export interface RotationDeps {
     sns: SNSClient;
     /** needed when the fleet target is a DynamoDB table */
     dynamodb?: DynamoDBClient;
-    /** proves a credential by SMTP AUTH (runtime/smtp-check.ts createSmtpCheck); rejects when it does not work */
-    smtpCheck: (cred: SmtpCredentialValue) => Promise<unknown>;
+    /**
+     * proves a credential by SMTP AUTH (runtime/smtp-check.ts createSmtpCheck); rejects when it does not work.
+     * The handler passes its per-invocation redacting logger as `call.log`: the check's retry lines reach its log.
+     */
+    smtpCheck: (cred: SmtpCredentialValue, call?: { log?: Logger }) => Promise<unknown>;
     now?: () => Date;
     log?: Logger;
     /** used between SSM polls (default: setTimeout) */

@@ -73,7 +73,7 @@ async function setSecretStep(ctx: StepContext): Promise<FleetUpdateResult> {
     const pending = await requirePending(ctx, "setSecret");
     // Prove the new credential with SES (waiting out IAM propagation) BEFORE any server gets it: a server
     // must never be switched to a credential SES refuses (found by the fault matrix: 535 during propagation).
-    await ctx.deps.smtpCheck(pending.value);
+    await ctx.deps.smtpCheck(pending.value, { log: ctx.log });
     const now = ctx.now();
     let waitMs = ctx.config.fleetDeadlineSeconds * 1000;
     if (ctx.remainingMs !== undefined) waitMs = Math.max(0, Math.min(waitMs, ctx.remainingMs - LAMBDA_MARGIN_MS));
@@ -111,9 +111,34 @@ async function setSecretStep(ctx: StepContext): Promise<FleetUpdateResult> {
     return result;
 }
 
+/**
+ * Secrets Manager's configuration test: when rotation is configured or its schedule changes without
+ * RotateImmediately, AWS invokes only testSecret, on a fresh AWSPENDING version it removes afterwards. That
+ * version holds no value or a copy of the current one (not documented which): no createSecret ran for it. The
+ * test then checks the current credential and succeeds quietly (no notice). Returns false for a real rotation.
+ */
+async function configurationTest(ctx: StepContext): Promise<boolean> {
+    const pending = await readCredential(ctx.deps.secrets, ctx.secret.arn, { versionId: ctx.token });
+    const current = await readCredential(ctx.deps.secrets, ctx.secret.arn, { stage: "AWSCURRENT" });
+    if (current) ctx.secrets.push(current.value.password);
+    if (pending) ctx.secrets.push(pending.value.password);
+    if (pending && pending.value.username !== current?.value.username) return false;
+    if (!current) {
+        throw new Error(`testSecret: pending version ${ctx.token} of ${ctx.secret.arn} holds ${pending ? "a copy of" : "no"} credential and AWSCURRENT holds no SMTP credential to test`);
+    }
+    const outcome = await ctx.deps.smtpCheck(current.value, { log: ctx.log });
+    ctx.log("testSecret: Secrets Manager's configuration test (no createSecret ran for this version): the current credential works", {
+        pendingValue: pending ? "copy of current" : "none",
+        accessKeyId: current.value.username,
+        outcome: outcome ?? null,
+    });
+    return true;
+}
+
 async function testSecretStep(ctx: StepContext): Promise<void> {
+    if (await configurationTest(ctx)) return;
     const pending = await requirePending(ctx, "testSecret");
-    const outcome = await ctx.deps.smtpCheck(pending.value);
+    const outcome = await ctx.deps.smtpCheck(pending.value, { log: ctx.log });
     ctx.log("testSecret: SMTP AUTH accepted the pending credential", { accessKeyId: pending.value.username, outcome: outcome ?? null });
 }
 

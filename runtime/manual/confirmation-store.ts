@@ -4,14 +4,18 @@
  *
  * Two item kinds, both read with strongly consistent GetItem:
  *  - `pk = "server#<ManualConfirmation execution name>"`: the server, the credential reference, the parent's
- *    task token (to report the outcome to CredentialRotation), the waiting task's token, the link id, the
- *    status (`starting` → `pending` → `confirmed` | `rejected` | `expired`) and `expiresAt`;
- *  - `pk = "link#<confirmation id>"`: points from the opaque, random, single-use link id to the server item.
- * Every status change is a conditional write, so replays and races change nothing.
+ *    task token (to report the outcome to CredentialRotation), the waiting task's token, the SHA-256 of every
+ *    link id mailed for this wait (`linkHashes`), the status (`starting` → `pending` → `confirmed` |
+ *    `rejected` | `expired`) and `expiresAt`;
+ *  - `pk = "link#<SHA-256 of the link id>"`: points from an opaque, random link to the server item.
+ * Link ids themselves are never stored: whoever reads the table, a backup or DynamoDB data events learns only
+ * their hashes, which confirm nothing. Each mail (first request, retry, reminder) carries a fresh id; every id
+ * mailed for a wait stays valid until the server is decided. Every status change is a conditional write, so
+ * replays and races change nothing.
  */
 import ddbSdk = require("@aws-sdk/client-dynamodb");
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { randomBytes } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import type { FleetServer, ServerSoftware } from "../fleet-target";
 import type { CredentialRef } from "./types";
 
@@ -28,7 +32,8 @@ export interface ServerConfirmation {
     parentTaskToken?: string;
     /** ManualConfirmation's waiting task token (the confirmation completes it) */
     taskToken?: string;
-    confirmationId?: string;
+    /** SHA-256 (hex) of each link id mailed for this wait ({@link linkIdHash}); the ids are never stored */
+    linkHashes?: string[];
     /** epoch seconds; also the table's TTL attribute (items vanish some time after) */
     expiresAt?: number;
     decidedAt?: string;
@@ -42,7 +47,12 @@ export function newConfirmationId(): string {
 }
 
 const serverKey = (executionName: string) => ({ pk: { S: `server#${executionName}` } });
-const linkKey = (confirmationId: string) => ({ pk: { S: `link#${confirmationId}` } });
+/** What the table stores for a link id: its SHA-256, hex. */
+export function linkIdHash(confirmationId: string): string {
+    return createHash("sha256").update(confirmationId, "utf8").digest("hex");
+}
+
+const linkKey = (hash: string) => ({ pk: { S: `link#${hash}` } });
 
 /** True for DynamoDB's failed-condition error. */
 export function isConditionFailed(e: unknown): boolean {
@@ -64,7 +74,7 @@ function toItem(c: ServerConfirmation): Record<string, AttributeValue> {
     };
     if (c.parentTaskToken) item.parentTaskToken = { S: c.parentTaskToken };
     if (c.taskToken) item.taskToken = { S: c.taskToken };
-    if (c.confirmationId) item.confirmationId = { S: c.confirmationId };
+    if (c.linkHashes?.length) item.linkHashes = { SS: c.linkHashes };
     if (c.expiresAt !== undefined) item.expiresAt = { N: String(c.expiresAt) };
     if (c.decidedAt) item.decidedAt = { S: c.decidedAt };
     return item;
@@ -80,7 +90,7 @@ function fromItem(item: Record<string, AttributeValue>): ServerConfirmation {
         status: s("status") as ConfirmationStatus,
         ...(s("parentTaskToken") ? { parentTaskToken: s("parentTaskToken") } : {}),
         ...(s("taskToken") ? { taskToken: s("taskToken") } : {}),
-        ...(s("confirmationId") ? { confirmationId: s("confirmationId") } : {}),
+        ...(item.linkHashes?.SS?.length ? { linkHashes: item.linkHashes.SS } : {}),
         ...(item.expiresAt?.N ? { expiresAt: Number(item.expiresAt.N) } : {}),
         ...(s("decidedAt") ? { decidedAt: s("decidedAt") } : {}),
     };
@@ -100,14 +110,39 @@ export class ConfirmationStore {
         return out.Item ? fromItem(out.Item) : undefined;
     }
 
-    /** The server item a link id points to (undefined for unknown ids). */
+    /** The server item a link id points to, looked up by the id's hash (undefined for unknown ids). */
     async getByConfirmationId(confirmationId: string): Promise<ServerConfirmation | undefined> {
         if (!CONFIRMATION_ID_PATTERN.test(confirmationId)) return undefined;
-        const out = await this.dynamodb.send(new ddbSdk.GetItemCommand({ TableName: this.tableName, Key: linkKey(confirmationId), ConsistentRead: true }));
+        const hash = linkIdHash(confirmationId);
+        const out = await this.dynamodb.send(new ddbSdk.GetItemCommand({ TableName: this.tableName, Key: linkKey(hash), ConsistentRead: true }));
         const executionName = out.Item?.executionName?.S;
         if (!executionName) return undefined;
         const found = await this.get(executionName);
-        return found?.confirmationId === confirmationId ? found : undefined;
+        return found?.linkHashes?.includes(hash) ? found : undefined;
+    }
+
+    /** Stores a fresh link id's hash (link item, then the server item's set under `condition`); returns the id. */
+    private async addLink(executionName: string, expiresAt: number, update: { set: string; condition: string; values: Record<string, AttributeValue> }): Promise<string> {
+        const confirmationId = newConfirmationId();
+        const hash = linkIdHash(confirmationId);
+        await this.dynamodb.send(
+            new ddbSdk.PutItemCommand({
+                TableName: this.tableName,
+                Item: { ...linkKey(hash), executionName: { S: executionName }, expiresAt: { N: String(expiresAt) } },
+                ConditionExpression: "attribute_not_exists(pk)",
+            }),
+        );
+        await this.dynamodb.send(
+            new ddbSdk.UpdateItemCommand({
+                TableName: this.tableName,
+                Key: serverKey(executionName),
+                UpdateExpression: `${update.set ? `${update.set} ` : ""}ADD linkHashes :h`,
+                ConditionExpression: update.condition,
+                ExpressionAttributeNames: { "#s": "status" },
+                ExpressionAttributeValues: { ...update.values, ":h": { SS: [hash] } },
+            }),
+        );
+        return confirmationId;
     }
 
     /**
@@ -133,40 +168,31 @@ export class ConfirmationStore {
     }
 
     /**
-     * Makes the server wait for its owner: stores the waiting task's token and the link id (kept across
-     * retries of the waiting task, so a link already e-mailed stays valid). Returns the link id.
-     * Only a server that is still undecided can be (re)armed.
+     * Makes the server wait for its owner: stores the waiting task's token and the hash of a fresh link id
+     * (links mailed by earlier tries of the waiting task stay valid). Returns the link id, which only the mail
+     * carries. Only a server that is still undecided can be (re)armed.
      */
     async arm(executionName: string, taskToken: string, expiresAt: number): Promise<string> {
         const existing = await this.get(executionName);
         if (!existing) throw new Error(`confirmation table ${this.tableName}: no server item for execution ${executionName} (was it started by CredentialRotation?)`);
-        const confirmationId = existing.confirmationId ?? newConfirmationId();
-        if (!existing.confirmationId) {
-            await this.dynamodb.send(
-                new ddbSdk.PutItemCommand({
-                    TableName: this.tableName,
-                    Item: { ...linkKey(confirmationId), executionName: { S: executionName }, expiresAt: { N: String(expiresAt) } },
-                    ConditionExpression: "attribute_not_exists(pk)",
-                }),
-            );
+        return this.addLink(executionName, expiresAt, {
+            set: "SET taskToken = :t, expiresAt = :e, #s = :pending",
+            condition: "#s IN (:starting, :pending)",
+            values: { ":t": { S: taskToken }, ":e": { N: String(expiresAt) }, ":pending": { S: "pending" }, ":starting": { S: "starting" } },
+        });
+    }
+
+    /**
+     * A fresh link id for a reminder to a server that is still `pending` (the links mailed before stay valid).
+     * Returns undefined when the server was decided meanwhile (nothing stored then but an orphan link item).
+     */
+    async newLink(executionName: string, expiresAt: number): Promise<string | undefined> {
+        try {
+            return await this.addLink(executionName, expiresAt, { set: "", condition: "#s = :pending", values: { ":pending": { S: "pending" } } });
+        } catch (e) {
+            if (isConditionFailed(e)) return undefined;
+            throw e;
         }
-        await this.dynamodb.send(
-            new ddbSdk.UpdateItemCommand({
-                TableName: this.tableName,
-                Key: serverKey(executionName),
-                UpdateExpression: "SET taskToken = :t, confirmationId = :c, expiresAt = :e, #s = :pending",
-                ConditionExpression: "#s IN (:starting, :pending) AND (attribute_not_exists(confirmationId) OR confirmationId = :c)",
-                ExpressionAttributeNames: { "#s": "status" },
-                ExpressionAttributeValues: {
-                    ":t": { S: taskToken },
-                    ":c": { S: confirmationId },
-                    ":e": { N: String(expiresAt) },
-                    ":pending": { S: "pending" },
-                    ":starting": { S: "starting" },
-                },
-            }),
-        );
-        return confirmationId;
     }
 
     /**
@@ -182,13 +208,13 @@ export class ConfirmationStore {
                     TableName: this.tableName,
                     Key: serverKey(found.executionName),
                     UpdateExpression: "SET #s = :outcome, decidedAt = :now",
-                    ConditionExpression: outcome === "expired" ? "#s = :pending AND confirmationId = :c" : "#s = :pending AND confirmationId = :c AND expiresAt > :nowSec",
+                    ConditionExpression: outcome === "expired" ? "#s = :pending AND contains(linkHashes, :h)" : "#s = :pending AND contains(linkHashes, :h) AND expiresAt > :nowSec",
                     ExpressionAttributeNames: { "#s": "status" },
                     ExpressionAttributeValues: {
                         ":outcome": { S: outcome },
                         ":now": { S: new Date(nowSeconds * 1000).toISOString() },
                         ":pending": { S: "pending" },
-                        ":c": { S: confirmationId },
+                        ":h": { S: linkIdHash(confirmationId) },
                         ...(outcome === "expired" ? {} : { ":nowSec": { N: String(nowSeconds) } }),
                     },
                     ReturnValues: "ALL_NEW",
@@ -211,9 +237,9 @@ export class ConfirmationStore {
                     TableName: this.tableName,
                     Key: serverKey(found.executionName),
                     UpdateExpression: "SET #s = :pending REMOVE decidedAt",
-                    ConditionExpression: "#s = :from AND confirmationId = :c",
+                    ConditionExpression: "#s = :from AND contains(linkHashes, :h)",
                     ExpressionAttributeNames: { "#s": "status" },
-                    ExpressionAttributeValues: { ":pending": { S: "pending" }, ":from": { S: from }, ":c": { S: confirmationId } },
+                    ExpressionAttributeValues: { ":pending": { S: "pending" }, ":from": { S: from }, ":h": { S: linkIdHash(confirmationId) } },
                 }),
             );
         } catch (e) {

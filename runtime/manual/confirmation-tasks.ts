@@ -169,8 +169,11 @@ export function createConfirmationTaskHandlers(deps: ConfirmationTaskDeps, confi
             const item = await deps.store.get(executionName);
             // `waiting: false` ends the reminder loop: the server was decided (or is unknown).
             const waiting = item?.status === "starting" || item?.status === "pending";
-            if (!item || item.status !== "pending" || !item.confirmationId || item.expiresAt === undefined) return { reminded: false, waiting };
-            await mailOwner(item.server, item.credential, item.rotation, item.confirmationId, item.expiresAt, true);
+            if (!item || item.status !== "pending" || !item.linkHashes?.length || item.expiresAt === undefined) return { reminded: false, waiting };
+            // Only link hashes are stored: a reminder carries a fresh link (earlier links stay valid).
+            const confirmationId = await deps.store.newLink(executionName, item.expiresAt);
+            if (!confirmationId) return { reminded: false, waiting: false };
+            await mailOwner(item.server, item.credential, item.rotation, confirmationId, item.expiresAt, true);
             log("owner reminded", { executionName, serverId: item.server.serverId });
             return { reminded: true, waiting };
         },

@@ -37,8 +37,8 @@ import { serializeCredential, SmtpCredentialValue } from "../../runtime/credenti
 import { createSmtpCheck } from "../../runtime/smtp-check";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createFleetTable, createTaggedInstances, makeServers } from "../../sandbox/ec2-fleet";
-import { createPendingVersion, removePendingLabel, STEPS } from "../../sandbox/secrets-manager-play";
-export { createPendingVersion, playRotation, removePendingLabel, STEPS } from "../../sandbox/secrets-manager-play";
+import { createPendingVersion, playConfigurationTest, removePendingLabel, STEPS } from "../../sandbox/secrets-manager-play";
+export { createPendingVersion, playConfigurationTest, playRotation, removePendingLabel, STEPS } from "../../sandbox/secrets-manager-play";
 import { clientConfig, testEnv } from "./hooks";
 import { leakScanner } from "./leak-scanner";
 import type { SesEndpoint } from "../../sandbox/ses-endpoint";
@@ -176,6 +176,20 @@ export class RotationWorld {
             testEnv().proxy.addFault({ service: "secretsmanager", operation: "GetSecretValue", bodyIncludes: token, kind: "error", code: "ResourceNotFoundException", status: 400, times: 1 });
         }
         return token;
+    }
+
+    /**
+     * Secrets Manager's configuration test (rotation configured with RotateImmediately=false): testSecret alone on
+     * a fresh AWSPENDING version, then the version's label removed. `pending: "copy"` is moto's copy of the
+     * current value; `"empty"` emulates a value-less version at the proxy (every read of it answers
+     * ResourceNotFoundException, as AWS does for a version without a value). Returns the token.
+     */
+    async configurationTest(pending: "copy" | "empty", handler = this.handler()): Promise<string> {
+        return playConfigurationTest(this.secrets, this.secretArn, handler, (token) => {
+            if (pending === "empty") {
+                testEnv().proxy.addFault({ service: "secretsmanager", operation: "GetSecretValue", bodyIncludes: token, kind: "error", code: "ResourceNotFoundException", status: 400 });
+            }
+        });
     }
 
     /** One step, as Secrets Manager invokes it. */
