@@ -224,6 +224,7 @@ describe("components under Pulumi mocks", () => {
             assert.strictEqual(fn.inputs.role, role.state.arn);
             assert.deepStrictEqual(retirementLambdaConfigFromEnv(fn.inputs.environment.variables), {
                 iamUserName: user.state.name,
+                secretArn: one("aws:secretsmanager/secret:Secret").state.arn,
                 policy: { observationHours: 12, graceDays: 5 },
                 notifyTopicArn: topic.state.arn,
             });
@@ -231,7 +232,13 @@ describe("components under Pulumi mocks", () => {
             assert.deepStrictEqual(
                 policy,
                 retirementLambdaPolicy(
-                    { userArn: user.state.arn, topicArn: topic.state.arn, logGroupArn: named("aws:cloudwatch/logGroup:LogGroup", "payments-retirement").state.arn },
+                    {
+                        userArn: user.state.arn,
+                        topicArn: topic.state.arn,
+                        logGroupArn: named("aws:cloudwatch/logGroup:LogGroup", "payments-retirement").state.arn,
+                        secretArn: one("aws:secretsmanager/secret:Secret").state.arn,
+                        region: DEFAULT_MOCK_AWS.region,
+                    },
                     RETIREMENT_LAMBDA_USER_ACTIONS,
                 ),
             );

@@ -89,16 +89,27 @@ export function completeTaskPolicy(s: ManualLambdaScope & { confirmationTableArn
  * delete them, and keep the retirement records as tags on the user (GetAccessKeyLastUsed is authorized on the
  * key's user).
  */
-export function retireOldKeysPolicy(s: ManualLambdaScope & { userArn: string }): PolicyDocument {
-    return doc(
+export function retireOldKeysPolicy(ctx: AwsContext, s: ManualLambdaScope & { userArn: string; parameterArn: string; kmsKeyArn?: string }): PolicyDocument {
+    const statements: PolicyStatement[] = [
         {
             Sid: "RetireOldKeys",
             Effect: "Allow",
             Action: ["iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags", "iam:TagUser", "iam:UntagUser", "iam:UpdateAccessKey"],
             Resource: s.userArn,
         },
-        logs(s),
-    );
+        // Before every deactivate and delete: which key does the latest parameter version name?
+        { Sid: "ReadCurrentCredential", Effect: "Allow", Action: "ssm:GetParameter", Resource: s.parameterArn },
+    ];
+    if (s.kmsKeyArn) {
+        statements.push({
+            Sid: "DecryptCredentialThroughSsm",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: s.kmsKeyArn,
+            Condition: { StringEquals: { "kms:ViaService": `ssm.${ctx.region}.amazonaws.com` } },
+        });
+    }
+    return doc(...statements, logs(s));
 }
 
 /** Starter: start CredentialRotation. */

@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import retirement = require("../../runtime/retirement");
 import notify = require("../../runtime/notify");
 import accessKeys = require("../../runtime/access-keys");
+import currentCredential = require("../../runtime/current-credential");
 import support = require("./provider-support");
 import type { RetirementRecord, RetirementKeyReport } from "../../runtime/retirement";
 
@@ -33,6 +34,10 @@ export interface RetirementGuardArgs {
     notifyTopicArn?: pulumi.Input<string>;
     /** an operator's release of a held retirement: the held key's id (stack config); empty = none */
     overrideKeyId?: pulumi.Input<string>;
+    /** auto mode: the rotated secret, re-read before every deactivate and delete (AWSCURRENT's key is never retired). Set this or parameterName. */
+    secretArn?: pulumi.Input<string>;
+    /** manual mode: the credential parameter, re-read before every deactivate and delete (its latest version's key is never retired). Set this or secretArn. */
+    parameterName?: pulumi.Input<string>;
 }
 
 /** Plain inputs as the provider receives them. */
@@ -43,6 +48,8 @@ export interface RetirementGuardInputs {
     graceDays: number;
     notifyTopicArn?: string;
     overrideKeyId?: string;
+    secretArn?: string;
+    parameterName?: string;
 }
 
 /** One retirement in progress, as recorded in the outputs. */
@@ -68,10 +75,12 @@ export interface RetirementGuardOutputs extends RetirementGuardInputs {
     heldEvidence?: { lastUsedDate: string; serviceName?: string; region?: string };
     /** what the last override request did */
     override?: { accessKeyId: string; status: "released" | "already-released" | "no-held-retirement"; at: string };
+    /** retirement records refused by the last check (inconsistent, or naming the key in use): nothing was done to them */
+    refused?: { accessKeyId: string; reason: string; record: string }[];
 }
 
 const REPLACING_INPUTS = ["iamUserName", "region"] as const;
-const IN_PLACE_INPUTS = ["observationHours", "graceDays", "notifyTopicArn", "overrideKeyId"] as const;
+const IN_PLACE_INPUTS = ["observationHours", "graceDays", "notifyTopicArn", "overrideKeyId", "secretArn", "parameterName"] as const;
 const HOUR_MS = 3600_000;
 
 function iamClient(region: string) {
@@ -109,9 +118,19 @@ function fingerprint(records: { accessKeyId: string; phase: string; overrideAt?:
         .join(",");
 }
 
+/** The credential store the retirement re-reads before every deactivate and delete. */
+function storeOf(inputs: RetirementGuardInputs): currentCredential.CurrentCredentialReader {
+    if (inputs.secretArn) {
+        const sm = require("@aws-sdk/client-secrets-manager");
+        return currentCredential.secretCredentialReader(new sm.SecretsManagerClient({ region: inputs.region }), inputs.secretArn);
+    }
+    const ssm = require("@aws-sdk/client-ssm");
+    return currentCredential.parameterCredentialReader(new ssm.SSMClient({ region: inputs.region }), inputs.parameterName ?? "");
+}
+
 /** Override (if asked), advance, and shape the outputs. */
 async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutputs> {
-    const deps = { iam: iamClient(inputs.region), sns: inputs.notifyTopicArn ? snsClient(inputs.region) : undefined, log: notify.silentLogger };
+    const deps = { iam: iamClient(inputs.region), sns: inputs.notifyTopicArn ? snsClient(inputs.region) : undefined, log: notify.silentLogger, store: storeOf(inputs) };
     const now = new Date();
     let override: RetirementGuardOutputs["override"];
     if (inputs.overrideKeyId) {
@@ -124,14 +143,20 @@ async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutp
             override = { accessKeyId: inputs.overrideKeyId, status: record?.overrideAt ? "already-released" : "no-held-retirement", at };
         }
     }
-    const report = (await recordsOf(inputs)).length
-        ? await retirement.advanceRetirements(deps, {
-              userName: inputs.iamUserName,
-              policy: { observationHours: inputs.observationHours, graceDays: inputs.graceDays },
-              notifyTopicArn: inputs.notifyTopicArn,
-              now,
-          })
-        : { checkedAt: retirement.isoSeconds(now), keys: [] as RetirementKeyReport[], held: [] as string[] };
+    const report = await retirement
+        .advanceRetirements(deps, {
+            userName: inputs.iamUserName,
+            policy: { observationHours: inputs.observationHours, graceDays: inputs.graceDays },
+            notifyTopicArn: inputs.notifyTopicArn,
+            now,
+        })
+        .catch((e) => {
+            // No user (yet / any more): nothing to retire.
+            if (support.awsErrorName(e) === "NoSuchEntity" || support.awsErrorName(e) === "NoSuchEntityException") {
+                return { checkedAt: retirement.isoSeconds(now), keys: [] as RetirementKeyReport[], held: [] as string[], refused: [] as retirement.RefusedRetirement[] };
+            }
+            throw e;
+        });
     const finished = (k: RetirementKeyReport) => k.action === "deleted" || k.action === "record-removed";
     const retirements = report.keys.filter((k) => !finished(k)).map(({ action: _action, ...rest }) => rest);
     const firstHeld = report.keys.find((k) => k.accessKeyId === report.held[0]);
@@ -144,6 +169,7 @@ async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutp
         heldKeyId: firstHeld?.accessKeyId,
         heldEvidence: firstHeld?.evidence,
         override,
+        refused: report.refused,
     });
 }
 
@@ -156,6 +182,11 @@ export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<Retirement
         support.requireThat(failures, news, "observationHours", (v) => typeof v === "number" && v >= 0 && v <= 24 * 90, "must be a number of hours from 0 to 2160");
         support.requireThat(failures, news, "graceDays", (v) => typeof v === "number" && v >= 0 && v <= 365, "must be a number of days from 0 to 365");
         support.requireThat(failures, news, "notifyTopicArn", (v) => v === undefined || (typeof v === "string" && /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(v)), "must be an SNS topic ARN");
+        support.requireThat(failures, news, "secretArn", (v) => v === undefined || (typeof v === "string" && /^arn:aws[a-z-]*:secretsmanager:/.test(v)), "must be the rotated secret's ARN");
+        support.requireThat(failures, news, "parameterName", (v) => v === undefined || (typeof v === "string" && v.startsWith("/")), "must be the credential parameter's name (starting with /)");
+        if (!support.isUnknown(news.secretArn) && !support.isUnknown(news.parameterName) && !news.secretArn === !news.parameterName) {
+            failures.push({ property: "secretArn", reason: "set exactly one of secretArn (auto mode) or parameterName (manual mode): the retirement re-reads that store before every deactivate and delete" });
+        }
         support.requireThat(failures, news, "overrideKeyId", (v) => v === undefined || v === "" || (typeof v === "string" && /^AKIA[A-Z0-9]{12,124}$/.test(v)), "must be the held access key id (AKIA...) or empty");
         return { inputs: news, failures };
     },
@@ -226,6 +257,8 @@ export class RetirementGuard extends pulumi.dynamic.Resource {
     declare public readonly retirements: pulumi.Output<RetirementSummary[]>;
     /** what the last override request did */
     declare public readonly override: pulumi.Output<RetirementGuardOutputs["override"]>;
+    /** retirement records the last check refused (inconsistent, or naming the key in use) */
+    declare public readonly refused: pulumi.Output<RetirementGuardOutputs["refused"]>;
     /** when the state was last checked */
     declare public readonly checkedAt: pulumi.Output<string>;
 
@@ -241,6 +274,7 @@ export class RetirementGuard extends pulumi.dynamic.Resource {
                 retirements: undefined,
                 retiredKeyIds: undefined,
                 override: undefined,
+                refused: undefined,
                 checkedAt: undefined,
             },
             opts,

@@ -14,7 +14,8 @@ import smSdk = require("@aws-sdk/client-secrets-manager");
 import { AccessKeyInfo, createAccessKeyForSmtp, deleteAccessKey, listAccessKeys, smtpCredentialForKey } from "../access-keys";
 import { serializeCredential, SmtpCredentialValue } from "../credential";
 import { publishNotice } from "../notify";
-import { advanceRetirements, RetirementKeyReport, scheduleRetirement } from "../retirement";
+import { secretCredentialReader } from "../current-credential";
+import { advanceRetirements, RetirementKeyReport } from "../retirement";
 import type { StepContext } from "./context";
 import { readCredential, StoredKeyIndex } from "./secret-versions";
 
@@ -32,26 +33,9 @@ async function putPending(ctx: StepContext, value: SmtpCredentialValue): Promise
     );
 }
 
-/**
- * A key stored in AWSPREVIOUS that still exists but has no retirement record: finishSecret moved AWSCURRENT
- * and crashed before handing the old key to retirement. Hand it over now (observation starts now).
- */
-export async function ensurePreviousKeyRetiring(ctx: StepContext, currentKeyId: string | undefined): Promise<void> {
-    if (!currentKeyId) return;
-    const previous = await readCredential(ctx.deps.secrets, ctx.secret.arn, { stage: "AWSPREVIOUS" });
-    if (!previous || previous.value.username === currentKeyId) return;
-    const keys = await listAccessKeys(ctx.deps.iam, ctx.config.iamUserName);
-    if (!keys.some((k) => k.accessKeyId === previous.value.username)) return;
-    await scheduleRetirement(
-        { iam: ctx.deps.iam, sns: ctx.deps.sns, log: ctx.log },
-        {
-            userName: ctx.config.iamUserName,
-            oldAccessKeyId: previous.value.username,
-            newAccessKeyId: currentKeyId,
-            switchedAt: ctx.now(),
-            observationHours: ctx.config.retirement.observationHours,
-        },
-    );
+/** The retirement's view of this secret: AWSCURRENT is in use, AWSPREVIOUS was replaced by a completed switch. */
+export function retirementDeps(ctx: StepContext) {
+    return { iam: ctx.deps.iam, sns: ctx.deps.sns, log: ctx.log, store: secretCredentialReader(ctx.deps.secrets, ctx.secret.arn) };
 }
 
 function blockingMessage(userName: string, r: RetirementKeyReport): string {
@@ -93,12 +77,8 @@ export async function createSecretStep(ctx: StepContext): Promise<CreateOutcome>
         );
     }
 
-    // Make room: hand a forgotten previous key to retirement, then let due retirements move on.
-    await ensurePreviousKeyRetiring(ctx, currentKeyId);
-    const retirements = await advanceRetirements(
-        { iam: deps.iam, sns: deps.sns, log },
-        { userName, policy: config.retirement, notifyTopicArn: config.notifyTopicArn, now: ctx.now() },
-    );
+    // Make room: due retirements move on (a forgotten AWSPREVIOUS key is handed to retirement first).
+    const retirements = await advanceRetirements(retirementDeps(ctx), { userName, policy: config.retirement, notifyTopicArn: config.notifyTopicArn, now: ctx.now() });
     if (retirements.keys.some((r) => r.action !== "none")) keys = await listAccessKeys(deps.iam, userName);
 
     const index = new StoredKeyIndex(deps.secrets, ctx.secret.arn);
