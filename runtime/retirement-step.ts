@@ -101,6 +101,12 @@ export async function advanceOne(deps: StepDeps, req: StepRequest, record: Retir
         return out(record, "absent", "record-removed", "the key no longer exists; retirement complete");
     }
 
+    // A record naming the key in use is refused before anything else (it is no retirement at all).
+    const current = await deps.store.currentKeyId();
+    if (current === record.accessKeyId) {
+        return refused(`the current credential in ${deps.store.description} names ${record.accessKeyId}: the key in use is never deactivated or deleted, whatever a record says`);
+    }
+
     /** Deletes the (deactivated) key if it is still Inactive and the store agrees; else hold or refuse. */
     const deleteIfSafe = async (r: RetirementRecord, note: string): Promise<RetirementKeyReport | RefusedRetirement> => {
         const fresh = (await listAccessKeys(iam, userName)).find((k) => k.accessKeyId === r.accessKeyId);

@@ -102,7 +102,8 @@ export async function listRetirements(iam: IAMClient, userName: string): Promise
 
 /**
  * Records that `oldAccessKeyId` is to be retired now that every server uses `newAccessKeyId`.
- * Idempotent: an existing record for the old key is kept as it is (its switch time stands).
+ * Idempotent: an existing record for the old key with the same replacement is kept as it is (its switch time
+ * stands); one naming another replacement is replaced.
  */
 export async function scheduleRetirement(
     deps: RetirementRecordDeps,
@@ -115,7 +116,9 @@ export async function scheduleRetirement(
         throw new Error(`scheduleRetirement: oldAccessKeyId and newAccessKeyId are the same key (${req.oldAccessKeyId}); refusing to retire the key in use`);
     }
     const existing = (await listRetirements(deps.iam, req.userName)).find((r) => r.accessKeyId === req.oldAccessKeyId);
-    if (existing) return existing;
+    if (existing && existing.newAccessKeyId === req.newAccessKeyId) return existing;
+    // A record for the old key naming another replacement is stale or forged: the switch that just happened is the truth.
+    if (existing) log("retirement record replaced: it named another replacement", { userName: req.userName, accessKeyId: existing.accessKeyId, recordedNew: existing.newAccessKeyId });
     const record: RetirementRecord = {
         accessKeyId: req.oldAccessKeyId,
         phase: "observing",
