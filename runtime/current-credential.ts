@@ -5,12 +5,11 @@
  * one. Before every deactivate and delete the retirement re-reads the store through a
  * {@link CurrentCredentialReader}: the key the current credential names is never deactivated or deleted,
  * whatever a record says. Auto mode: the secret's AWSCURRENT (and AWSPREVIOUS, the key a completed switch
- * replaced); manual mode: the latest version of the SecureString parameter. Plain SDK v3, no `@pulumi`.
+ * replaced), here; manual mode: the latest version of the SecureString parameter (manual/current-parameter.ts).
+ * Plain SDK v3, no `@pulumi`.
  */
 import smSdk = require("@aws-sdk/client-secrets-manager");
-import ssmSdk = require("@aws-sdk/client-ssm");
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { SSMClient } from "@aws-sdk/client-ssm";
 import { parseCredential } from "./credential";
 
 /** Reads which access key the credential store currently hands to the servers. */
@@ -44,24 +43,5 @@ export function secretCredentialReader(secrets: SecretsManagerClient, secretArn:
         description: `secret ${secretArn} (AWSCURRENT)`,
         currentKeyId: () => secretKeyAt(secrets, secretArn, "AWSCURRENT"),
         replacedKeyId: () => secretKeyAt(secrets, secretArn, "AWSPREVIOUS"),
-    };
-}
-
-/** Manual mode: the latest version of the SecureString parameter (decrypted to read the key id it names). */
-export function parameterCredentialReader(ssm: SSMClient, parameterName: string): CurrentCredentialReader {
-    if (typeof parameterName !== "string" || !parameterName.startsWith("/")) {
-        throw new Error(`parameterCredentialReader: parameterName ${JSON.stringify(parameterName)} must be the credential parameter's name (starting with /)`);
-    }
-    return {
-        description: `parameter ${parameterName} (latest version)`,
-        async currentKeyId() {
-            try {
-                const out = await ssm.send(new ssmSdk.GetParameterCommand({ Name: parameterName, WithDecryption: true }));
-                return parseCredential(out.Parameter?.Value)?.username;
-            } catch (e) {
-                if ((e as { name?: string }).name === "ParameterNotFound") return undefined;
-                throw e;
-            }
-        },
     };
 }

@@ -166,16 +166,16 @@ export async function advanceRetirements(
     const keys = await listAccessKeys(deps.iam, req.userName);
     const scheduled = await scheduleReplacedKey(deps, req, [...records.map((r) => r.accessKeyId), ...invalid.map((r) => r.accessKeyId)], keys.map((k) => k.accessKeyId));
     for (const refused of invalid) await refuse(deps, req, report, refused);
-    for (const record of records) {
-        const entry = await advanceOne(deps, req, record, keys);
+    for (const record of scheduled ? [...records, scheduled.record] : records) {
+        let entry = await advanceOne(deps, req, record, keys);
         if (isRefusal(entry)) {
             await refuse(deps, req, report, entry);
             continue;
         }
+        if (record === scheduled?.record && entry.action === "none") entry = { ...entry, action: "scheduled", note: `${scheduled.note}; ${entry.note}` };
         report.keys.push(entry);
         if (entry.phase === "held" && !entry.overrideAt) report.held.push(entry.accessKeyId);
     }
-    if (scheduled) report.keys.push(scheduled);
     return report;
 }
 
@@ -189,7 +189,7 @@ async function scheduleReplacedKey(
     req: { userName: string; policy: RetirementPolicy; now: Date },
     recorded: string[],
     existing: string[],
-): Promise<RetirementKeyReport | undefined> {
+): Promise<{ record: RetirementRecord; note: string } | undefined> {
     const replaced = await deps.store.replacedKeyId?.();
     if (!replaced || recorded.includes(replaced) || !existing.includes(replaced)) return undefined;
     const current = await deps.store.currentKeyId();
@@ -201,13 +201,7 @@ async function scheduleReplacedKey(
         switchedAt: req.now,
         observationHours: req.policy.observationHours,
     });
-    return {
-        ...record,
-        keyStatus: "Active",
-        action: "scheduled",
-        note: `replaced in ${deps.store.description} by ${current} without a retirement record (an interrupted finish step): retirement scheduled`,
-        ...(record.deactivateAfter ? { nextStepAt: record.deactivateAfter } : {}),
-    };
+    return { record, note: `replaced in ${deps.store.description} by ${current} without a retirement record (an interrupted finish step): retirement scheduled` };
 }
 
 /** Reports and alerts a refused record; changes nothing. Alerted on every run until someone fixes or removes the record. */

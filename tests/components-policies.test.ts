@@ -159,9 +159,8 @@ describe("policy builders", () => {
             const reachable = sdkActionsReachableFrom(path.join(__dirname, "../components/providers/retirement-lambda.ts"));
             const granted = Object.keys(grants(retirementLambdaPolicy(retirementScope, RETIREMENT_LAMBDA_USER_ACTIONS))).filter((a) => !a.startsWith("logs:"));
             assert.deepStrictEqual(granted.filter((a) => !reachable.includes(a)), [], "every grant is used");
-            // The scan works per module: runtime/access-keys.ts also holds key creation, which retirement never calls,
-            // and runtime/current-credential.ts also holds manual mode's parameter reader.
-            assert.deepStrictEqual(reachable.filter((a) => !granted.includes(a)).sort(), ["iam:CreateAccessKey", "ssm:GetParameter"]);
+            // The scan works per module: runtime/access-keys.ts also holds key creation, which retirement never calls.
+            assert.deepStrictEqual(reachable.filter((a) => !granted.includes(a)), ["iam:CreateAccessKey"]);
         });
     });
 

@@ -17,6 +17,7 @@ import retirement = require("../../runtime/retirement");
 import notify = require("../../runtime/notify");
 import accessKeys = require("../../runtime/access-keys");
 import currentCredential = require("../../runtime/current-credential");
+import currentParameter = require("../../runtime/manual/current-parameter");
 import support = require("./provider-support");
 import type { RetirementRecord, RetirementKeyReport } from "../../runtime/retirement";
 
@@ -125,7 +126,7 @@ function storeOf(inputs: RetirementGuardInputs): currentCredential.CurrentCreden
         return currentCredential.secretCredentialReader(new sm.SecretsManagerClient({ region: inputs.region }), inputs.secretArn);
     }
     const ssm = require("@aws-sdk/client-ssm");
-    return currentCredential.parameterCredentialReader(new ssm.SSMClient({ region: inputs.region }), inputs.parameterName ?? "");
+    return currentParameter.parameterCredentialReader(new ssm.SSMClient({ region: inputs.region }), inputs.parameterName ?? "");
 }
 
 /** Override (if asked), advance, and shape the outputs. */

@@ -15,7 +15,7 @@
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import { listAccessKeys } from "../access-keys";
-import { parameterCredentialReader } from "../current-credential";
+import { parameterCredentialReader } from "./current-parameter";
 import { jsonLineLogger, Logger } from "../notify";
 import { advanceRetirements, isoSeconds, listRetirements, RetirementKeyReport, scheduleRetirement, UsageEvidence } from "../retirement";
 
