@@ -83,17 +83,66 @@ export async function storeObjection(store: CurrentCredentialReader, record: Ret
     return undefined;
 }
 
+type Out = (r: RetirementRecord, keyStatus: RetirementKeyReport["keyStatus"], action: RetirementAction, note: string, nextStepAt?: string) => RetirementKeyReport;
+
+function refusal(record: RetirementRecord, reason: string): RefusedRetirement {
+    return { accessKeyId: record.accessKeyId, reason, record: encodeRetirement(record) };
+}
+
+/** The deactivated key is Active again: someone re-activated it. Hold (alert first, then record). */
+async function holdReactivated(deps: StepDeps, req: StepRequest, r: RetirementRecord, out: Out): Promise<RetirementKeyReport> {
+    const log = deps.log ?? jsonLineLogger;
+    const use = await getAccessKeyLastUse(deps.iam, r.accessKeyId);
+    const { overrideAt: _released, evidence: _old, ...rest } = r;
+    const held: RetirementRecord = { ...rest, phase: "held", heldReason: "reactivated" };
+    if (use.lastUsedDate) held.evidence = { lastUsedDate: use.lastUsedDate, serviceName: use.serviceName, region: use.region };
+    const seen = `found Active at ${isoSeconds(req.now)} after its deactivation (re-activated); IAM's last use: ${use.lastUsedDate ?? "none"} (${use.serviceName ?? "?"}, ${use.region ?? "?"})`;
+    await publishNotice(
+        deps.sns,
+        req.notifyTopicArn,
+        {
+            kind: "retirement-held",
+            summary: `SES SMTP key retirement held: old key ${r.accessKeyId} of ${req.userName} was re-activated`,
+            subject: { iamUser: req.userName, accessKeyId: r.accessKeyId },
+            details: {
+                evidence: { status: "Active", ...use },
+                seen,
+                switchedAt: r.switchedAt,
+                newAccessKeyId: r.newAccessKeyId,
+                action: "Someone re-activated the old key (a missed consumer?). It will not be deleted. Move that consumer to the current credential, then override the hold: the key is deactivated again and deleted after a new grace period.",
+            },
+        },
+        { log },
+    );
+    await writeRecord(deps.iam, req.userName, held);
+    return out(held, "Active", "held", `the key was re-activated: ${seen}; held, never deleted while Active`);
+}
+
+/** Deletes the (deactivated) key if it is still Inactive (re-listed now) and the store agrees; else hold or refuse. */
+async function deleteIfSafe(deps: StepDeps, req: StepRequest, r: RetirementRecord, note: string, out: Out): Promise<RetirementKeyReport | RefusedRetirement> {
+    const fresh = (await listAccessKeys(deps.iam, req.userName)).find((k) => k.accessKeyId === r.accessKeyId);
+    if (!fresh) {
+        await removeRecord(deps.iam, req.userName, r.accessKeyId);
+        return out(r, "absent", "record-removed", "the key no longer exists; retirement complete");
+    }
+    if (fresh.status === "Active") return holdReactivated(deps, req, r, out);
+    const objection = await storeObjection(deps.store, r);
+    if (objection) return refusal(r, objection);
+    await deleteAccessKey(deps.iam, req.userName, r.accessKeyId);
+    await removeRecord(deps.iam, req.userName, r.accessKeyId);
+    return out(r, "absent", "deleted", note);
+}
+
 /** Moves one retirement on, or refuses it. */
 export async function advanceOne(deps: StepDeps, req: StepRequest, record: RetirementRecord, keys: AccessKeyInfo[]): Promise<RetirementKeyReport | RefusedRetirement> {
     const log = deps.log ?? jsonLineLogger;
     const { iam } = deps;
     const { userName, now } = req;
     const key = keys.find((k) => k.accessKeyId === record.accessKeyId);
-    const out = (r: RetirementRecord, keyStatus: RetirementKeyReport["keyStatus"], action: RetirementAction, note: string, nextStepAt?: string): RetirementKeyReport => {
+    const out: Out = (r, keyStatus, action, note, nextStepAt) => {
         if (action !== "none") log(`retirement: ${action}`, { userName, accessKeyId: r.accessKeyId, phase: r.phase, note });
         return { ...r, keyStatus, action, note, ...(nextStepAt ? { nextStepAt } : {}) };
     };
-    const refused = (reason: string): RefusedRetirement => ({ accessKeyId: record.accessKeyId, reason, record: encodeRetirement(record) });
 
     if (!key) {
         // Deleted (by us before a crash, or by someone else): the record has nothing left to retire.
@@ -104,59 +153,16 @@ export async function advanceOne(deps: StepDeps, req: StepRequest, record: Retir
     // A record naming the key in use is refused before anything else (it is no retirement at all).
     const current = await deps.store.currentKeyId();
     if (current === record.accessKeyId) {
-        return refused(`the current credential in ${deps.store.description} names ${record.accessKeyId}: the key in use is never deactivated or deleted, whatever a record says`);
+        return refusal(record, `the current credential in ${deps.store.description} names ${record.accessKeyId}: the key in use is never deactivated or deleted, whatever a record says`);
     }
 
-    /** Deletes the (deactivated) key if it is still Inactive and the store agrees; else hold or refuse. */
-    const deleteIfSafe = async (r: RetirementRecord, note: string): Promise<RetirementKeyReport | RefusedRetirement> => {
-        const fresh = (await listAccessKeys(iam, userName)).find((k) => k.accessKeyId === r.accessKeyId);
-        if (!fresh) {
-            await removeRecord(iam, userName, r.accessKeyId);
-            return out(r, "absent", "record-removed", "the key no longer exists; retirement complete");
-        }
-        if (fresh.status === "Active") return holdReactivated(r);
-        const objection = await storeObjection(deps.store, r);
-        if (objection) return refused(objection);
-        await deleteAccessKey(iam, userName, r.accessKeyId);
-        await removeRecord(iam, userName, r.accessKeyId);
-        return out(r, "absent", "deleted", note);
-    };
-
-    /** The deactivated key is Active again: someone re-activated it. Hold (alert first, then record). */
-    const holdReactivated = async (r: RetirementRecord): Promise<RetirementKeyReport> => {
-        const use = await getAccessKeyLastUse(iam, r.accessKeyId);
-        const { overrideAt: _released, ...rest } = r;
-        const held: RetirementRecord = { ...rest, phase: "held", heldReason: "reactivated", ...(use.lastUsedDate ? { evidence: { lastUsedDate: use.lastUsedDate, serviceName: use.serviceName, region: use.region } } : { evidence: undefined }) };
-        if (!held.evidence) delete held.evidence;
-        const seen = `found Active at ${isoSeconds(now)} after its deactivation (re-activated); IAM's last use: ${use.lastUsedDate ?? "none"} (${use.serviceName ?? "?"}, ${use.region ?? "?"})`;
-        await publishNotice(
-            deps.sns,
-            req.notifyTopicArn,
-            {
-                kind: "retirement-held",
-                summary: `SES SMTP key retirement held: old key ${r.accessKeyId} of ${userName} was re-activated`,
-                subject: { iamUser: userName, accessKeyId: r.accessKeyId },
-                details: {
-                    evidence: { status: "Active", ...use },
-                    seen,
-                    switchedAt: r.switchedAt,
-                    newAccessKeyId: r.newAccessKeyId,
-                    action: "Someone re-activated the old key (a missed consumer?). It will not be deleted. Move that consumer to the current credential, then override the hold: the key is deactivated again and deleted after a new grace period.",
-                },
-            },
-            { log },
-        );
-        await writeRecord(iam, userName, held);
-        return out(held, "Active", "held", `the key was re-activated: ${seen}; held, never deleted while Active`);
-    };
-
     if (record.phase === "deactivated") {
-        if (key.status === "Active") return holdReactivated(record);
+        if (key.status === "Active") return holdReactivated(deps, req, record, out);
         const deleteAfter = record.deleteAfter ?? isoSeconds(now);
         if (now.getTime() < Date.parse(deleteAfter)) {
             return out(record, key.status, "none", `Inactive; will be deleted after ${deleteAfter}`, deleteAfter);
         }
-        return deleteIfSafe(record, "grace period over: key deleted");
+        return deleteIfSafe(deps, req, record, "grace period over: key deleted", out);
     }
 
     if (record.phase === "held" && !record.overrideAt) {
@@ -186,7 +192,7 @@ export async function advanceOne(deps: StepDeps, req: StepRequest, record: Retir
 
     // Never retire the key the current credential names, whatever the record says.
     const objection = await storeObjection(deps.store, record);
-    if (objection) return refused(objection);
+    if (objection) return refusal(record, objection);
 
     if (record.phase === "observing" && key.status === "Active") {
         const use = await getAccessKeyLastUse(iam, record.accessKeyId);
@@ -217,7 +223,7 @@ export async function advanceOne(deps: StepDeps, req: StepRequest, record: Retir
     const graceEnds = isoSeconds(new Date(now.getTime() + req.policy.graceDays * DAY_MS));
     if (key.status === "Active") await deactivateAccessKey(iam, userName, record.accessKeyId);
     const deactivated: RetirementRecord = { ...record, phase: "deactivated", deactivateAfter, deleteAfter: graceEnds };
-    if (req.policy.graceDays === 0) return deleteIfSafe(deactivated, "no use after the switch; deactivated and deleted (grace period 0)");
+    if (req.policy.graceDays === 0) return deleteIfSafe(deps, req, deactivated, "no use after the switch; deactivated and deleted (grace period 0)", out);
     await writeRecord(iam, userName, deactivated);
     return out(deactivated, "Inactive", "deactivated", `no use after the switch; Inactive, will be deleted after ${graceEnds}`, graceEnds);
 }
