@@ -283,7 +283,7 @@ describe("components under Pulumi mocks", () => {
         assert.strictEqual(fn.inputs.environment.variables.KMS_KEY_ID, KEY_ARN);
         const policies = ofType("aws:iam/rolePolicy:RolePolicy").map((p) => JSON.parse(p.inputs.policy));
         const readers = policies.filter((p) => JSON.stringify(p).includes("secretsmanager:GetSecretValue"));
-        assert.strictEqual(readers.length, 2, "the rotation Lambda and the server role read the secret");
+        assert.strictEqual(readers.length, 3, "the rotation Lambda, the retirement Lambda (the key in use is never retired) and the server role read the secret");
         for (const p of readers) {
             const kms = p.Statement.find((s: any) => String(s.Action).includes("kms:"));
             assert.ok(kms, "every policy that reads the secret can decrypt it");
