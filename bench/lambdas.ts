@@ -18,6 +18,7 @@ const LAMBDA_ENV: Record<string, string> = {
     IIS_DOCUMENT: "bench-iis",
     RETIRE_OBSERVATION_HOURS: "24",
     RETIRE_GRACE_DAYS: "7",
+    SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:bench-smtp-AbCdEf",
     PARAMETER_NAME: "/ses-smtp/bench/credential",
     CONFIRMATION_TABLE: "bench-confirmations",
     CONFIRMATION_STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:123456789012:stateMachine:bench-confirmation",

@@ -195,7 +195,7 @@ export function buildAutoRotation(shared: RotatorShared): AutoRotationResult {
     );
     new aws.cloudwatch.EventTarget(`${name}-rotation-failed`, { rule: rule.name, arn: shared.topic.arn }, { parent, dependsOn: [topicPolicy] });
 
-    const retirement = buildRetirementSchedule(shared);
+    const retirement = buildRetirementSchedule(shared, secret.arn);
 
     return {
         secret,

@@ -192,6 +192,12 @@ export interface RetirementLambdaScope {
     userArn: string;
     topicArn: string;
     logGroupArn: string;
+    /** the rotated secret: read before every deactivate and delete (AWSCURRENT's key is never retired) */
+    secretArn: string;
+    /** the stack region (for kms:ViaService) */
+    region: string;
+    /** the secret's customer KMS key, if any */
+    kmsKeyArn?: string;
 }
 
 /**
@@ -201,6 +207,18 @@ export interface RetirementLambdaScope {
 export function retirementLambdaPolicy(scope: RetirementLambdaScope, userActions: readonly string[]): PolicyDocument {
     return doc(
         { Sid: "RetireOldKeys", Effect: "Allow", Action: [...userActions], Resource: scope.userArn },
+        { Sid: "ReadCurrentCredential", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: scope.secretArn },
+        ...(scope.kmsKeyArn
+            ? [
+                  {
+                      Sid: "DecryptCredential",
+                      Effect: "Allow" as const,
+                      Action: "kms:Decrypt",
+                      Resource: scope.kmsKeyArn,
+                      Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${scope.region}.amazonaws.com` } },
+                  },
+              ]
+            : []),
         { Sid: "Notify", Effect: "Allow", Action: "sns:Publish", Resource: scope.topicArn },
         { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${scope.logGroupArn}:*` },
     );

@@ -15,9 +15,10 @@ import { lambdaLogGroupAndRole, RotatorShared } from "./rotator-shared";
 import { RotatorSettings } from "./settings";
 
 /** The retirement Lambda's environment (names as runtime/auto/config.ts and retirement-lambda.ts read them). Pure. */
-export function retirementLambdaEnvironment(settings: RotatorSettings, values: { iamUserName: string; notifyTopicArn: string }): Record<string, string> {
+export function retirementLambdaEnvironment(settings: RotatorSettings, values: { iamUserName: string; notifyTopicArn: string; secretArn: string }): Record<string, string> {
     return {
         IAM_USER_NAME: values.iamUserName,
+        SECRET_ARN: values.secretArn,
         NOTIFY_TOPIC_ARN: values.notifyTopicArn,
         RETIRE_OBSERVATION_HOURS: String(settings.retirement.observationHours),
         RETIRE_GRACE_DAYS: String(settings.retirement.graceDays),
@@ -25,7 +26,7 @@ export function retirementLambdaEnvironment(settings: RotatorSettings, values: {
 }
 
 /** Builds the retirement Lambda and its hourly schedule under the rotator. */
-export function buildRetirementSchedule(shared: RotatorShared): { functionName: pulumi.Output<string>; scheduleRuleName: pulumi.Output<string> } {
+export function buildRetirementSchedule(shared: RotatorShared, secretArn: pulumi.Input<string>): { functionName: pulumi.Output<string>; scheduleRuleName: pulumi.Output<string> } {
     const { parent, name, settings, tags } = shared;
     const opts: pulumi.CustomResourceOptions = { parent };
 
@@ -35,8 +36,10 @@ export function buildRetirementSchedule(shared: RotatorShared): { functionName: 
         {
             role: role.name,
             policy: pulumi
-                .all([shared.user.arn, shared.topic.arn, logGroup.arn])
-                .apply(([userArn, topicArn, logGroupArn]) => JSON.stringify(retirementLambdaPolicy({ userArn, topicArn, logGroupArn }, RETIREMENT_LAMBDA_USER_ACTIONS))),
+                .all([shared.ctx, shared.user.arn, shared.topic.arn, logGroup.arn, secretArn])
+                .apply(([ctx, userArn, topicArn, logGroupArn, secret]) =>
+                    JSON.stringify(retirementLambdaPolicy({ userArn, topicArn, logGroupArn, secretArn: secret, region: ctx.region, kmsKeyArn: settings.kmsKeyArn }, RETIREMENT_LAMBDA_USER_ACTIONS)),
+                ),
         },
         opts,
     );
@@ -52,8 +55,8 @@ export function buildRetirementSchedule(shared: RotatorShared): { functionName: 
             memorySize: 256,
             environment: {
                 variables: pulumi
-                    .all([shared.user.name, shared.topic.arn])
-                    .apply(([iamUserName, notifyTopicArn]) => retirementLambdaEnvironment(settings, { iamUserName, notifyTopicArn })),
+                    .all([shared.user.name, shared.topic.arn, secretArn])
+                    .apply(([iamUserName, notifyTopicArn, secret]) => retirementLambdaEnvironment(settings, { iamUserName, notifyTopicArn, secretArn: secret })),
             },
             loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
             tags,

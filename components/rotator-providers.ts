@@ -20,7 +20,7 @@ export type FirstCredentialStore = { secretArn: pulumi.Input<string> } | { param
 /** What `RotateNow` starts: the secret's rotation (auto) or a CredentialRotation execution (manual). */
 export type RotateNowTarget =
     | { mode: "auto"; secretArn: pulumi.Input<string> }
-    | { mode: "manual"; stateMachineArn: pulumi.Input<string>; timeZone: string };
+    | { mode: "manual"; stateMachineArn: pulumi.Input<string>; timeZone: string; parameterName: string };
 
 /** Creates the first credential under the rotator (references only in state). */
 export function createFirstCredential(shared: RotatorShared, target: FirstCredentialStore): BootstrapCredential {
@@ -83,6 +83,8 @@ export function createOperatorControls(
             notifyTopicArn: shared.topic.arn,
             overrideKeyId: settings.retirement.overrideKeyId,
             ...shared.providerIdentity,
+            // the store the retirement re-reads before every deactivate and delete
+            ...(target.mode === "auto" ? { secretArn: target.secretArn } : { parameterName: target.parameterName }),
         },
         { parent: shared.parent, dependsOn: [first] },
     );

@@ -217,7 +217,7 @@ export class SmtpCredentialRotator extends pulumi.ComponentResource {
             const options = validateManualOptions(label, shared.manualOptions, settings.businessUnit);
             const first = createFirstCredential(shared, { parameterName: options.parameterName });
             const stateMachine = manual.resources.rotationStateMachine;
-            controls = createOperatorControls(shared, first, { mode: "manual", stateMachineArn: stateMachine.arn, timeZone: options.scheduleTimeZone }, stateMachine);
+            controls = createOperatorControls(shared, first, { mode: "manual", stateMachineArn: stateMachine.arn, timeZone: options.scheduleTimeZone, parameterName: options.parameterName }, stateMachine);
             result = manual;
             firstAccessKeyId = first.accessKeyId;
         } else {

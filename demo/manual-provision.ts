@@ -118,7 +118,7 @@ export async function provisionManual(c: DemoClients, emulators: Emulators, shar
         .register(fn("requestConfirmation"), tasks.requestConfirmation as (p: any) => Promise<unknown>)
         .register(fn("remindOwner"), tasks.remindOwner as (p: any) => Promise<unknown>)
         .register(fn("reportOutcome"), tasks.reportOutcome as (p: any) => Promise<unknown>)
-        .register(fn("retireOldKeys"), createRetireHandler({ iam: c.iam, log }, { iamUserName: shared.userName }) as (p: any) => Promise<unknown>);
+        .register(fn("retireOldKeys"), createRetireHandler({ iam: c.iam, ssm: c.ssm, log }, { iamUserName: shared.userName, parameterName: NAMES.parameter }) as (p: any) => Promise<unknown>);
 
     return {
         sfn,

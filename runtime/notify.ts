@@ -18,7 +18,7 @@ export const jsonLineLogger: Logger = (msg, fields) => {
 /** A logger that drops everything (tests that do not look at logs). */
 export const silentLogger: Logger = () => undefined;
 
-export type NoticeKind = "rotation-started" | "rotation-succeeded" | "rotation-failed" | "retirement-held";
+export type NoticeKind = "rotation-started" | "rotation-succeeded" | "rotation-failed" | "retirement-held" | "retirement-refused";
 
 /** One notification. `details` is plain JSON (per-server status, key ids, retirement report). */
 export interface Notice {

@@ -44,7 +44,12 @@ export interface RetirementRecord {
     evidence?: UsageEvidence;
     /** set when an operator released a hold */
     overrideAt?: string;
+    /** why the retirement is held: the key was used after the switch (default), or it was found Active again after deactivation */
+    heldReason?: HeldReason;
 }
+
+/** `used`: IAM reported a use after the switch; `reactivated`: the deactivated key was found Active again. */
+export type HeldReason = "used" | "reactivated";
 
 const FIELDS: [keyof RetirementRecord | "usedAt" | "usedBy" | "usedIn", string][] = [
     ["phase", "phase"],
@@ -56,7 +61,11 @@ const FIELDS: [keyof RetirementRecord | "usedAt" | "usedBy" | "usedIn", string][
     ["usedBy", "usedBy"],
     ["usedIn", "usedIn"],
     ["overrideAt", "override"],
+    ["heldReason", "why"],
 ];
+
+/** IAM access key ids: 16-128 of A-Z and 0-9. */
+const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 
 /** ISO-8601 UTC without milliseconds. */
 export function isoSeconds(d: Date): string {
@@ -86,6 +95,7 @@ export function encodeRetirement(r: RetirementRecord): string {
         usedBy: r.evidence?.serviceName !== undefined ? tagSafe(r.evidence.serviceName) : undefined,
         usedIn: r.evidence?.region !== undefined ? tagSafe(r.evidence.region) : undefined,
         overrideAt: r.overrideAt,
+        heldReason: r.heldReason,
     };
     const text = FIELDS.filter(([f]) => values[f] !== undefined && values[f] !== "")
         .map(([f, name]) => `${name}=${values[f]}`)
@@ -96,9 +106,19 @@ export function encodeRetirement(r: RetirementRecord): string {
     return text;
 }
 
-/** Decodes a tag; returns undefined for a tag that is not a well-formed retirement record. */
+/** Decodes a tag; returns undefined for a tag that is not a well-formed, consistent retirement record. */
 export function decodeRetirement(tagKey: string, tagValue: string): RetirementRecord | undefined {
-    if (!tagKey.startsWith(RETIREMENT_TAG_PREFIX)) return undefined;
+    const parsed = parseRetirement(tagKey, tagValue);
+    return "record" in parsed ? parsed.record : undefined;
+}
+
+/**
+ * Decodes and checks a retirement tag. A record that is not consistent (the key retired by itself, an unknown
+ * phase, a missing or unreadable time, times out of order) comes back as `{error}` naming what is wrong: the
+ * retirement refuses it rather than act on it (anyone with iam:TagUser can write one).
+ */
+export function parseRetirement(tagKey: string, tagValue: string): { record: RetirementRecord } | { error: string } {
+    if (!tagKey.startsWith(RETIREMENT_TAG_PREFIX)) return { error: `tag ${tagKey} is not a retirement record` };
     const accessKeyId = tagKey.slice(RETIREMENT_TAG_PREFIX.length);
     const byName = new Map<string, string>();
     for (const part of tagValue.split(" ")) {
@@ -109,22 +129,38 @@ export function decodeRetirement(tagKey: string, tagValue: string): RetirementRe
     const phase = get("phase");
     const newAccessKeyId = get("newAccessKeyId");
     const switchedAt = get("switchedAt");
-    if (!accessKeyId || !newAccessKeyId || !switchedAt || isNaN(Date.parse(switchedAt))) return undefined;
-    if (phase !== "observing" && phase !== "held" && phase !== "deactivated") return undefined;
-    const usedAt = get("usedAt");
+    if (!ACCESS_KEY_ID.test(accessKeyId)) return { error: `the tag names ${JSON.stringify(accessKeyId)}, not an access key id` };
+    if (phase !== "observing" && phase !== "held" && phase !== "deactivated") return { error: `unknown phase ${JSON.stringify(phase ?? "")}` };
+    if (!newAccessKeyId || !ACCESS_KEY_ID.test(newAccessKeyId)) return { error: `new=${JSON.stringify(newAccessKeyId ?? "")} is not an access key id` };
+    if (newAccessKeyId === accessKeyId) return { error: `new=${newAccessKeyId} is the same key as the one to retire` };
+    if (!switchedAt || isNaN(Date.parse(switchedAt))) return { error: `switched=${JSON.stringify(switchedAt ?? "")} is not a time` };
     const record: RetirementRecord = { accessKeyId, phase, newAccessKeyId, switchedAt };
-    const deactivateAfter = get("deactivateAfter");
-    const deleteAfter = get("deleteAfter");
-    const overrideAt = get("overrideAt");
-    if (deactivateAfter) record.deactivateAfter = deactivateAfter;
-    if (deleteAfter) record.deleteAfter = deleteAfter;
+    const times: [keyof RetirementRecord, string, string | undefined][] = [
+        ["deactivateAfter", "deactivate", get("deactivateAfter")],
+        ["deleteAfter", "delete", get("deleteAfter")],
+        ["overrideAt", "override", get("overrideAt")],
+    ];
+    for (const [field, name, text] of times) {
+        if (text === undefined || text === "") continue;
+        if (isNaN(Date.parse(text))) return { error: `${name}=${JSON.stringify(text)} is not a time` };
+        if (Date.parse(text) < Date.parse(switchedAt)) return { error: `times out of order: ${name}=${text} is before switched=${switchedAt}` };
+        (record as unknown as Record<string, string>)[field] = text;
+    }
+    if (record.deactivateAfter && record.deleteAfter && Date.parse(record.deleteAfter) < Date.parse(record.deactivateAfter)) {
+        return { error: `times out of order: delete=${record.deleteAfter} is before deactivate=${record.deactivateAfter}` };
+    }
+    if (phase === "deactivated" && !record.deleteAfter) return { error: "phase deactivated without a delete= time" };
+    const usedAt = get("usedAt");
     if (usedAt) {
+        if (isNaN(Date.parse(usedAt))) return { error: `used=${JSON.stringify(usedAt)} is not a time` };
         record.evidence = { lastUsedDate: usedAt };
         const by = get("usedBy");
         const inRegion = get("usedIn");
         if (by) record.evidence.serviceName = by;
         if (inRegion) record.evidence.region = inRegion;
     }
-    if (overrideAt) record.overrideAt = overrideAt;
-    return record;
+    const why = get("heldReason");
+    if (why !== undefined && why !== "used" && why !== "reactivated") return { error: `unknown why=${JSON.stringify(why)}` };
+    if (why) record.heldReason = why;
+    return { record };
 }

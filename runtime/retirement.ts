@@ -8,28 +8,39 @@
  * State lives in IAM user tags (see retirement-record.ts). Each transition is one AWS call on the key
  * followed by one tag write, so a crash at any point leaves a state that `advanceRetirements` completes when
  * it runs again (it is run by the rotation's finish step and on a schedule).
+ *
+ * A record is not trusted on its own (anyone with iam:TagUser can write one): an inconsistent record is
+ * refused with an alert and changes nothing, and before every deactivate and delete the credential store is
+ * re-read (`RetirementDeps.store`): the key the current credential names is never deactivated or deleted.
+ * A deactivated key found Active again (an operator re-activated it for a missed consumer) is held, never
+ * deleted. The per-key transitions are in retirement-step.ts.
  */
 import iamSdk = require("@aws-sdk/client-iam");
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { SNSClient } from "@aws-sdk/client-sns";
-import { AccessKeyInfo, deactivateAccessKey, deleteAccessKey, getAccessKeyLastUse, listAccessKeys } from "./access-keys";
+import { listAccessKeys } from "./access-keys";
+import type { CurrentCredentialReader } from "./current-credential";
 import { jsonLineLogger, Logger, publishNotice } from "./notify";
-import {
-    decodeRetirement,
-    encodeRetirement,
-    isoSeconds,
-    RETIREMENT_TAG_PREFIX,
-    RetirementRecord,
-    retirementTagKey,
-} from "./retirement-record";
+import { isoSeconds, parseRetirement, RETIREMENT_TAG_PREFIX, RetirementRecord, retirementTagKey } from "./retirement-record";
+import { advanceOne, isRefusal, RefusedRetirement, removeRecord, RetirementKeyReport, writeRecord } from "./retirement-step";
 
 export * from "./retirement-record";
+export type { CurrentCredentialReader } from "./current-credential";
+export type { RefusedRetirement, RetirementAction, RetirementKeyReport } from "./retirement-step";
+export { removeRecord, storeObjection, writeRecord } from "./retirement-step";
 
-export interface RetirementDeps {
+/** What scheduling and overriding need (they write records, never touch a key). */
+export interface RetirementRecordDeps {
     iam: IAMClient;
-    /** needed only to alert (held retirements) */
+    /** needed only to alert (held or refused retirements) */
     sns?: SNSClient;
     log?: Logger;
+}
+
+/** What advancing needs: it deactivates and deletes keys, so it re-reads the credential store first. */
+export interface RetirementDeps extends RetirementRecordDeps {
+    /** the credential store (auto: the secret; manual: the parameter), re-read before every deactivate and delete */
+    store: CurrentCredentialReader;
 }
 
 export interface RetirementPolicy {
@@ -39,18 +50,6 @@ export interface RetirementPolicy {
     graceDays: number;
 }
 
-/** What advanceRetirements did to one key. */
-export type RetirementAction = "none" | "held" | "deactivated" | "deleted" | "record-removed";
-
-export interface RetirementKeyReport extends RetirementRecord {
-    /** the key's state in IAM after this run */
-    keyStatus: "Active" | "Inactive" | "absent";
-    action: RetirementAction;
-    /** when the next transition is due, if it is time-based */
-    nextStepAt?: string;
-    note: string;
-}
-
 /** Plain JSON: suitable for stack outputs and dynamic-provider state. */
 export interface RetirementReport {
     userName: string;
@@ -58,10 +57,11 @@ export interface RetirementReport {
     keys: RetirementKeyReport[];
     /** key ids whose retirement is held (needs an operator: see overrideHold) */
     held: string[];
+    /** records refused this run (inconsistent, or naming the key the credential store holds): nothing was changed for them */
+    refused: RefusedRetirement[];
 }
 
 const HOUR_MS = 3600_000;
-const DAY_MS = 24 * HOUR_MS;
 
 /** Validates a retirement policy, naming the bad field. */
 export function assertRetirementPolicy(policy: RetirementPolicy): void {
@@ -74,37 +74,39 @@ export function assertRetirementPolicy(policy: RetirementPolicy): void {
     }
 }
 
-/** All retirement records of the user (from its tags). */
-export async function listRetirements(iam: IAMClient, userName: string): Promise<RetirementRecord[]> {
+/** The user's retirement tags: consistent records, and the ones that are not (with what is wrong). */
+export async function readRetirementTags(
+    iam: IAMClient,
+    userName: string,
+): Promise<{ records: RetirementRecord[]; invalid: RefusedRetirement[] }> {
     const records: RetirementRecord[] = [];
+    const invalid: RefusedRetirement[] = [];
     let marker: string | undefined;
     do {
         const page = await iam.send(new iamSdk.ListUserTagsCommand({ UserName: userName, Marker: marker }));
         for (const t of page.Tags ?? []) {
-            const r = t.Key && t.Key.startsWith(RETIREMENT_TAG_PREFIX) ? decodeRetirement(t.Key, t.Value ?? "") : undefined;
-            if (r) records.push(r);
+            if (!t.Key || !t.Key.startsWith(RETIREMENT_TAG_PREFIX)) continue;
+            const parsed = parseRetirement(t.Key, t.Value ?? "");
+            if ("record" in parsed) records.push(parsed.record);
+            else invalid.push({ accessKeyId: t.Key.slice(RETIREMENT_TAG_PREFIX.length), reason: `inconsistent record: ${parsed.error}`, record: t.Value ?? "" });
         }
         marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
-    return records;
+    return { records, invalid };
 }
 
-async function writeRecord(iam: IAMClient, userName: string, record: RetirementRecord): Promise<void> {
-    await iam.send(
-        new iamSdk.TagUserCommand({ UserName: userName, Tags: [{ Key: retirementTagKey(record.accessKeyId), Value: encodeRetirement(record) }] }),
-    );
-}
-
-async function removeRecord(iam: IAMClient, userName: string, accessKeyId: string): Promise<void> {
-    await iam.send(new iamSdk.UntagUserCommand({ UserName: userName, TagKeys: [retirementTagKey(accessKeyId)] }));
+/** The user's consistent retirement records (from its tags); inconsistent ones are left out (advanceRetirements refuses them). */
+export async function listRetirements(iam: IAMClient, userName: string): Promise<RetirementRecord[]> {
+    return (await readRetirementTags(iam, userName)).records;
 }
 
 /**
  * Records that `oldAccessKeyId` is to be retired now that every server uses `newAccessKeyId`.
- * Idempotent: an existing record for the old key is kept as it is (its switch time stands).
+ * Idempotent: an existing record for the old key with the same replacement is kept as it is (its switch time
+ * stands); one naming another replacement is replaced.
  */
 export async function scheduleRetirement(
-    deps: RetirementDeps,
+    deps: RetirementRecordDeps,
     req: { userName: string; oldAccessKeyId: string; newAccessKeyId: string; switchedAt: Date; observationHours?: number },
 ): Promise<RetirementRecord> {
     const log = deps.log ?? jsonLineLogger;
@@ -114,7 +116,9 @@ export async function scheduleRetirement(
         throw new Error(`scheduleRetirement: oldAccessKeyId and newAccessKeyId are the same key (${req.oldAccessKeyId}); refusing to retire the key in use`);
     }
     const existing = (await listRetirements(deps.iam, req.userName)).find((r) => r.accessKeyId === req.oldAccessKeyId);
-    if (existing) return existing;
+    if (existing && existing.newAccessKeyId === req.newAccessKeyId) return existing;
+    // A record for the old key naming another replacement is stale or forged: the switch that just happened is the truth.
+    if (existing) log("retirement record replaced: it named another replacement", { userName: req.userName, accessKeyId: existing.accessKeyId, recordedNew: existing.newAccessKeyId });
     const record: RetirementRecord = {
         accessKeyId: req.oldAccessKeyId,
         phase: "observing",
@@ -135,7 +139,7 @@ export async function scheduleRetirement(
  * Idempotent; refuses (naming the key) when there is no held retirement for it.
  */
 export async function overrideHold(
-    deps: RetirementDeps,
+    deps: RetirementRecordDeps,
     req: { userName: string; accessKeyId: string; now?: Date },
 ): Promise<RetirementRecord> {
     const record = (await listRetirements(deps.iam, req.userName)).find((r) => r.accessKeyId === req.accessKeyId);
@@ -156,104 +160,70 @@ export async function advanceRetirements(
     req: { userName: string; policy: RetirementPolicy; notifyTopicArn?: string; now: Date },
 ): Promise<RetirementReport> {
     assertRetirementPolicy(req.policy);
-    const records = await listRetirements(deps.iam, req.userName);
-    const report: RetirementReport = { userName: req.userName, checkedAt: isoSeconds(req.now), keys: [], held: [] };
-    if (records.length === 0) return report;
+    if (!deps.store) throw new Error("advanceRetirements: deps.store (the credential store reader) is required: it proves which key is in use");
+    const { records, invalid } = await readRetirementTags(deps.iam, req.userName);
+    const report: RetirementReport = { userName: req.userName, checkedAt: isoSeconds(req.now), keys: [], held: [], refused: [] };
     const keys = await listAccessKeys(deps.iam, req.userName);
-    for (const record of records) {
-        const entry = await advanceOne(deps, req, record, keys);
+    const scheduled = await scheduleReplacedKey(deps, req, [...records.map((r) => r.accessKeyId), ...invalid.map((r) => r.accessKeyId)], keys.map((k) => k.accessKeyId));
+    for (const refused of invalid) await refuse(deps, req, report, refused);
+    for (const record of scheduled ? [...records, scheduled.record] : records) {
+        let entry = await advanceOne(deps, req, record, keys);
+        if (isRefusal(entry)) {
+            await refuse(deps, req, report, entry);
+            continue;
+        }
+        if (record === scheduled?.record && entry.action === "none") entry = { ...entry, action: "scheduled", note: `${scheduled.note}; ${entry.note}` };
         report.keys.push(entry);
         if (entry.phase === "held" && !entry.overrideAt) report.held.push(entry.accessKeyId);
     }
     return report;
 }
 
-async function advanceOne(
+/**
+ * A key the store shows replaced by a completed switch (auto: AWSPREVIOUS), still existing, with no record:
+ * the finish step moved AWSCURRENT and crashed before recording its retirement. Schedule it now (observation
+ * starts now), but only when the store proves it is not the current key.
+ */
+async function scheduleReplacedKey(
     deps: RetirementDeps,
-    req: { userName: string; policy: RetirementPolicy; notifyTopicArn?: string; now: Date },
-    record: RetirementRecord,
-    keys: AccessKeyInfo[],
-): Promise<RetirementKeyReport> {
+    req: { userName: string; policy: RetirementPolicy; now: Date },
+    recorded: string[],
+    existing: string[],
+): Promise<{ record: RetirementRecord; note: string } | undefined> {
+    const replaced = await deps.store.replacedKeyId?.();
+    if (!replaced || recorded.includes(replaced) || !existing.includes(replaced)) return undefined;
+    const current = await deps.store.currentKeyId();
+    if (!current || current === replaced || !existing.includes(current)) return undefined;
+    const record = await scheduleRetirement(deps, {
+        userName: req.userName,
+        oldAccessKeyId: replaced,
+        newAccessKeyId: current,
+        switchedAt: req.now,
+        observationHours: req.policy.observationHours,
+    });
+    return { record, note: `replaced in ${deps.store.description} by ${current} without a retirement record (an interrupted finish step): retirement scheduled` };
+}
+
+/** Reports and alerts a refused record; changes nothing. Alerted on every run until someone fixes or removes the record. */
+async function refuse(deps: RetirementDeps, req: { userName: string; notifyTopicArn?: string }, report: RetirementReport, refused: RefusedRetirement): Promise<void> {
     const log = deps.log ?? jsonLineLogger;
-    const { iam } = deps;
-    const { userName, now } = req;
-    const key = keys.find((k) => k.accessKeyId === record.accessKeyId);
-    const out = (r: RetirementRecord, keyStatus: RetirementKeyReport["keyStatus"], action: RetirementAction, note: string, nextStepAt?: string) => {
-        if (action !== "none") log(`retirement: ${action}`, { userName, accessKeyId: r.accessKeyId, phase: r.phase, note });
-        return { ...r, keyStatus, action, note, ...(nextStepAt ? { nextStepAt } : {}) };
-    };
-
-    if (!key) {
-        // Deleted (by us before a crash, or by someone else): the record has nothing left to retire.
-        await removeRecord(iam, userName, record.accessKeyId);
-        return out(record, "absent", "record-removed", "the key no longer exists; retirement complete");
-    }
-
-    if (record.phase === "deactivated") {
-        const deleteAfter = record.deleteAfter ?? isoSeconds(now);
-        if (now.getTime() < Date.parse(deleteAfter)) {
-            return out(record, key.status, "none", `Inactive; will be deleted after ${deleteAfter}`, deleteAfter);
-        }
-        await deleteAccessKey(iam, userName, record.accessKeyId);
-        await removeRecord(iam, userName, record.accessKeyId);
-        return out(record, "absent", "deleted", "grace period over: key deleted");
-    }
-
-    if (record.phase === "held" && !record.overrideAt) {
-        return out(record, key.status, "none", "held: IAM reported a use of the old key after the switch; an operator must check the consumer, then override");
-    }
-
-    // observing (or held and overridden): is the observation window over?
-    const deactivateAfter = record.deactivateAfter ?? isoSeconds(new Date(Date.parse(record.switchedAt) + req.policy.observationHours * HOUR_MS));
-    if (record.phase === "observing" && now.getTime() < Date.parse(deactivateAfter)) {
-        return out(record, key.status, "none", `observing until ${deactivateAfter}`, deactivateAfter);
-    }
-
-    // Never retire the old key while its replacement is not usable.
-    const replacement = keys.find((k) => k.accessKeyId === record.newAccessKeyId);
-    if (!replacement || replacement.status !== "Active") {
-        return out(
-            record,
-            key.status,
-            "none",
-            `not retiring: the replacement key ${record.newAccessKeyId} is ${replacement ? replacement.status : "absent"}; the old key stays as it is`,
-        );
-    }
-
-    if (record.phase === "observing" && key.status === "Active") {
-        const use = await getAccessKeyLastUse(iam, record.accessKeyId);
-        if (use.lastUsedDate && Date.parse(use.lastUsedDate) > Date.parse(record.switchedAt)) {
-            const held: RetirementRecord = { ...record, phase: "held", evidence: { lastUsedDate: use.lastUsedDate, serviceName: use.serviceName, region: use.region } };
-            // Alert first, then record: a crash in between repeats the alert rather than losing it.
-            await publishNotice(
-                deps.sns,
-                req.notifyTopicArn,
-                {
-                    kind: "retirement-held",
-                    summary: `SES SMTP key retirement held: old key ${record.accessKeyId} of ${userName} was used after the switch`,
-                    subject: { iamUser: userName, accessKeyId: record.accessKeyId },
-                    details: {
-                        evidence: held.evidence,
-                        switchedAt: record.switchedAt,
-                        newAccessKeyId: record.newAccessKeyId,
-                        action: "Find the consumer still using the old key and move it to the current credential, then override the hold.",
-                    },
-                },
-                { log },
-            );
-            await writeRecord(iam, userName, held);
-            return out(held, key.status, "held", `used at ${use.lastUsedDate} (${use.serviceName ?? "?"}, ${use.region ?? "?"}) after the switch at ${record.switchedAt}`);
-        }
-    }
-
-    const graceEnds = isoSeconds(new Date(now.getTime() + req.policy.graceDays * DAY_MS));
-    if (key.status === "Active") await deactivateAccessKey(iam, userName, record.accessKeyId);
-    const deactivated: RetirementRecord = { ...record, phase: "deactivated", deactivateAfter, deleteAfter: graceEnds };
-    if (req.policy.graceDays === 0) {
-        await deleteAccessKey(iam, userName, record.accessKeyId);
-        await removeRecord(iam, userName, record.accessKeyId);
-        return out(deactivated, "absent", "deleted", "no use after the switch; deactivated and deleted (grace period 0)");
-    }
-    await writeRecord(iam, userName, deactivated);
-    return out(deactivated, "Inactive", "deactivated", `no use after the switch; Inactive, will be deleted after ${graceEnds}`, graceEnds);
+    report.refused.push(refused);
+    log("retirement: refused", { userName: req.userName, accessKeyId: refused.accessKeyId, reason: refused.reason });
+    await publishNotice(
+        deps.sns,
+        req.notifyTopicArn,
+        {
+            kind: "retirement-refused",
+            summary: `SES SMTP key retirement refused: record for ${refused.accessKeyId} of ${req.userName}`,
+            subject: { iamUser: req.userName, accessKeyId: refused.accessKeyId },
+            details: {
+                reason: refused.reason,
+                record: `${retirementTagKey(refused.accessKeyId)} = ${refused.record}`,
+                action:
+                    "Nothing was deactivated or deleted. Check who wrote this IAM user tag (CloudTrail iam:TagUser); if the key is really retired, " +
+                    "fix or remove the tag; never retire the key the current credential uses.",
+            },
+        },
+        { log },
+    );
 }

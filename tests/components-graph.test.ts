@@ -228,6 +228,7 @@ describe("components under Pulumi mocks", () => {
             assert.strictEqual(fn.inputs.role, role.state.arn);
             assert.deepStrictEqual(retirementLambdaConfigFromEnv(fn.inputs.environment.variables), {
                 iamUserName: user.state.name,
+                secretArn: one("aws:secretsmanager/secret:Secret").state.arn,
                 policy: { observationHours: 12, graceDays: 5 },
                 notifyTopicArn: topic.state.arn,
             });
@@ -235,7 +236,13 @@ describe("components under Pulumi mocks", () => {
             assert.deepStrictEqual(
                 policy,
                 retirementLambdaPolicy(
-                    { userArn: user.state.arn, topicArn: topic.state.arn, logGroupArn: named("aws:cloudwatch/logGroup:LogGroup", "payments-retirement").state.arn },
+                    {
+                        userArn: user.state.arn,
+                        topicArn: topic.state.arn,
+                        logGroupArn: named("aws:cloudwatch/logGroup:LogGroup", "payments-retirement").state.arn,
+                        secretArn: one("aws:secretsmanager/secret:Secret").state.arn,
+                        region: DEFAULT_MOCK_AWS.region,
+                    },
                     RETIREMENT_LAMBDA_USER_ACTIONS,
                 ),
             );
@@ -280,7 +287,7 @@ describe("components under Pulumi mocks", () => {
         assert.strictEqual(fn.inputs.environment.variables.KMS_KEY_ID, KEY_ARN);
         const policies = ofType("aws:iam/rolePolicy:RolePolicy").map((p) => JSON.parse(p.inputs.policy));
         const readers = policies.filter((p) => JSON.stringify(p).includes("secretsmanager:GetSecretValue"));
-        assert.strictEqual(readers.length, 2, "the rotation Lambda and the server role read the secret");
+        assert.strictEqual(readers.length, 3, "the rotation Lambda, the retirement Lambda (the key in use is never retired) and the server role read the secret");
         for (const p of readers) {
             const kms = p.Statement.find((s: any) => String(s.Action).includes("kms:"));
             assert.ok(kms, "every policy that reads the secret can decrypt it");

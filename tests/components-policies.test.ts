@@ -145,9 +145,10 @@ describe("policy builders", () => {
     });
 
     describe("retirement Lambda", () => {
-        const retirementScope = { userArn: scope.userArn, topicArn: scope.topicArn, logGroupArn: "arn:aws:logs:eu-west-1:111122223333:log-group:payments-retirement" };
+        const secretArn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:payments-smtp-AbCdEf";
+        const retirementScope = { userArn: scope.userArn, topicArn: scope.topicArn, logGroupArn: "arn:aws:logs:eu-west-1:111122223333:log-group:payments-retirement", secretArn, region: "eu-west-1" };
 
-        it("grants the user actions on the user, publish on the topic, its own logs", () => {
+        it("grants the user actions on the user, reading the secret (the key in use), publish on the topic, its own logs", () => {
             assert.deepStrictEqual(grants(retirementLambdaPolicy(retirementScope, RETIREMENT_LAMBDA_USER_ACTIONS)), {
                 "iam:DeleteAccessKey": [scope.userArn],
                 "iam:GetAccessKeyLastUsed": [scope.userArn],
@@ -158,8 +159,15 @@ describe("policy builders", () => {
                 "iam:UpdateAccessKey": [scope.userArn],
                 "logs:CreateLogStream": [`${retirementScope.logGroupArn}:*`],
                 "logs:PutLogEvents": [`${retirementScope.logGroupArn}:*`],
+                "secretsmanager:GetSecretValue": [secretArn],
                 "sns:Publish": [scope.topicArn],
             });
+            const kms = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+            const withKey = retirementLambdaPolicy({ ...retirementScope, kmsKeyArn: kms }, RETIREMENT_LAMBDA_USER_ACTIONS);
+            assert.deepStrictEqual(
+                withKey.Statement.find((s) => s.Sid === "DecryptCredential"),
+                { Sid: "DecryptCredential", Effect: "Allow", Action: "kms:Decrypt", Resource: kms, Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } } },
+            );
         });
 
         it("grants nothing the retirement code cannot call, and misses nothing it calls", () => {

@@ -74,6 +74,7 @@ describe("dynamic providers wired into the rotator (Pulumi mocks)", function () 
             graceDays: 2,
             notifyTopicArn: topic.state.arn,
             overrideKeyId: HELD_KEY,
+            secretArn: secret.state.arn, // re-read before every deactivate and delete
         });
 
         const rotation = one("aws:secretsmanager/secretRotation:SecretRotation");
@@ -128,6 +129,7 @@ describe("dynamic providers wired into the rotator (Pulumi mocks)", function () 
         });
         assert.ok(rotateNow.dependencies.includes(first.urn) && rotateNow.dependencies.includes(stateMachine.urn), "rotate-now waits for the state machine");
         assert.deepStrictEqual(inputsOf(guard).overrideKeyId, "", "no override requested");
+        assert.strictEqual(inputsOf(guard).parameterName, "/mail/ops/smtp", "the guard re-reads the parameter before every deactivate and delete");
         assert.ok(guard.dependencies.includes(first.urn));
     });
 
@@ -139,7 +141,7 @@ describe("dynamic providers wired into the rotator (Pulumi mocks)", function () 
         const allowed: Record<string, string[]> = {
             [BOOTSTRAP]: ["mode", "region", "iamUserName", "sesRegion", "smtpEndpoint", "smtpPort", "secretArn", "parameterName", "kmsKeyId", ...identity],
             [ROTATE_NOW]: ["trigger", "mode", "region", "secretArn", "stateMachineArn", "timeZone", ...identity],
-            [GUARD]: ["iamUserName", "region", "observationHours", "graceDays", "notifyTopicArn", "overrideKeyId", ...identity],
+            [GUARD]: ["iamUserName", "region", "observationHours", "graceDays", "notifyTopicArn", "overrideKeyId", "secretArn", "parameterName", ...identity],
         };
         for (const r of recorded().filter((x) => x.type in allowed)) {
             assert.deepStrictEqual(r.secretInputs, [], `${r.name}: no secret inputs`);

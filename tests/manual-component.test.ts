@@ -91,7 +91,10 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         await settled();
         const user = ofType("aws:iam/user:User").find((u) => u.name === "bu-b-smtp")!.state.arn;
         const create = actionsOf(policyOf("bu-b-manual-createCredential"));
-        assert.deepStrictEqual(create.ManageSmtpUserKeys, [["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:ListUserTags"], user]);
+        assert.deepStrictEqual(create.ManageSmtpUserKeys, [
+            ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags", "iam:TagUser", "iam:UntagUser"],
+            user,
+        ]);
         assert.deepStrictEqual(create.WriteCredentialParameter, [["ssm:GetParameterHistory", "ssm:PutParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-b/test/bu-b/credential"]);
         assert.deepStrictEqual(create.EncryptCredentialThroughSsm, [["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], KEY_ARN]);
         assert.deepStrictEqual(policyOf("bu-b-manual-createCredential").Statement.find((s: any) => s.Sid === "EncryptCredentialThroughSsm").Condition, { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } });
@@ -101,6 +104,9 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
             ["iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags", "iam:TagUser", "iam:UntagUser", "iam:UpdateAccessKey"],
             user,
         ]);
+        // The retirement re-reads the latest parameter version before every deactivate and delete.
+        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).ReadCurrentCredential, ["ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-b/credential"]);
+        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).DecryptCredentialThroughSsm, ["kms:Decrypt", KEY_ARN]);
         const confirmationSm = ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-b-manual-confirmation")!;
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-startConfirmation")).StartServerConfirmation, ["states:StartExecution", confirmationSm.state.arn]);
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-confirmationApi")).CompleteTask[0], ["states:SendTaskFailure", "states:SendTaskSuccess"]);

@@ -104,7 +104,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
 
         // The operator releases the hold through the stack (the RetirementGuard provider, as in auto mode).
         const guard = hosted(retirementGuardProvider);
-        const out = await guard.create({ iamUserName: r.userName, region: REGION, observationHours: 24, graceDays: 3, overrideKeyId: r.oldAccessKeyId } as any);
+        const out = await guard.create({ iamUserName: r.userName, region: REGION, parameterName: r.parameterName, observationHours: 24, graceDays: 3, overrideKeyId: r.oldAccessKeyId } as any);
         assert.strictEqual((out.outs as any).override.status, "released");
         assert.deepStrictEqual((out.outs as any).heldKeyIds, []);
         assert.strictEqual((await r.keyStatuses())[r.oldAccessKeyId], "Inactive", "override → deactivated");

@@ -10,6 +10,8 @@
 import * as assert from "assert";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { SNSClient, CreateTopicCommand } from "@aws-sdk/client-sns";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { serializeCredential } from "../runtime/credential";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { hosted } from "./support/dynamic-provider-host";
 import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
@@ -41,11 +43,16 @@ async function keyStatusOf(user: string, accessKeyId: string): Promise<string> {
 
 const keyStatus = (accessKeyId: string) => keyStatusOf(userName, accessKeyId);
 
+/** The rotated secret the guard re-reads before every deactivate and delete (AWSCURRENT = the new key). */
+let secretArn = "";
+
 /** A user after a rotation: old and new key, retirement of the old one scheduled one minute ago. */
 async function rotatedUser(observationHours: number): Promise<{ oldKey: NewAccessKey; newKey: NewAccessKey }> {
     await iam().send(new CreateUserCommand({ UserName: userName }));
     const oldKey = await newKey();
     const current = await newKey();
+    const value = serializeCredential(smtpCredentialForKey(current, { sesRegion }));
+    secretArn = (await new SecretsManagerClient(clientConfig(region)).send(new CreateSecretCommand({ Name: "smtp-bu-b", SecretString: value }))).ARN!;
     await scheduleRetirement(
         { iam: iam(), log: silentLogger },
         { userName, oldAccessKeyId: oldKey.accessKeyId, newAccessKeyId: current.accessKeyId, switchedAt: new Date(Date.now() - 60_000), observationHours },
@@ -71,7 +78,7 @@ describe("providers: RetirementGuard", () => {
 
     it("check names each bad property", async () => {
         const r = await provider.check({} as any, { iamUserName: "", region: "x", observationHours: -1, graceDays: "7" as any, overrideKeyId: "not-a-key" });
-        assert.deepStrictEqual(r.failures!.map((f) => f.property).sort(), ["graceDays", "iamUserName", "observationHours", "overrideKeyId", "region"]);
+        assert.deepStrictEqual(r.failures!.map((f) => f.property).sort(), ["graceDays", "iamUserName", "observationHours", "overrideKeyId", "region", "secretArn"]);
     });
 
     it("a consumer still using the old key after the switch holds the retirement; the operator's override releases it", async () => {
@@ -81,7 +88,7 @@ describe("providers: RetirementGuard", () => {
         await smtpLogin(oldKey); // the consumer nobody knew about, still on the old key
         const loginAt = ses.authLog.find((a) => a.username === oldKey.accessKeyId)!.at;
 
-        const inputs: RetirementGuardInputs = { iamUserName: userName, region, observationHours: 0, graceDays: 7, notifyTopicArn: topicArn };
+        const inputs: RetirementGuardInputs = { iamUserName: userName, region, secretArn, observationHours: 0, graceDays: 7, notifyTopicArn: topicArn };
         const created = await provider.create(inputs);
         const outs = created.outs!;
         assert.deepStrictEqual(outs.heldKeyIds, [oldKey.accessKeyId]);
@@ -125,7 +132,7 @@ describe("providers: RetirementGuard", () => {
 
         // A consumer nobody listed still sends with the old stored credential.
         await createSmtpCheck({ host: ses.host, port: ses.port, ca: ses.ca, budgetMs: 0 })(previous);
-        const inputs: RetirementGuardInputs = { iamUserName: ROTATED_USER, region, observationHours: 1, graceDays: 7, notifyTopicArn: world.topicArn };
+        const inputs: RetirementGuardInputs = { iamUserName: ROTATED_USER, region, secretArn: world.secretArn, observationHours: 1, graceDays: 7, notifyTopicArn: world.topicArn };
         const outs = (await provider.create(inputs)).outs!;
         assert.deepStrictEqual(outs.heldKeyIds, [previous.username]);
         assert.strictEqual(outs.heldEvidence!.serviceName, "ses");
@@ -140,7 +147,7 @@ describe("providers: RetirementGuard", () => {
     it("no use of the old key after the switch: retirement proceeds (deactivated, then deleted with grace 0)", async () => {
         const { oldKey, newKey: current } = await rotatedUser(0);
         await smtpLogin(current);
-        const outs = (await provider.create({ iamUserName: userName, region, observationHours: 0, graceDays: 0 })).outs!;
+        const outs = (await provider.create({ iamUserName: userName, region, secretArn, observationHours: 0, graceDays: 0 })).outs!;
         assert.deepStrictEqual(outs.heldKeyIds, []);
         assert.deepStrictEqual(outs.retiredKeyIds, [oldKey.accessKeyId]);
         assert.deepStrictEqual(outs.retirements, []);
@@ -151,7 +158,7 @@ describe("providers: RetirementGuard", () => {
     it("inside the observation window nothing moves, preview shows no change, refresh reports the record", async () => {
         const { oldKey } = await rotatedUser(24);
         await smtpLogin(oldKey);
-        const inputs: RetirementGuardInputs = { iamUserName: userName, region, observationHours: 24, graceDays: 7 };
+        const inputs: RetirementGuardInputs = { iamUserName: userName, region, secretArn, observationHours: 24, graceDays: 7 };
         const created = await provider.create(inputs);
         const [entry] = created.outs!.retirements;
         assert.deepStrictEqual([entry.accessKeyId, entry.phase, entry.keyStatus], [oldKey.accessKeyId, "observing", "Active"]);
@@ -164,13 +171,13 @@ describe("providers: RetirementGuard", () => {
 
     it("an override for a key without a held retirement does nothing and says so", async () => {
         await rotatedUser(24);
-        const outs = (await provider.create({ iamUserName: userName, region, observationHours: 24, graceDays: 7, overrideKeyId: "AKIAIOSFODNN7EXAMPLE" })).outs!;
+        const outs = (await provider.create({ iamUserName: userName, region, secretArn, observationHours: 24, graceDays: 7, overrideKeyId: "AKIAIOSFODNN7EXAMPLE" })).outs!;
         assert.deepStrictEqual(outs.override!.status, "no-held-retirement");
     });
 
     it("a user with no retirements: empty outputs, no change in preview", async () => {
         await iam().send(new CreateUserCommand({ UserName: "no-retirements" }));
-        const inputs: RetirementGuardInputs = { iamUserName: "no-retirements", region, observationHours: 24, graceDays: 7 };
+        const inputs: RetirementGuardInputs = { iamUserName: "no-retirements", region, secretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:none-AbCdEf", observationHours: 24, graceDays: 7 };
         const created = await provider.create(inputs);
         assert.deepStrictEqual([created.outs!.retirements, created.outs!.heldKeyIds, created.outs!.retiredKeyIds], [[], [], []]);
         assert.strictEqual((await provider.diff(created.id, created.outs!, inputs)).changes, false);
@@ -195,8 +202,10 @@ describe("providers: RetirementGuard", () => {
     });
 
     it("the scheduled retirement Lambda's configuration: errors name the environment variable", () => {
-        const good = { IAM_USER_NAME: userName, RETIRE_OBSERVATION_HOURS: "24", RETIRE_GRACE_DAYS: "7" };
-        assert.deepStrictEqual(retirementLambdaConfigFromEnv(good), { iamUserName: userName, policy: { observationHours: 24, graceDays: 7 } });
+        const secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:smtp-AbCdEf";
+        const good = { IAM_USER_NAME: userName, RETIRE_OBSERVATION_HOURS: "24", RETIRE_GRACE_DAYS: "7", SECRET_ARN: secret };
+        assert.deepStrictEqual(retirementLambdaConfigFromEnv(good), { iamUserName: userName, secretArn: secret, policy: { observationHours: 24, graceDays: 7 } });
+        assert.throws(() => retirementLambdaConfigFromEnv({ ...good, SECRET_ARN: "" }), /SECRET_ARN/);
         assert.throws(() => retirementLambdaConfigFromEnv({ ...good, IAM_USER_NAME: "" }), /IAM_USER_NAME/);
         assert.throws(() => retirementLambdaConfigFromEnv({ ...good, RETIRE_GRACE_DAYS: "soon" }), /RETIRE_GRACE_DAYS/);
         assert.throws(() => retirementLambdaConfigFromEnv({ ...good, NOTIFY_TOPIC_ARN: "topic" }), /NOTIFY_TOPIC_ARN/);

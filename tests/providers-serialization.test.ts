@@ -20,6 +20,14 @@ import { BootstrapCredential } from "../components/providers/bootstrap-credentia
 import { RetirementGuard } from "../components/providers/retirement-guard";
 import { retirementLambdaFactory } from "../components/providers/retirement-lambda";
 import { scheduleRetirement } from "../runtime/retirement";
+import { smtpCredentialForKey } from "../runtime/access-keys";
+import { serializeCredential } from "../runtime/credential";
+
+/** A secret whose AWSCURRENT names `key`: the store the retirement re-reads before every deactivate and delete. */
+async function secretNaming(key: { AccessKeyId?: string; SecretAccessKey?: string }, name: string): Promise<string> {
+    const value = serializeCredential(smtpCredentialForKey({ accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }, { sesRegion: "eu-west-1" }));
+    return (await new SecretsManagerClient(clientConfig("us-east-1")).send(new CreateSecretCommand({ Name: `${name}-smtp`, SecretString: value }))).ARN!;
+}
 import { silentLogger } from "../runtime/notify";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -137,9 +145,11 @@ describe("providers: serialized __provider text loads and runs in a fresh proces
     it("RetirementGuard: lean text, and create from the fresh process advances a due retirement", async () => {
         const iam = new IAMClient(clientConfig(region));
         await iam.send(new CreateUserCommand({ UserName: "serialized-guard" }));
-        const [oldKey, newKey] = [await iam.send(new CreateAccessKeyCommand({ UserName: "serialized-guard" })), await iam.send(new CreateAccessKeyCommand({ UserName: "serialized-guard" }))].map((r) => r.AccessKey!.AccessKeyId!);
+        const created2 = [await iam.send(new CreateAccessKeyCommand({ UserName: "serialized-guard" })), await iam.send(new CreateAccessKeyCommand({ UserName: "serialized-guard" }))].map((r) => r.AccessKey!);
+        const [oldKey, newKey] = created2.map((k) => k.AccessKeyId!);
+        const secretArn = await secretNaming(created2[1], "serialized-guard");
         await scheduleRetirement({ iam, log: silentLogger }, { userName: "serialized-guard", oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(Date.now() - 60_000), observationHours: 0 });
-        const inputs = { iamUserName: "serialized-guard", region, observationHours: 0, graceDays: 3 };
+        const inputs = { iamUserName: "serialized-guard", region, secretArn, observationHours: 0, graceDays: 3 };
         const { file, text } = await serializedProvider("pulumi-nodejs:dynamic/ses-rotator:RetirementGuard", () => {
             new RetirementGuard("guard", inputs);
         });
@@ -151,14 +161,16 @@ describe("providers: serialized __provider text loads and runs in a fresh proces
     it("retirement Lambda (callbackFactory): the serialized handler runs in a fresh process and advances retirements", async () => {
         const iam = new IAMClient(clientConfig(region));
         await iam.send(new CreateUserCommand({ UserName: "scheduled-retire" }));
-        const [oldKey, newKey] = [await iam.send(new CreateAccessKeyCommand({ UserName: "scheduled-retire" })), await iam.send(new CreateAccessKeyCommand({ UserName: "scheduled-retire" }))].map((r) => r.AccessKey!.AccessKeyId!);
+        const created2 = [await iam.send(new CreateAccessKeyCommand({ UserName: "scheduled-retire" })), await iam.send(new CreateAccessKeyCommand({ UserName: "scheduled-retire" }))].map((r) => r.AccessKey!);
+        const [oldKey, newKey] = created2.map((k) => k.AccessKeyId!);
+        const secretArn = await secretNaming(created2[1], "scheduled-retire");
         await scheduleRetirement({ iam, log: silentLogger }, { userName: "scheduled-retire", oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(Date.now() - 60_000), observationHours: 0 });
         const serialized = await pulumi.runtime.serializeFunction(retirementLambdaFactory, { isFactoryFunction: true });
         assertLean(serialized.text);
         const file = path.join(tmpDir, "retirement-lambda.js");
         fs.writeFileSync(file, serialized.text);
         console.log(`      retirement Lambda handler text ${(Buffer.byteLength(serialized.text) / 1024).toFixed(1)} KiB`);
-        const env = { IAM_USER_NAME: "scheduled-retire", RETIRE_OBSERVATION_HOURS: "0", RETIRE_GRACE_DAYS: "0" };
+        const env = { IAM_USER_NAME: "scheduled-retire", RETIRE_OBSERVATION_HOURS: "0", RETIRE_GRACE_DAYS: "0", SECRET_ARN: secretArn };
         const report = await inFreshProcess(file, "lambda", [{ source: "aws.scheduler" }, {}], env);
         assert.deepStrictEqual(report.keys.map((k: any) => [k.accessKeyId, k.action]), [[oldKey, "deleted"]]);
         const left = (await iam.send(new ListAccessKeysCommand({ UserName: "scheduled-retire" }))).AccessKeyMetadata!.map((k) => k.AccessKeyId);

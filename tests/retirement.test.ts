@@ -1,6 +1,9 @@
 import * as assert from "assert";
 import { CreateUserCommand, IAMClient, ListUserTagsCommand } from "@aws-sdk/client-iam";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { serializeCredential } from "../runtime/credential";
+import { secretCredentialReader } from "../runtime/current-credential";
 import { createAccessKeyForSmtp, listAccessKeys, smtpCredentialForKey } from "../runtime/access-keys";
 import { silentLogger } from "../runtime/notify";
 import {
@@ -29,7 +32,9 @@ describe("usage-guarded retirement of old keys (IAM in moto)", () => {
     let oldKey: string;
     let newKey: string;
     const policy: RetirementPolicy = { observationHours: 24, graceDays: 7 };
-    const deps = () => ({ iam, sns, log: silentLogger });
+    let secretArn: string;
+    // The credential store the retirement re-reads: a secret whose AWSCURRENT names the new key.
+    const deps = () => ({ iam, sns, log: silentLogger, store: secretCredentialReader(new SecretsManagerClient(clientConfig()), secretArn) });
 
     beforeEach(async () => {
         await resetAws();
@@ -38,7 +43,10 @@ describe("usage-guarded retirement of old keys (IAM in moto)", () => {
         await iam.send(new CreateUserCommand({ UserName: USER }));
         topicArn = (await sns.send(new CreateTopicCommand({ Name: "rotation-alerts" }))).TopicArn!;
         oldKey = (await createAccessKeyForSmtp(iam, USER, "eu-west-1")).accessKeyId;
-        newKey = (await createAccessKeyForSmtp(iam, USER, "eu-west-1")).accessKeyId;
+        const created = await createAccessKeyForSmtp(iam, USER, "eu-west-1");
+        newKey = created.accessKeyId;
+        const value = serializeCredential(smtpCredentialForKey(created, { sesRegion: "eu-west-1" }));
+        secretArn = (await new SecretsManagerClient(clientConfig()).send(new CreateSecretCommand({ Name: "smtp", SecretString: value }))).ARN!;
     });
 
     const status = async (id: string) => (await listAccessKeys(iam, USER)).find((k) => k.accessKeyId === id)?.status ?? "absent";
@@ -192,6 +200,7 @@ describe("usage-guarded retirement of old keys (IAM in moto)", () => {
             const fresh = await createAccessKeyForSmtp(iam, USER, "eu-west-1");
             const check = createSmtpCheck({ host: endpoint.host, port: endpoint.port, ca: endpoint.ca, budgetMs: 0 });
             const cred = (k: typeof fresh) => smtpCredentialForKey(k, { sesRegion: "eu-west-1" });
+            secretArn = (await new SecretsManagerClient(clientConfig()).send(new CreateSecretCommand({ Name: "smtp", SecretString: serializeCredential(cred(fresh)) }))).ARN!;
             await check(cred(oldSecret)); // the servers used the old key before the switch
             const switchedAt = new Date(Date.now() + 1000);
             await scheduleRetirement(deps(), { userName: USER, oldAccessKeyId: oldSecret.accessKeyId, newAccessKeyId: fresh.accessKeyId, switchedAt });

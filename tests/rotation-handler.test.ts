@@ -8,6 +8,7 @@ import { IAMClient } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { deactivateAccessKey, listAccessKeys } from "../runtime/access-keys";
 import { listRetirements } from "../runtime/retirement";
+import { createAccessKeyWithIntent } from "../runtime/key-intent";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { rotationConfigFromEnv } from "../runtime/auto/rotation-handler";
 import { RotationWorld, SES_REGION, STEPS, USER } from "./support/rotation-driver";
@@ -130,7 +131,8 @@ describe("auto-mode rotation handler (Secrets Manager contract, moto + SES-compa
     }
 
     it("deletes an orphan key (crash between CreateAccessKey and PutSecretValue), never the key in use", async () => {
-        const orphan = (await world.iam.send(new (await import("@aws-sdk/client-iam")).CreateAccessKeyCommand({ UserName: USER }))).AccessKey!.AccessKeyId!;
+        // An earlier attempt recorded its intent, created the key and died before storing it (see tests/foreign-keys.test.ts for others' keys).
+        const orphan = (await createAccessKeyWithIntent(world.iam, USER, SES_REGION, "earlier-attempt")).accessKeyId;
         await world.rotate();
         const current = await world.value({ stage: "AWSCURRENT" });
         assert.strictEqual(await keyStatus(orphan), "absent");

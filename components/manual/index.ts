@@ -190,7 +190,7 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
         ...(settings.kmsKeyArn ? { KMS_KEY_ID: settings.kmsKeyArn } : {}),
     });
     makeFunction("listServersPage", { FLEET_TARGET: shared.fleetTarget.apply((t) => JSON.stringify(t)), PAGE_SIZE: String(options.pageSize), OWNER_EMAIL_TAG_KEY: options.ownerEmailTagKey });
-    makeFunction("retireOldKeys", { IAM_USER_NAME: shared.user.name });
+    makeFunction("retireOldKeys", { IAM_USER_NAME: shared.user.name, PARAMETER_NAME: options.parameterName });
     const rotationRole = new aws.iam.Role(`${prefix}-rotation-sm`, { assumeRolePolicy: ctx.apply((c) => JSON.stringify(serviceAssumeRolePolicy("states.amazonaws.com", c))), tags }, opts);
     const rotationTasks = [functions.createCredential.arn, functions.listServersPage.arn, functions.startConfirmation.arn, functions.retireOldKeys.arn];
     const rotationPolicy = rolePolicy(
@@ -259,7 +259,8 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
             policies.ownerMailPolicy({ ...s, ownerTopicArn, writesTable: key === "requestConfirmation" })));
     }
     for (const key of ["reportOutcome", "confirmationApi"] as const) rolePolicy(key, roles[key], confirmationScope(key).apply((s) => policies.completeTaskPolicy(s)));
-    rolePolicy("retireOldKeys", roles.retireOldKeys, pulumi.all([logScope("retireOldKeys"), shared.user.arn]).apply(([l, userArn]) => policies.retireOldKeysPolicy({ ...l, userArn })));
+    rolePolicy("retireOldKeys", roles.retireOldKeys, pulumi.all([ctx, logScope("retireOldKeys"), shared.user.arn, parameterArn]).apply(([c, l, userArn, p]) =>
+        policies.retireOldKeysPolicy(c, { ...l, userArn, parameterArn: p, kmsKeyArn: settings.kmsKeyArn })));
     rolePolicy("starter", roles.starter, pulumi.all([logScope("starter"), rotationStateMachine.arn]).apply(([l, sm]) => policies.starterPolicy({ ...l, rotationStateMachineArn: sm })));
 
     return {

@@ -67,7 +67,11 @@ export function reportOutcomeFactory(): ManualLambdaEntry {
 /** RetireOldKeys (IAM). */
 export function retireOldKeysFactory(): ManualLambdaEntry {
     const { IAMClient } = require("@aws-sdk/client-iam");
-    return retireModule.createRetireHandler({ iam: new IAMClient({}) }, { iamUserName: process.env.IAM_USER_NAME ?? "" }) as ManualLambdaEntry;
+    const { SSMClient } = require("@aws-sdk/client-ssm");
+    return retireModule.createRetireHandler(
+        { iam: new IAMClient({}), ssm: new SSMClient({}) },
+        { iamUserName: process.env.IAM_USER_NAME ?? "", parameterName: process.env.PARAMETER_NAME ?? "" },
+    ) as ManualLambdaEntry;
 }
 
 /** The confirmation API (API Gateway HTTP API, payload 2.0). */

@@ -23,10 +23,17 @@ export function parameterArn(ctx: AwsContext, parameterName: string): string {
     return `arn:${ctx.partition}:ssm:${ctx.region}:${ctx.accountId}:parameter/${parameterName.replace(/^\//, "")}`;
 }
 
-/** CreateCredential: the user's keys (and its retirement-record tags, read to resume after a failed run), the one parameter, the customer key through SSM only. */
+/** CreateCredential: the user's keys (its retirement-record tags read to resume after a failed run; its key-creation intent tag), the one parameter, the customer key through SSM only. */
 export function createCredentialPolicy(ctx: AwsContext, s: ManualLambdaScope & { userArn: string; parameterArn: string; kmsKeyArn?: string }): PolicyDocument {
     const statements: PolicyStatement[] = [
-        { Sid: "ManageSmtpUserKeys", Effect: "Allow", Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:ListUserTags"], Resource: s.userArn },
+        // Tags: the key-creation intent (written before CreateAccessKey) and the retirement records (read);
+        // GetAccessKeyLastUsed: an unstored key is deleted only when IAM shows it never used.
+        {
+            Sid: "ManageSmtpUserKeys",
+            Effect: "Allow",
+            Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags", "iam:TagUser", "iam:UntagUser"],
+            Resource: s.userArn,
+        },
         { Sid: "WriteCredentialParameter", Effect: "Allow", Action: ["ssm:GetParameterHistory", "ssm:PutParameter"], Resource: s.parameterArn },
     ];
     if (s.kmsKeyArn) {
@@ -89,16 +96,27 @@ export function completeTaskPolicy(s: ManualLambdaScope & { confirmationTableArn
  * delete them, and keep the retirement records as tags on the user (GetAccessKeyLastUsed is authorized on the
  * key's user).
  */
-export function retireOldKeysPolicy(s: ManualLambdaScope & { userArn: string }): PolicyDocument {
-    return doc(
+export function retireOldKeysPolicy(ctx: AwsContext, s: ManualLambdaScope & { userArn: string; parameterArn: string; kmsKeyArn?: string }): PolicyDocument {
+    const statements: PolicyStatement[] = [
         {
             Sid: "RetireOldKeys",
             Effect: "Allow",
             Action: ["iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags", "iam:TagUser", "iam:UntagUser", "iam:UpdateAccessKey"],
             Resource: s.userArn,
         },
-        logs(s),
-    );
+        // Before every deactivate and delete: which key does the latest parameter version name?
+        { Sid: "ReadCurrentCredential", Effect: "Allow", Action: "ssm:GetParameter", Resource: s.parameterArn },
+    ];
+    if (s.kmsKeyArn) {
+        statements.push({
+            Sid: "DecryptCredentialThroughSsm",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: s.kmsKeyArn,
+            Condition: { StringEquals: { "kms:ViaService": `ssm.${ctx.region}.amazonaws.com` } },
+        });
+    }
+    return doc(...statements, logs(s));
 }
 
 /** Starter: start CredentialRotation. */

@@ -16,6 +16,8 @@ import * as pulumi from "@pulumi/pulumi";
 import retirement = require("../../runtime/retirement");
 import notify = require("../../runtime/notify");
 import accessKeys = require("../../runtime/access-keys");
+import currentCredential = require("../../runtime/current-credential");
+import currentParameter = require("../../runtime/manual/current-parameter");
 import support = require("./provider-support");
 import identity = require("./aws-identity");
 import type { RetirementRecord, RetirementKeyReport } from "../../runtime/retirement";
@@ -34,6 +36,10 @@ export interface RetirementGuardArgs extends IdentityArgs {
     notifyTopicArn?: pulumi.Input<string>;
     /** an operator's release of a held retirement: the held key's id (stack config); empty = none */
     overrideKeyId?: pulumi.Input<string>;
+    /** auto mode: the rotated secret, re-read before every deactivate and delete (AWSCURRENT's key is never retired). Set this or parameterName. */
+    secretArn?: pulumi.Input<string>;
+    /** manual mode: the credential parameter, re-read before every deactivate and delete (its latest version's key is never retired). Set this or secretArn. */
+    parameterName?: pulumi.Input<string>;
 }
 
 /** The stack identity inputs (see aws-identity.ts), as `pulumi.Input`s. */
@@ -47,6 +53,8 @@ export interface RetirementGuardInputs extends identity.AwsIdentityInputs {
     graceDays: number;
     notifyTopicArn?: string;
     overrideKeyId?: string;
+    secretArn?: string;
+    parameterName?: string;
 }
 
 /** One retirement in progress, as recorded in the outputs. */
@@ -72,10 +80,12 @@ export interface RetirementGuardOutputs extends RetirementGuardInputs {
     heldEvidence?: { lastUsedDate: string; serviceName?: string; region?: string };
     /** what the last override request did */
     override?: { accessKeyId: string; status: "released" | "already-released" | "no-held-retirement"; at: string };
+    /** retirement records refused by the last check (inconsistent, or naming the key in use): nothing was done to them */
+    refused?: { accessKeyId: string; reason: string; record: string }[];
 }
 
 const REPLACING_INPUTS = ["iamUserName", "region"] as const;
-const IN_PLACE_INPUTS = ["observationHours", "graceDays", "notifyTopicArn", "overrideKeyId", ...identity.IDENTITY_INPUTS] as const;
+const IN_PLACE_INPUTS = ["observationHours", "graceDays", "notifyTopicArn", "overrideKeyId", "secretArn", "parameterName", ...identity.IDENTITY_INPUTS] as const;
 const HOUR_MS = 3600_000;
 
 function iamClient(session: identity.AwsSession) {
@@ -126,10 +136,20 @@ function fingerprint(records: { accessKeyId: string; phase: string; overrideAt?:
         .join(",");
 }
 
+/** The credential store the retirement re-reads before every deactivate and delete. */
+function storeOf(inputs: RetirementGuardInputs, session: identity.AwsSession): currentCredential.CurrentCredentialReader {
+    if (inputs.secretArn) {
+        const sm = require("@aws-sdk/client-secrets-manager");
+        return currentCredential.secretCredentialReader(new sm.SecretsManagerClient(identity.clientConfig(session)), inputs.secretArn);
+    }
+    const ssm = require("@aws-sdk/client-ssm");
+    return currentParameter.parameterCredentialReader(new ssm.SSMClient(identity.clientConfig(session)), inputs.parameterName ?? "");
+}
+
 /** Override (if asked), advance, and shape the outputs. */
 async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutputs> {
     const session = await connect(inputs);
-    const deps = { iam: iamClient(session), sns: inputs.notifyTopicArn ? snsClient(session) : undefined, log: notify.silentLogger };
+    const deps = { iam: iamClient(session), sns: inputs.notifyTopicArn ? snsClient(session) : undefined, log: notify.silentLogger, store: storeOf(inputs, session) };
     const now = new Date();
     let override: RetirementGuardOutputs["override"];
     if (inputs.overrideKeyId) {
@@ -142,14 +162,15 @@ async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutp
             override = { accessKeyId: inputs.overrideKeyId, status: record?.overrideAt ? "already-released" : "no-held-retirement", at };
         }
     }
-    const report = (await recordsOf(inputs, session)).length
-        ? await retirement.advanceRetirements(deps, {
-              userName: inputs.iamUserName,
-              policy: { observationHours: inputs.observationHours, graceDays: inputs.graceDays },
-              notifyTopicArn: inputs.notifyTopicArn,
-              now,
-          })
-        : { checkedAt: retirement.isoSeconds(now), keys: [] as RetirementKeyReport[], held: [] as string[] };
+    // A missing user is an error (recordsOf), never "nothing to retire"; with the user there, the run also finds a
+    // replaced key that has no record yet (a crash after AWSCURRENT moved).
+    await recordsOf(inputs, session);
+    const report = await retirement.advanceRetirements(deps, {
+        userName: inputs.iamUserName,
+        policy: { observationHours: inputs.observationHours, graceDays: inputs.graceDays },
+        notifyTopicArn: inputs.notifyTopicArn,
+        now,
+    });
     const finished = (k: RetirementKeyReport) => k.action === "deleted" || k.action === "record-removed";
     const retirements = report.keys.filter((k) => !finished(k)).map(({ action: _action, ...rest }) => rest);
     const firstHeld = report.keys.find((k) => k.accessKeyId === report.held[0]);
@@ -162,6 +183,7 @@ async function guard(inputs: RetirementGuardInputs): Promise<RetirementGuardOutp
         heldKeyId: firstHeld?.accessKeyId,
         heldEvidence: firstHeld?.evidence,
         override,
+        refused: report.refused,
     });
 }
 
@@ -175,6 +197,11 @@ export const retirementGuardProvider: pulumi.dynamic.ResourceProvider<Retirement
         support.requireThat(failures, news, "graceDays", (v) => typeof v === "number" && v >= 0 && v <= 365, "must be a number of days from 0 to 365");
         support.requireThat(failures, news, "notifyTopicArn", (v) => v === undefined || (typeof v === "string" && /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(v)), "must be an SNS topic ARN");
         failures.push(...identity.identityFailures(news, support.isUnknown));
+        support.requireThat(failures, news, "secretArn", (v) => v === undefined || (typeof v === "string" && /^arn:aws[a-z-]*:secretsmanager:/.test(v)), "must be the rotated secret's ARN");
+        support.requireThat(failures, news, "parameterName", (v) => v === undefined || (typeof v === "string" && v.startsWith("/")), "must be the credential parameter's name (starting with /)");
+        if (!support.isUnknown(news.secretArn) && !support.isUnknown(news.parameterName) && !news.secretArn === !news.parameterName) {
+            failures.push({ property: "secretArn", reason: "set exactly one of secretArn (auto mode) or parameterName (manual mode): the retirement re-reads that store before every deactivate and delete" });
+        }
         support.requireThat(failures, news, "overrideKeyId", (v) => v === undefined || v === "" || (typeof v === "string" && /^AKIA[A-Z0-9]{12,124}$/.test(v)), "must be the held access key id (AKIA...) or empty");
         return { inputs: news, failures };
     },
@@ -253,6 +280,8 @@ export class RetirementGuard extends pulumi.dynamic.Resource {
     declare public readonly retirements: pulumi.Output<RetirementSummary[]>;
     /** what the last override request did */
     declare public readonly override: pulumi.Output<RetirementGuardOutputs["override"]>;
+    /** retirement records the last check refused (inconsistent, or naming the key in use) */
+    declare public readonly refused: pulumi.Output<RetirementGuardOutputs["refused"]>;
     /** when the state was last checked */
     declare public readonly checkedAt: pulumi.Output<string>;
 
@@ -268,6 +297,7 @@ export class RetirementGuard extends pulumi.dynamic.Resource {
                 retirements: undefined,
                 retiredKeyIds: undefined,
                 override: undefined,
+                refused: undefined,
                 checkedAt: undefined,
             },
             opts,

@@ -10,12 +10,13 @@
  */
 import retirement = require("../../runtime/retirement");
 import notify = require("../../runtime/notify");
+import currentCredential = require("../../runtime/current-credential");
 import type { RetirementPolicy, RetirementReport } from "../../runtime/retirement";
 
 /** How often the retirement Lambda runs (EventBridge schedule expression). */
 export const RETIREMENT_SCHEDULE_EXPRESSION = "rate(1 hour)";
 
-/** The IAM actions the retirement Lambda needs on the SMTP user (plus sns:Publish on the alert topic). */
+/** The IAM actions the retirement Lambda needs on the SMTP user (plus sns:Publish on the alert topic and secretsmanager:GetSecretValue on the secret). */
 export const RETIREMENT_LAMBDA_USER_ACTIONS = [
     "iam:DeleteAccessKey",
     "iam:GetAccessKeyLastUsed",
@@ -34,6 +35,8 @@ export interface RetirementLambdaConfig {
     policy: RetirementPolicy;
     /** NOTIFY_TOPIC_ARN (optional): held retirements are alerted here */
     notifyTopicArn?: string;
+    /** SECRET_ARN: the rotated secret, re-read before every deactivate and delete (its AWSCURRENT key is never retired) */
+    secretArn: string;
 }
 
 /** Reads the configuration; errors name the environment variable. */
@@ -50,8 +53,13 @@ export function retirementLambdaConfigFromEnv(env: Record<string, string | undef
     if (notifyTopicArn && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(notifyTopicArn)) {
         throw new Error(`environment variable NOTIFY_TOPIC_ARN must be an SNS topic ARN, got ${JSON.stringify(notifyTopicArn)}`);
     }
+    const secretArn = text("SECRET_ARN");
+    if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(secretArn)) {
+        throw new Error(`environment variable SECRET_ARN must be the rotated secret's ARN, got ${JSON.stringify(env.SECRET_ARN)}`);
+    }
     return {
         iamUserName,
+        secretArn,
         policy: { observationHours: numberOf("RETIRE_OBSERVATION_HOURS", 24 * 90), graceDays: numberOf("RETIRE_GRACE_DAYS", 365) },
         ...(notifyTopicArn ? { notifyTopicArn } : {}),
     };
@@ -64,8 +72,14 @@ export type RetirementLambdaEntry = (event?: unknown) => Promise<RetirementRepor
 export function retirementLambdaFactory(): RetirementLambdaEntry {
     const { IAMClient } = require("@aws-sdk/client-iam");
     const { SNSClient } = require("@aws-sdk/client-sns");
+    const { SecretsManagerClient } = require("@aws-sdk/client-secrets-manager");
     const config = retirementLambdaConfigFromEnv(process.env);
-    const deps = { iam: new IAMClient({}), sns: config.notifyTopicArn ? new SNSClient({}) : undefined, log: notify.jsonLineLogger };
+    const deps = {
+        iam: new IAMClient({}),
+        sns: config.notifyTopicArn ? new SNSClient({}) : undefined,
+        log: notify.jsonLineLogger,
+        store: currentCredential.secretCredentialReader(new SecretsManagerClient({}), config.secretArn),
+    };
     return async () => {
         const report = await retirement.advanceRetirements(deps, {
             userName: config.iamUserName,
@@ -73,7 +87,7 @@ export function retirementLambdaFactory(): RetirementLambdaEntry {
             notifyTopicArn: config.notifyTopicArn,
             now: new Date(),
         });
-        notify.jsonLineLogger("retirement check", { userName: report.userName, held: report.held, keys: report.keys.map((k) => ({ accessKeyId: k.accessKeyId, phase: k.phase, action: k.action })) });
+        notify.jsonLineLogger("retirement check", { userName: report.userName, held: report.held, refused: report.refused, keys: report.keys.map((k) => ({ accessKeyId: k.accessKeyId, phase: k.phase, action: k.action })) });
         return report;
     };
 }

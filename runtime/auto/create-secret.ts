@@ -7,14 +7,18 @@
  *    new key; fail naming it and saying how to proceed;
  *  - the key of a stale pending version (a rotation that failed after setSecret reached some servers):
  *    reuse it: it may already be on servers, deleting it would break them;
- *  - a key no stored version references (a crash between CreateAccessKey and PutSecretValue): an orphan,
- *    deleted. Never the key in AWSCURRENT.
+ *  - a key no stored version references: an orphan of ours (a crash between CreateAccessKey and
+ *    PutSecretValue, recognised by the creation intent recorded before CreateAccessKey, see ../key-intent.ts)
+ *    is deleted when IAM shows it never used; any other key (someone else's, or used) stops the rotation with
+ *    a message naming it, its creation date and its last use. Never the key in AWSCURRENT.
  */
 import smSdk = require("@aws-sdk/client-secrets-manager");
-import { AccessKeyInfo, createAccessKeyForSmtp, deleteAccessKey, listAccessKeys, smtpCredentialForKey } from "../access-keys";
+import { AccessKeyInfo, deleteAccessKey, listAccessKeys, smtpCredentialForKey } from "../access-keys";
+import { clearKeyIntent, createAccessKeyWithIntent, createdByIntent, judgeUnreferencedKey, readKeyIntent } from "../key-intent";
 import { serializeCredential, SmtpCredentialValue } from "../credential";
 import { publishNotice } from "../notify";
-import { advanceRetirements, RetirementKeyReport, scheduleRetirement } from "../retirement";
+import { secretCredentialReader } from "../current-credential";
+import { advanceRetirements, RetirementKeyReport } from "../retirement";
 import type { StepContext } from "./context";
 import { readCredential, StoredKeyIndex } from "./secret-versions";
 
@@ -32,26 +36,9 @@ async function putPending(ctx: StepContext, value: SmtpCredentialValue): Promise
     );
 }
 
-/**
- * A key stored in AWSPREVIOUS that still exists but has no retirement record: finishSecret moved AWSCURRENT
- * and crashed before handing the old key to retirement. Hand it over now (observation starts now).
- */
-export async function ensurePreviousKeyRetiring(ctx: StepContext, currentKeyId: string | undefined): Promise<void> {
-    if (!currentKeyId) return;
-    const previous = await readCredential(ctx.deps.secrets, ctx.secret.arn, { stage: "AWSPREVIOUS" });
-    if (!previous || previous.value.username === currentKeyId) return;
-    const keys = await listAccessKeys(ctx.deps.iam, ctx.config.iamUserName);
-    if (!keys.some((k) => k.accessKeyId === previous.value.username)) return;
-    await scheduleRetirement(
-        { iam: ctx.deps.iam, sns: ctx.deps.sns, log: ctx.log },
-        {
-            userName: ctx.config.iamUserName,
-            oldAccessKeyId: previous.value.username,
-            newAccessKeyId: currentKeyId,
-            switchedAt: ctx.now(),
-            observationHours: ctx.config.retirement.observationHours,
-        },
-    );
+/** The retirement's view of this secret: AWSCURRENT is in use, AWSPREVIOUS was replaced by a completed switch. */
+export function retirementDeps(ctx: StepContext) {
+    return { iam: ctx.deps.iam, sns: ctx.deps.sns, log: ctx.log, store: secretCredentialReader(ctx.deps.secrets, ctx.secret.arn) };
 }
 
 function blockingMessage(userName: string, r: RetirementKeyReport): string {
@@ -93,21 +80,23 @@ export async function createSecretStep(ctx: StepContext): Promise<CreateOutcome>
         );
     }
 
-    // Make room: hand a forgotten previous key to retirement, then let due retirements move on.
-    await ensurePreviousKeyRetiring(ctx, currentKeyId);
-    const retirements = await advanceRetirements(
-        { iam: deps.iam, sns: deps.sns, log },
-        { userName, policy: config.retirement, notifyTopicArn: config.notifyTopicArn, now: ctx.now() },
-    );
+    // Make room: due retirements move on (a forgotten AWSPREVIOUS key is handed to retirement first).
+    const retirements = await advanceRetirements(retirementDeps(ctx), { userName, policy: config.retirement, notifyTopicArn: config.notifyTopicArn, now: ctx.now() });
     if (retirements.keys.some((r) => r.action !== "none")) keys = await listAccessKeys(deps.iam, userName);
 
     const index = new StoredKeyIndex(deps.secrets, ctx.secret.arn);
+    const intent = await readKeyIntent(deps.iam, userName);
     const blocking: string[] = [];
     let reusable: SmtpCredentialValue | undefined;
     for (const key of keys.filter((k: AccessKeyInfo) => k.accessKeyId !== currentKeyId)) {
         const retiring = retirements.keys.find((r) => r.accessKeyId === key.accessKeyId && r.keyStatus !== "absent");
         if (retiring) {
             blocking.push(blockingMessage(userName, retiring));
+            continue;
+        }
+        const refused = retirements.refused.find((r) => r.accessKeyId === key.accessKeyId);
+        if (refused) {
+            blocking.push(`access key ${key.accessKeyId} of IAM user "${userName}" has a retirement record the retirement refused (${refused.reason}); fix or remove that tag first`);
             continue;
         }
         const stored = await index.find(key.accessKeyId);
@@ -128,9 +117,14 @@ export async function createSecretStep(ctx: StepContext): Promise<CreateOutcome>
             );
             continue;
         }
-        // Referenced by no stored version (or only by a dead one) and not being retired: an orphan.
+        // Neither current, pending, reusable nor being retired: delete it only if it is ours and IAM shows it never used.
+        const verdict = await judgeUnreferencedKey(deps.iam, userName, key, stored ? "stored" : createdByIntent(intent, key) ? "intent" : false);
+        if (!verdict.deletable) {
+            blocking.push(verdict.reason);
+            continue;
+        }
         await deleteAccessKey(deps.iam, userName, key.accessKeyId);
-        log("createSecret: deleted an orphan access key no stored version uses", { accessKeyId: key.accessKeyId, status: key.status });
+        log("createSecret: deleted an orphan access key this rotator created and IAM shows never used", { accessKeyId: key.accessKeyId, status: key.status, createDate: key.createDate ?? null });
     }
     if (blocking.length > 0) {
         throw new Error(`cannot create a new access key: ${blocking.join("; ")}`);
@@ -142,10 +136,11 @@ export async function createSecretStep(ctx: StepContext): Promise<CreateOutcome>
         return "reused-stale-pending";
     }
 
-    const created = await createAccessKeyForSmtp(deps.iam, userName, config.sesRegion);
+    const created = await createAccessKeyWithIntent(deps.iam, userName, config.sesRegion, ctx.token);
     const value = smtpCredentialForKey(created, { sesRegion: config.sesRegion, smtpEndpoint: config.smtpEndpoint, smtpPort: config.smtpPort });
     ctx.secrets.push(value.password, created.secretAccessKey);
     await putPending(ctx, value);
+    await clearKeyIntent(deps.iam, userName);
     log("createSecret: new access key stored in AWSPENDING", { accessKeyId: created.accessKeyId, versionId: ctx.token });
     await notifyStart(ctx, created.accessKeyId, false, currentKeyId);
     return "created";

@@ -15,7 +15,7 @@ import { jsonLineLogger, Logger, MAX_LISTED_SERVERS, publishNotice, serverReport
 import { advanceRetirements, RetirementReport, scheduleRetirement } from "../retirement";
 import type { RotationConfig } from "./config";
 import type { LambdaContextLike, RotationDeps, RotationEvent, StepContext, StepName } from "./context";
-import { createSecretStep, ensurePreviousKeyRetiring } from "./create-secret";
+import { createSecretStep, retirementDeps } from "./create-secret";
 import { checkStages, describeSecret, readCredential, StoredCredential, versionWithStage } from "./secret-versions";
 
 export { rotationConfigFromEnv, parseFleetTarget, ROTATION_CONFIG_DEFAULTS } from "./config";
@@ -144,7 +144,7 @@ async function testSecretStep(ctx: StepContext): Promise<void> {
 
 /** Hands the replaced key to retirement and advances due retirements. */
 async function retireOld(ctx: StepContext, oldKeyId: string | undefined, newKeyId: string): Promise<RetirementReport> {
-    const rdeps = { iam: ctx.deps.iam, sns: ctx.deps.sns, log: ctx.log };
+    const rdeps = retirementDeps(ctx);
     if (oldKeyId && oldKeyId !== newKeyId) {
         await scheduleRetirement(rdeps, {
             userName: ctx.config.iamUserName,
@@ -173,11 +173,12 @@ async function finishSecretStep(ctx: StepContext): Promise<RetirementReport> {
     return retireOld(ctx, old?.value.username, pending.value.username);
 }
 
-/** finishSecret after AWSCURRENT already moved (a retry after a crash): make sure the old key is being retired. */
+/**
+ * finishSecret after AWSCURRENT already moved (a retry after a crash): make sure the old key is being retired
+ * (advanceRetirements schedules an AWSPREVIOUS key that has no record).
+ */
 async function finishAlreadyCurrent(ctx: StepContext): Promise<RetirementReport> {
-    const current = await readCredential(ctx.deps.secrets, ctx.secret.arn, { versionId: ctx.token });
-    await ensurePreviousKeyRetiring(ctx, current?.value.username);
-    return retireOld(ctx, undefined, current?.value.username ?? "");
+    return retireOld(ctx, undefined, "");
 }
 
 /**

@@ -4,9 +4,11 @@
  * returned to the state machine: parameter name + version, access key id, and the keys this rotation retires.
  *
  * Idempotent per rotation execution: the parameter version's Description names the execution, so a retry
- * after the value was stored returns the same reference; a key created by an earlier attempt of THIS
- * execution whose secret was never stored (crash between CreateAccessKey and PutParameter) is deleted
- * first — only keys created after the execution started and referenced by no parameter version qualify.
+ * after the value was stored returns the same reference; a key created by an earlier attempt whose secret was
+ * never stored (crash between CreateAccessKey and PutParameter) is deleted first — only a key the creation
+ * intent recorded before CreateAccessKey names (../key-intent.ts), referenced by no parameter version, and
+ * never used according to IAM. An unreferenced key created after the execution started that is not ours (or
+ * was used) stops the run with a message naming it, its creation date and its last use.
  *
  * Resuming after a failed run: in manual mode the "current" key is the one every server last confirmed; the
  * rotation that confirmed it recorded the retirement of the key before it (an IAM user tag, see
@@ -19,7 +21,8 @@
 import ssmSdk = require("@aws-sdk/client-ssm");
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { SSMClient } from "@aws-sdk/client-ssm";
-import { AccessKeyInfo, createAccessKeyForSmtp, deleteAccessKey, listAccessKeys, MAX_ACCESS_KEYS_PER_USER, smtpCredentialForKey } from "../access-keys";
+import { clearKeyIntent, createAccessKeyWithIntent, createdByIntent, judgeUnreferencedKey, readKeyIntent } from "../key-intent";
+import { AccessKeyInfo, deleteAccessKey, listAccessKeys, MAX_ACCESS_KEYS_PER_USER, smtpCredentialForKey } from "../access-keys";
 import { parseCredential, serializeCredential } from "../credential";
 import { jsonLineLogger, Logger } from "../notify";
 import { listRetirements } from "../retirement";
@@ -176,19 +179,24 @@ export function createCredentialHandler(deps: CreateCredentialDeps, config: Crea
         }
 
         const referenced = new Set(history.map((v) => v.accessKeyId).filter((id): id is string => !!id));
+        const intent = await readKeyIntent(deps.iam, config.iamUserName);
         for (const k of keys) {
+            if (referenced.has(k.accessKeyId)) continue;
             const created = k.createDate ? Date.parse(k.createDate) : NaN;
-            // Created by an earlier attempt of this execution, secret lost: nobody can use it.
-            if (!referenced.has(k.accessKeyId) && Number.isFinite(created) && created >= startedAt - 1000) {
-                await deleteAccessKey(deps.iam, config.iamUserName, k.accessKeyId);
-                log("deleted an unstored key left by an earlier attempt of this rotation", { executionName, accessKeyId: k.accessKeyId });
-            }
+            const ours = createdByIntent(intent, k);
+            // Keys older than this execution and not ours are left to the two-key checks below (they refuse, naming them).
+            if (!ours && !(Number.isFinite(created) && created >= startedAt - 1000)) continue;
+            // Created by an earlier attempt (secret lost, nobody can use it) only if the intent says so and IAM shows it never used.
+            const verdict = await judgeUnreferencedKey(deps.iam, config.iamUserName, k, ours ? "intent" : false);
+            if (!verdict.deletable) throw new Error(`cannot start a rotation: ${verdict.reason}`);
+            await deleteAccessKey(deps.iam, config.iamUserName, k.accessKeyId);
+            log("deleted an unstored key left by an earlier attempt of a rotation (never used)", { executionName, accessKeyId: k.accessKeyId, intentToken: intent?.token ?? null });
         }
         keys = await listAccessKeys(deps.iam, config.iamUserName);
         if (keys.length >= MAX_ACCESS_KEYS_PER_USER) return resumeUnfinishedRotation(deps, config, history, keys);
         const previousAccessKeyIds = keys.map((k) => k.accessKeyId);
 
-        const key = await createAccessKeyForSmtp(deps.iam, config.iamUserName, config.sesRegion);
+        const key = await createAccessKeyWithIntent(deps.iam, config.iamUserName, config.sesRegion, executionName);
         const value = smtpCredentialForKey(key, { sesRegion: config.sesRegion, smtpEndpoint: config.smtpEndpoint, smtpPort: config.smtpPort });
         const put = await deps.ssm.send(
             new ssmSdk.PutParameterCommand({
@@ -201,6 +209,7 @@ export function createCredentialHandler(deps: CreateCredentialDeps, config: Crea
             }),
         );
         if (!put.Version) throw new Error(`PutParameter ${config.parameterName} returned no version`);
+        await clearKeyIntent(deps.iam, config.iamUserName);
         log("credential stored", { executionName, parameterName: config.parameterName, parameterVersion: put.Version, accessKeyId: key.accessKeyId });
         return { parameterName: config.parameterName, parameterVersion: put.Version, accessKeyId: key.accessKeyId, previousAccessKeyIds };
     };

@@ -13,17 +13,23 @@
  * crash anywhere, converges (each transition is one IAM call plus one tag write, see ../retirement.ts).
  */
 import type { IAMClient } from "@aws-sdk/client-iam";
+import type { SSMClient } from "@aws-sdk/client-ssm";
 import { listAccessKeys } from "../access-keys";
+import { parameterCredentialReader } from "./current-parameter";
 import { jsonLineLogger, Logger } from "../notify";
 import { advanceRetirements, isoSeconds, listRetirements, RetirementKeyReport, scheduleRetirement, UsageEvidence } from "../retirement";
 
 export interface RetireDeps {
     iam: IAMClient;
+    /** reads the credential parameter: its latest version's key is never deactivated or deleted */
+    ssm: SSMClient;
     log?: Logger;
 }
 
 export interface RetireConfig {
     iamUserName: string;
+    /** the SecureString credential parameter (its latest version names the key in use) */
+    parameterName: string;
 }
 
 export interface RetireEvent {
@@ -114,6 +120,7 @@ function fromReport(k: RetirementKeyReport): RetiredKeyStatus & { nextStepAt?: s
 /** The RetireOldKeys Lambda handler. */
 export function createRetireHandler(deps: RetireDeps, config: RetireConfig): (event: RetireEvent) => Promise<RetireResult> {
     if (typeof config?.iamUserName !== "string" || config.iamUserName === "") throw new Error("iamUserName must be a non-empty IAM user name");
+    const store = parameterCredentialReader(deps.ssm, config.parameterName);
     const log = deps.log ?? jsonLineLogger;
     const userName = config.iamUserName;
     return async (event) => {
@@ -139,13 +146,15 @@ export function createRetireHandler(deps: RetireDeps, config: RetireConfig): (ev
             result = summarize("schedule", keys, now);
         } else {
             const report = await advanceRetirements(
-                { iam: deps.iam, log },
+                { iam: deps.iam, log, store },
                 { userName, policy: { observationHours: event.observationSeconds / 3600, graceDays: event.graceSeconds / 86400 }, now },
             );
             const recorded = new Set((await listRetirements(deps.iam, userName)).map((r) => r.accessKeyId));
             const keys = targets.map((accessKeyId) => {
                 const entry = report.keys.find((k) => k.accessKeyId === accessKeyId);
                 if (entry) return fromReport(entry);
+                const refused = report.refused.find((k) => k.accessKeyId === accessKeyId);
+                if (refused) return { accessKeyId, phase: "observing" as const, note: `retirement refused: ${refused.reason}`, blocked: true };
                 if (!existing.has(accessKeyId)) return { accessKeyId, phase: "deleted" as const, note: "the key no longer exists" };
                 return {
                     accessKeyId,

@@ -22,6 +22,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createRotationHandler, RotationConfig, RotationEvent } from "../../runtime/auto/rotation-handler";
 import { SmtpCredentialValue } from "../../runtime/credential";
 import { advanceRetirements, RETIREMENT_TAG_PREFIX } from "../../runtime/retirement";
+import { secretCredentialReader } from "../../runtime/current-credential";
 import { createSmtpCheck } from "../../runtime/smtp-check";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
 import type { AwsProxy, FaultRule } from "../../sandbox/aws-proxy";
@@ -346,7 +347,7 @@ export class FaultHarness {
     /** After a successful rotation: let the retirement run its course (observation, deactivate, grace, delete). */
     async converge(): Promise<void> {
         const w = this.world;
-        const deps = { iam: w.iam, sns: w.sns, log: leakScanner.log("retirement") };
+        const deps = { iam: w.iam, sns: w.sns, log: leakScanner.log("retirement"), store: secretCredentialReader(w.secrets, w.secretArn) };
         const policy = { observationHours: 24, graceDays: 3 };
         for (const hours of [25, 24 * 3 + 1]) {
             w.clock += hours * 3600 * 1000;

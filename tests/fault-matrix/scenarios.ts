@@ -4,15 +4,16 @@
  * "rotated" (possibly after Secrets Manager's retries) or "failed" (safely; then repaired and re-attempted).
  * The production code is unchanged by every scenario.
  */
-import { CreateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { createAccessKeyForSmtp, deleteAccessKey, smtpCredentialForKey } from "../../runtime/access-keys";
+import { createAccessKeyWithIntent } from "../../runtime/key-intent";
 import { serializeCredential } from "../../runtime/credential";
 import { createTaggedInstances, makeServers } from "../../sandbox/ec2-fleet";
 import { FLEET, FLEET_TABLE, SES_REGION, USER } from "../support/rotation-driver";
 import type { Scenario, ScenarioContext, Step } from "./harness";
 import { SERVER_SCENARIOS } from "./scenarios-servers";
+import { KEY_SCENARIOS } from "./scenarios-keys";
 
 type Service = "iam" | "secretsmanager" | "ssm" | "sns" | "dynamodb";
 
@@ -161,7 +162,7 @@ export const SCENARIOS: Scenario[] = [
         family: "state left by earlier runs",
         fault: "a second access key no stored version references (crash between CreateAccessKey and PutSecretValue)",
         expect: "rotated",
-        setup: async (c) => void (await c.world.iam.send(new CreateAccessKeyCommand({ UserName: USER }))),
+        setup: async (c) => void (await createAccessKeyWithIntent(c.world.iam, USER, SES_REGION, "earlier-rotation")),
     },
     {
         name: "stale AWSPENDING whose key is on a server",
@@ -261,4 +262,5 @@ export const SCENARIOS: Scenario[] = [
         },
     },
     ...SERVER_SCENARIOS,
+    ...KEY_SCENARIOS,
 ];

@@ -171,7 +171,7 @@ export class ManualRig {
             .register("requestConfirmation", tasks.requestConfirmation as any)
             .register("remindOwner", tasks.remindOwner as any)
             .register("reportOutcome", tasks.reportOutcome as any)
-            .register("retireOldKeys", createRetireHandler({ iam: this.iam, log: this.log }, { iamUserName: this.userName }) as any);
+            .register("retireOldKeys", createRetireHandler({ iam: this.iam, ssm: this.ssm, log: this.log }, { iamUserName: this.userName, parameterName: this.parameterName }) as any);
         const apiHandler = createConfirmationApiHandler({ store: this.store, sfn: this.sfn, log: this.log });
         this.api = (method, id, body) =>
             apiHandler({ rawPath: `/confirm/${id}`, pathParameters: { id }, requestContext: { http: { method } }, body: body ?? undefined, isBase64Encoded: false });
