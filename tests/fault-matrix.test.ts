@@ -2,8 +2,10 @@
  * The fault matrix: every scenario of tests/fault-matrix/scenarios.ts runs the REAL rotation handler against
  * moto, with the fault injected only at the wire (production code unchanged), lets the rotation converge the way
  * Secrets Manager retries it, and checks the invariants (tests/fault-matrix/harness.ts):
- *  - every server always holds a credential that authenticates (checked after every invocation and every
- *    fleet poll), and so does AWSCURRENT (finally proven by a real SMTP AUTH);
+ *  - every server always holds a credential that authenticates, and so does AWSCURRENT: measured by a real SMTP
+ *    AUTH against the SES-compatible endpoint after every invocation and every fleet poll;
+ *  - each fault has its intended effect: a crash fails its step and a retry converges (failsStep); a fault
+ *    that fires without failing any step must be declared absorbed, with the reason;
  *  - at most 2 access keys at every checkpoint; no orphan key after convergence;
  *  - a failed rotation leaves AWSCURRENT on a working key and an alert naming the cause and the servers;
  *    once the cause is repaired, the next attempt completes it.
@@ -57,10 +59,16 @@ describe(`fault matrix (${SCENARIOS.length} scenarios, auto mode, faults injecte
             try {
                 const run = await h.run();
                 let outcome: string;
+                if (scenario.failsStep) {
+                    assert.ok(run.stepErrors.some((e) => e.startsWith(`${scenario.failsStep}:`)), `the fault made ${scenario.failsStep} fail: ${run.stepErrors.join(" | ") || "no step failed"}`);
+                }
+                if (scenario.absorbed) assert.deepStrictEqual(run.stepErrors, [], "declared absorbed, yet a step failed");
+                else if (h.firedFaults() > 0 && run.stepErrors.length === 0) assert.fail("the injected fault fired but no step failed: declare it absorbed (and why) or make it have its effect");
                 if (run.rotated) {
                     assert.strictEqual(scenario.expect, "rotated", `rotated although "${scenario.expect}" was expected`);
                     const retries = run.stepErrors.length;
                     outcome = `rotated${retries ? ` after ${retries} failed invocation(s), ${run.rounds > 1 ? "in the re-attempted rotation" : "retried within the rotation"}` : ""}`;
+                    if (scenario.absorbed) outcome += `; absorbed (no step failed): ${scenario.absorbed}`;
                 } else {
                     assert.strictEqual(scenario.expect, "failed", `not rotated: ${run.stepErrors.join(" | ")}`);
                     const current = (await h.valueOf("AWSCURRENT"))!;
@@ -78,7 +86,8 @@ describe(`fault matrix (${SCENARIOS.length} scenarios, auto mode, faults injecte
                 assert.notStrictEqual(current.username, h.world.firstKeyId, "AWSCURRENT moved to a new key");
                 await createSmtpCheck({ host: endpoint.host, port: endpoint.port, tlsMode: "starttls", ca: endpoint.ca, budgetMs: 0 })(current);
                 assert.deepStrictEqual(await h.orphanKeys(), [], "no orphan key after convergence");
-                await scenario.verify?.(h.ctx, run);
+                const shown = await scenario.verify?.(h.ctx, run);
+                if (shown) outcome += `; ${shown}`;
                 assert.deepStrictEqual(h.violations, [], "invariants held at every checkpoint");
                 assert.deepStrictEqual(h.unfiredFaults(), [], "every injected fault fired");
                 if (scenario.server) assert.ok(h.unusualOutcomes > 0, "the server policy made a server misbehave");
@@ -122,9 +131,13 @@ function writeTable(results: Result[]): void {
         "re-attempts the same pending version; a rotation expected to fail is then repaired (fault lifted) and re-attempted.",
         "",
         "Invariants checked in every scenario, at every checkpoint (after each invocation and each fleet poll):",
-        "every server holds a credential that authenticates; AWSCURRENT authenticates (finally by a real SMTP AUTH);",
+        "every server holds a credential that authenticates and so does AWSCURRENT, each measured by a real SMTP AUTH",
+        "against the SES-compatible endpoint (which checks the password with a derivation sharing no code with runtime/);",
         "at most 2 access keys. After convergence (retirement run past observation and grace): no orphan key.",
         "A failed rotation keeps AWSCURRENT on the old key and leaves an alert naming the cause and the servers.",
+        "Each fault has its intended effect: a crash (the Lambda dies right after the call took effect; nothing later in",
+        "that invocation runs) fails its step and a retry converges; a fault that fires without failing any step is",
+        "listed as absorbed, with the reason.",
         "",
         "Manual mode: the emitted CredentialRotation / ManualConfirmation state machines run in moto's Step Functions",
         "interpreter, Lambda tasks answered by the real handlers in-process; owners install the version named in their mail",
