@@ -13,7 +13,7 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/c
 import { SMTPServer, SMTPServerAuthentication, SMTPServerSession } from "smtp-server";
 import { AddressInfo } from "net";
 import { motoData } from "./moto";
-import { referenceSmtpPassword } from "./ses-password-reference";
+import { verifySmtpPassword } from "./ses-password-reference";
 import { testTls } from "./tls";
 
 /** One AUTH attempt as the endpoint saw it (never the password). */
@@ -128,7 +128,7 @@ export async function startSesEndpoint(opts: SesEndpointOptions): Promise<SesEnd
         const status = await currentKeyStatus(opts.motoUrl, key.user_name, username);
         if (!status) return "unknown-key";
         if (status !== "Active") return "inactive-key";
-        return (await referenceSmtpPassword(key.secret_access_key, opts.region)) === password ? undefined : "wrong-password";
+        return (await verifySmtpPassword(key.secret_access_key, opts.region, password)) ? undefined : "wrong-password";
     };
 
     const onAuth = (auth: SMTPServerAuthentication, _session: SMTPServerSession, callback: (err: Error | null | undefined, response?: { user: string }) => void): void => {

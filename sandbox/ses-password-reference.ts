@@ -8,7 +8,9 @@
  * every login the runtime's passwords attempt fail with 535 instead of the emulator agreeing with itself.
  *
  * This module must not import anything from `runtime/` (tests/ses-password-reference.test.ts checks that).
- * The secret goes to the child on stdin, never on its command line.
+ * The secret (and a candidate password) go to the child on stdin, never on its command line; the endpoint uses
+ * {@link verifySmtpPassword}, whose child prints only "match" / "mismatch", so no password crosses a pipe the
+ * suite's leak scanner reads (it tees every child's stdout/stderr).
  */
 import { spawn } from "child_process";
 
@@ -17,18 +19,22 @@ const PYTHON = process.env.SES_REFERENCE_PYTHON ?? "python3";
 /** The documented algorithm (docs.aws.amazon.com/ses/latest/dg/smtp-credentials.html), line for line. */
 const SCRIPT = `
 import sys, hmac, hashlib, base64
-secret, region = sys.stdin.read().split("\\n")[:2]
+secret, region, candidate = (sys.stdin.read().split("\\n") + ["", ""])[:3]
 def sign(key, msg):
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
 signature = sign(("AWS4" + secret).encode("utf-8"), "11111111")
 for part in (region, "ses", "aws4_request", "SendRawEmail"):
     signature = sign(signature, part)
-sys.stdout.write(base64.b64encode(bytes([0x04]) + signature).decode("ascii"))
+password = base64.b64encode(bytes([0x04]) + signature).decode("ascii")
+if candidate:
+    sys.stdout.write("match" if hmac.compare_digest(password, candidate) else "mismatch")
+else:
+    sys.stdout.write(password)
 `;
 
 const cache = new Map<string, Promise<string>>();
 
-function runPython(secretAccessKey: string, region: string): Promise<string> {
+function runPython(secretAccessKey: string, region: string, candidate = ""): Promise<string> {
     return new Promise((resolve, reject) => {
         const child = spawn(PYTHON, ["-c", SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
         const out: Buffer[] = [];
@@ -38,27 +44,38 @@ function runPython(secretAccessKey: string, region: string): Promise<string> {
         child.on("error", (e) => reject(new Error(`SES password reference: cannot run ${PYTHON} (${e.message}); install Python 3 or set SES_REFERENCE_PYTHON`)));
         child.on("close", (code) => {
             const text = Buffer.concat(out).toString("ascii").trim();
-            if (code !== 0 || !/^[A-Za-z0-9+/]{44}$/.test(text)) {
+            if (code !== 0 || !(candidate ? /^(match|mismatch)$/ : /^[A-Za-z0-9+/]{44}$/).test(text)) {
                 reject(new Error(`SES password reference: ${PYTHON} exited ${code}: ${Buffer.concat(err).toString("utf8").slice(0, 300)}`));
             } else {
                 resolve(text);
             }
         });
-        child.stdin.end(`${secretAccessKey}\n${region}\n`);
+        child.stdin.end(`${secretAccessKey}\n${region}\n${candidate}\n`);
     });
 }
 
-/** The SES SMTP password for `secretAccessKey` in `region`, computed by Python's hmac (cached per pair). */
+function usable(secretAccessKey: string, region: string, candidate = ""): boolean {
+    return !!secretAccessKey && !`${secretAccessKey}${candidate}`.includes("\n") && /^[a-z0-9-]+$/.test(region);
+}
+
+/**
+ * The SES SMTP password for `secretAccessKey` in `region`, computed by Python's hmac (for tests of this module
+ * with published vectors: its output crosses a pipe, so never call it with a live key's secret).
+ */
 export function referenceSmtpPassword(secretAccessKey: string, region: string): Promise<string> {
-    if (!secretAccessKey || secretAccessKey.includes("\n") || !/^[a-z0-9-]+$/.test(region)) {
-        return Promise.reject(new Error(`SES password reference: unusable secret or region ${JSON.stringify(region)}`));
-    }
-    const key = `${region}\n${secretAccessKey}`;
+    if (!usable(secretAccessKey, region)) return Promise.reject(new Error(`SES password reference: unusable secret or region ${JSON.stringify(region)}`));
+    return runPython(secretAccessKey, region);
+}
+
+/** Is `candidate` the SES SMTP password of `secretAccessKey` in `region`? Decided in Python (cached). */
+export async function verifySmtpPassword(secretAccessKey: string, region: string, candidate: string): Promise<boolean> {
+    if (!candidate || !usable(secretAccessKey, region, candidate)) return false;
+    const key = `${region}\n${secretAccessKey}\n${candidate}`;
     let p = cache.get(key);
     if (!p) {
-        p = runPython(secretAccessKey, region);
+        p = runPython(secretAccessKey, region, candidate);
         p.catch(() => cache.delete(key));
         cache.set(key, p);
     }
-    return p;
+    return (await p) === "match";
 }

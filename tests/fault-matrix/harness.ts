@@ -10,7 +10,9 @@
  *  - "Authenticates" is measured: at every checkpoint each distinct credential a server holds (and AWSCURRENT's)
  *    makes a real SMTP AUTH against the local SES-compatible endpoint, which decides from moto's IAM state and an
  *    SES password derivation that shares no code with runtime/ (sandbox/ses-password-reference.ts). The checker's
- *    own logins neither consume the scenario's 535 refusals nor count as a server's mail.
+ *    own logins neither consume the scenario's 535 refusals nor count as a server's mail. What the endpoint decides
+ *    from (the credential, whether its key exists and its status, whether SES refuses it) is read at every
+ *    checkpoint; a login's verdict is reused only while all of that is unchanged (logins are slow on a busy host).
  *  - A "crash" is a real one for the in-process handler (./crash.ts): after the armed call, the invocation dies.
  *  - Secrets Manager model: each step is retried up to STEP_RETRIES times on error; if the rotation still
  *    failed, a later RotateSecret re-attempts the same pending version from createSecret ("a previous rotation
@@ -126,6 +128,10 @@ export class FaultHarness {
     readonly lateDelivered: { instanceId: string; at: number; dueAt: number }[] = [];
     /** while the checker logs in: the refusal hook must not consume the scenario's refusals */
     private checking = false;
+    /** SMTP AUTH verdicts by credential + the IAM/SES state the endpoint decides from */
+    private readonly loginVerdicts = new Map<string, string | undefined>();
+    /** real SMTP AUTHs the checker made */
+    checkerLogins = 0;
     private checkpoints = 0;
     /** set when a failed rotation's SSM command left servers failed (for the alert check) */
     readonly failedServers = new Set<string>();
@@ -299,12 +305,16 @@ export class FaultHarness {
         this.checkpoints++;
         const keys = await this.keys();
         if (keys.length > 2) this.violations.push(`${label}: ${keys.length} access keys exist (at most 2)`);
-        // one real login per distinct credential held (servers mostly share one)
-        const verdicts = new Map<string, Promise<string | undefined>>();
-        const verdict = (cred: SmtpCredentialValue): Promise<string | undefined> => {
-            const id = `${cred.username}\n${cred.password}`;
-            if (!verdicts.has(id)) verdicts.set(id, this.authenticates(cred));
-            return verdicts.get(id)!;
+        // a real login per distinct credential, unless one was made under exactly the same key state
+        const verdict = async (cred: SmtpCredentialValue): Promise<string | undefined> => {
+            const key = keys.find((k) => k.id === cred.username);
+            const refused = (this.refusals.get(cred.username) ?? 0) > 0;
+            const id = `${cred.username}\n${cred.password}\n${key?.status ?? "absent"}\n${refused}`;
+            if (!this.loginVerdicts.has(id)) {
+                this.checkerLogins++;
+                this.loginVerdicts.set(id, await this.authenticates(cred));
+            }
+            return this.loginVerdicts.get(id);
         };
         for (const s of this.servers.values()) {
             if (s.removed) continue;

@@ -16,15 +16,22 @@
  * places it legitimately travels, and task tokens from `SendTask*` requests and `.waitForTaskToken` task
  * parameters in execution histories (or registered by the test bridge with {@link LeakScanner.addSecret}).
  *
- * Matching: texts are normalised (percent-encoding and JSON escaping of `+ / =` undone), split into runs of
- * token characters, and every run is checked for every known secret as a substring; long base64 runs are
- * also decoded once and scanned. Failure messages never print a secret: only its kind, 4 characters and length.
+ * Exemptions are by resource and field (leak-scanner-fields.ts): in the calls where a secret legitimately
+ * travels only the one field that must carry it is exempt; the rest of the body is scanned for every kind.
+ *
+ * Matching: texts are normalised (percent-encoding and JSON \u escapes of token characters undone), split into
+ * runs of token characters, and every run is checked for ANY 16-character substring of a known secret (so a
+ * truncated, sliced or embedded secret is found too); base64, base64url and hex runs are also decoded once and
+ * scanned (hex also re-encoded as base64 at each alignment, for a password's raw bytes printed as hex).
+ * Failure messages never print a secret: only its kind, 4 characters and length.
  */
 import { createHash } from "crypto";
+import * as fsSync from "fs";
 import { promises as fs } from "fs";
 import * as path from "path";
 import type { AwsCall } from "../../sandbox/aws-proxy";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
+import { splitAllowedFields } from "./leak-scanner-fields";
 
 export type SecretKind = "iam-secret-access-key" | "smtp-password" | "task-token";
 
@@ -82,8 +89,12 @@ const SES_REGIONS = [
 ];
 
 const MIN_SECRET_LENGTH = 20;
-const RUN = /[A-Za-z0-9+/_-]{20,}/g;
-const BASE64_RUN = /^[A-Za-z0-9+/]{48,}$/;
+/** a leak is any run of this many characters of a secret */
+const WINDOW = 16;
+const RUN = /[A-Za-z0-9+/_-]{16,}/g;
+const BASE64_RUN = /^[A-Za-z0-9+/]{22,}$/;
+const BASE64URL_RUN = /^[A-Za-z0-9_-]{22,}$/;
+const HEX_RUN = /^(?:[0-9a-fA-F]{2}){16,}$/;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const UUID_ONLY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_RETAINED_CHARS = 64 * 1024 * 1024;
@@ -113,39 +124,62 @@ interface Observation {
 
 interface Matcher {
     byValue: Map<string, SecretKind>;
-    lengths: number[];
+    /** every WINDOW-character substring of each secret -> that secret */
+    windows: Map<string, string>;
 }
 
 const NONE: ReadonlySet<SecretKind> = new Set();
 
+const TOKEN_CHAR = /^[A-Za-z0-9+/=_-]$/;
+const decodeIfToken = (all: string, hex: string): string => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return TOKEN_CHAR.test(c) ? c : all;
+};
+
 /** Undo the encodings under which a secret's characters could hide (form/percent encoding, JSON escapes). */
 function normalise(text: string): string {
     return text
-        .replace(/%2B/gi, "+")
-        .replace(/%2F/gi, "/")
-        .replace(/%3D/gi, "=")
+        .replace(/%([0-9a-fA-F]{2})/g, decodeIfToken)
         .replace(/\\+\//g, "/")
-        .replace(/\\u002[bB]/g, "+")
-        .replace(/\\u002[fF]/g, "/");
+        .replace(/\\u00([0-9a-fA-F]{2})/g, decodeIfToken);
 }
 
-/** Every known secret occurring in `text` (as substrings of token-character runs; base64 runs decoded once). */
+const printable = (s: string): boolean => /^[\x09\x0a\x0d\x20-\x7e]*$/.test(s);
+
+/** What a token run may decode to: base64 / base64url text, hex as text and as base64 of its bytes. */
+function decodings(run: string): string[] {
+    const out: string[] = [];
+    if (HEX_RUN.test(run)) {
+        const bytes = Buffer.from(run, "hex");
+        const text = bytes.toString("latin1");
+        if (printable(text)) out.push(text);
+        for (let skip = 0; skip < 3; skip++) out.push(bytes.subarray(skip).toString("base64"));
+    }
+    if (BASE64_RUN.test(run) || BASE64URL_RUN.test(run)) {
+        const text = Buffer.from(run.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString("latin1");
+        if (printable(text)) out.push(text);
+    }
+    return out;
+}
+
+/** Every known secret a 16-character part of which occurs in `text` (token runs; encoded runs decoded once). */
 function secretsIn(text: string, m: Matcher, depth = 0): string[] {
-    const hits: string[] = [];
+    const hits = new Set<string>();
     for (const match of normalise(text).matchAll(RUN)) {
         const run = match[0];
-        for (const len of m.lengths) {
-            for (let i = 0; i + len <= run.length; i++) {
-                const window = run.length === len ? run : run.substring(i, i + len);
-                if (m.byValue.has(window)) hits.push(window);
-            }
+        for (let i = 0; i + WINDOW <= run.length; i++) {
+            const secret = m.windows.get(run.substring(i, i + WINDOW));
+            if (secret) hits.add(secret);
         }
-        if (depth === 0 && BASE64_RUN.test(run)) {
-            const decoded = Buffer.from(run, "base64").toString("latin1");
-            if (/^[\x09\x0a\x0d\x20-\x7e]*$/.test(decoded)) hits.push(...secretsIn(decoded, m, 1));
-        }
+        if (depth === 0) for (const decoded of decodings(run)) secretsIn(decoded, m, 1).forEach((h) => hits.add(h));
     }
-    return hits;
+    return [...hits];
+}
+
+function windowsOf(secrets: Iterable<string>): Map<string, string> {
+    const windows = new Map<string, string>();
+    for (const s of secrets) for (let i = 0; i + WINDOW <= s.length; i++) if (!windows.has(s.substring(i, i + WINDOW))) windows.set(s.substring(i, i + WINDOW), s);
+    return windows;
 }
 
 function hintOf(secret: string): string {
@@ -236,6 +270,7 @@ export class LeakScanner {
         }
         for (const [direction, text] of [["request", call.requestBody], ["response", call.responseBody]] as const) {
             const where = `${place} ${direction}`;
+            if (this.observeFields(`aws ${where}`, where, text)) continue;
             const allow = legitimateKindsAt(where);
             if (allow.has("smtp-password")) this.harvestPasswords(text);
             if (place === "states:GetExecutionHistory" && direction === "response" && call.status === 200) {
@@ -244,6 +279,21 @@ export class LeakScanner {
                 this.observe(`aws ${where}`, text, allow);
             }
         }
+    }
+
+    /**
+     * Observes `text` seen at `place` field by field if the place has a field rule (leak-scanner-fields.ts):
+     * the exempt fields with their kind allowed (passwords there are learned), the rest with nothing allowed.
+     */
+    observeFields(where: string, place: string, text: string): boolean {
+        const split = splitAllowedFields(place, text);
+        if (!split) return false;
+        for (const a of split.allowed) {
+            if (a.kind === "smtp-password") this.harvestPasswords(a.text);
+            this.observe(`${where} (${a.field})`, a.text, new Set([a.kind]));
+        }
+        this.observe(where, split.rest);
+        return true;
     }
 
     /**
@@ -309,6 +359,35 @@ export class LeakScanner {
         return files;
     }
 
+    /** Reads every regular file under `dir` now, synchronously (right before something removes it). */
+    observeDirectorySync(dir: string, allowPasswordIn: readonly string[] = []): number {
+        let files = 0;
+        const walk = (d: string): void => {
+            let entries: import("fs").Dirent[];
+            try {
+                entries = fsSync.readdirSync(d, { withFileTypes: true });
+            } catch {
+                return; // gone or unreadable: nothing left there
+            }
+            for (const e of entries) {
+                const p = path.join(d, e.name);
+                if (e.isDirectory()) walk(p);
+                else if (e.isFile()) {
+                    try {
+                        if (fsSync.statSync(p).size > 8 * 1024 * 1024) continue;
+                        const text = fsSync.readFileSync(p, "latin1");
+                        files++;
+                        this.observe(`file ${p}`, text, allowPasswordIn.includes(e.name) ? new Set(["smtp-password"]) : NONE);
+                    } catch {
+                        /* vanished meanwhile */
+                    }
+                }
+            }
+        };
+        walk(path.resolve(dir));
+        return files;
+    }
+
     /** Looks for every known secret in every retained observation not yet checked against it. */
     scan(): LeakFinding[] {
         const fresh: LeakFinding[] = [];
@@ -318,7 +397,7 @@ export class LeakScanner {
             let m = matchers.get(obs.checked);
             if (!m) {
                 const byValue = new Map(this.secrets.slice(obs.checked).map((s) => [s.value, s.kind] as const));
-                m = { byValue, lengths: [...new Set([...byValue.keys()].map((v) => v.length))] };
+                m = { byValue, windows: windowsOf(byValue.keys()) };
                 matchers.set(obs.checked, m);
             }
             obs.checked = this.secrets.length;
