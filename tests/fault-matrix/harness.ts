@@ -123,7 +123,8 @@ export class FaultHarness {
     readonly crashes = new LambdaCrashes();
     private readonly commandsSeen = new Map<string, number>();
     private readonly answered = new Set<string>();
-    private readonly lateReports: { commandId: string; instanceId: string; dueAt: number }[] = [];
+    /** "late" reports held back; due (dueAt set) once the invocation that waited for them has ended */
+    private readonly lateReports: { commandId: string; instanceId: string; dueAt?: number }[] = [];
     /** "late" reports delivered: when (world clock) and after which deadline */
     readonly lateDelivered: { instanceId: string; at: number; dueAt: number }[] = [];
     /** while the checker logs in: the refusal hook must not consume the scenario's refusals */
@@ -232,13 +233,13 @@ export class FaultHarness {
     /** Plays the servers: answers every command not answered yet, per the scenario's policy. */
     async answerFleet(): Promise<void> {
         const proxy = testEnv().proxy;
-        // a "late" server's report arrives only once the handler's fleet deadline for that command has passed
-        for (const late of this.lateReports.filter((l) => this.world.clock >= l.dueAt)) {
+        // A "late" server's report arrives only after the invocation that waited for it has ended: that
+        // invocation stopped waiting because its fleet deadline passed (a late report is never terminal before).
+        for (const late of this.lateReports.filter((l) => l.dueAt !== undefined)) {
             this.lateReports.splice(this.lateReports.indexOf(late), 1);
             proxy.setInvocation(late.commandId, late.instanceId, { status: "Success", responseCode: 0 });
-            this.lateDelivered.push({ instanceId: late.instanceId, at: this.world.clock, dueAt: late.dueAt });
+            this.lateDelivered.push({ instanceId: late.instanceId, at: this.world.clock, dueAt: late.dueAt! });
         }
-        const deadlineMs = ({ ...this.world.config, ...(this.scenario.config ?? {}) }.fleetDeadlineSeconds ?? 600) * 1000;
         for (const { request, command } of this.world.sentCommands()) {
             for (const instanceId of command.InstanceIds ?? []) {
                 const key = `${command.CommandId}/${instanceId}`;
@@ -253,7 +254,7 @@ export class FaultHarness {
                 if (outcome === "success" || outcome === "late") {
                     server.held = await this.fetchVersion(request.Parameters.CredentialVersion[0]);
                     if (outcome === "success") proxy.setInvocation(command.CommandId, instanceId, { status: "Success", responseCode: 0 });
-                    else this.lateReports.push({ commandId: command.CommandId, instanceId, dueAt: this.world.clock + deadlineMs + 1 });
+                    else this.lateReports.push({ commandId: command.CommandId, instanceId });
                 } else if (outcome === "fail") {
                     proxy.setInvocation(command.CommandId, instanceId, { status: "Failed", responseCode: 1, stderr: "update-smtp-credentials: ERROR: postmap failed; previous sasl_passwd restored" });
                 } else if (outcome === "timeout") {
@@ -343,6 +344,7 @@ export class FaultHarness {
             this.stepErrors.push(`${step}: ${died ? `the Lambda died right after ${died} took effect` : String((e as Error).message ?? e).slice(0, 300)}`);
             return false;
         } finally {
+            for (const late of this.lateReports) late.dueAt ??= this.world.clock;
             await this.check(label);
         }
     }
