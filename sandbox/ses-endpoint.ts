@@ -3,15 +3,17 @@
  *
  * It decides logins the way SES does, from real state: a login is accepted only when the user name is an
  * access key that is **Active in moto right now** (read fresh from `/moto-api/data.json` at each AUTH) and the
- * password equals `deriveSmtpPassword(thatKeysSecret, region)`. So a deleted, deactivated or never-created
+ * password equals the SES SMTP password of that key's secret for `region`, computed by an implementation that
+ * shares no code with runtime/ (sandbox/ses-password-reference.ts: Python's hmac in a child process), so a broken
+ * runtime derivation is refused here instead of agreeing with itself. So a deleted, deactivated or never-created
  * key really fails AUTH with 535. AUTH (PLAIN/LOGIN) is offered only after TLS: STARTTLS on `port`,
  * implicit TLS on `implicitTlsPort`. It is an emulation of SES's SMTP interface, not SES.
  */
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
 import { SMTPServer, SMTPServerAuthentication, SMTPServerSession } from "smtp-server";
 import { AddressInfo } from "net";
-import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { motoData } from "./moto";
+import { verifySmtpPassword } from "./ses-password-reference";
 import { testTls } from "./tls";
 
 /** One AUTH attempt as the endpoint saw it (never the password). */
@@ -92,7 +94,7 @@ function authError(message: string): Error {
 
 /**
  * Creates IAM user `userName` with one access key, straight through IAM (not through the code under test):
- * a login the endpoint accepts with `deriveSmtpPassword(secret, region)`.
+ * a login the endpoint accepts with the SES SMTP password of `secret` for the endpoint's region.
  */
 export async function createUserWithKey(iam: IAMClient, userName: string): Promise<{ id: string; secret: string }> {
     await iam.send(new CreateUserCommand({ UserName: userName }));
@@ -126,7 +128,7 @@ export async function startSesEndpoint(opts: SesEndpointOptions): Promise<SesEnd
         const status = await currentKeyStatus(opts.motoUrl, key.user_name, username);
         if (!status) return "unknown-key";
         if (status !== "Active") return "inactive-key";
-        return deriveSmtpPassword(key.secret_access_key, opts.region) === password ? undefined : "wrong-password";
+        return (await verifySmtpPassword(key.secret_access_key, opts.region, password)) ? undefined : "wrong-password";
     };
 
     const onAuth = (auth: SMTPServerAuthentication, _session: SMTPServerSession, callback: (err: Error | null | undefined, response?: { user: string }) => void): void => {

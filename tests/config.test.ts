@@ -256,7 +256,21 @@ describe("configuration validation", () => {
             const common = { businessUnit: "payments", sesRegion: "eu-west-1", sesIdentities: ["example.com"], fleetTable: "create" };
             const manualLabel = argsLabel("SmtpCredentialRotator", "payments");
             const s = readStackConfig(rawConfig({ ...common, mode: "manual" }));
-            assert.deepStrictEqual(validateManualOptions(manualLabel, s.rotatorArgs.manual, "payments"), validateManualOptions(manualLabel, {}, "payments"));
+            // the documented defaults (components/manual/options.ts TSDoc, README), written out independently
+            assert.deepStrictEqual(validateManualOptions(manualLabel, s.rotatorArgs.manual, "payments"), {
+                scheduleExpression: "cron(0 0 L 1/3 ? *)",
+                scheduleTimeZone: "UTC",
+                scheduleEnabled: true,
+                graceSeconds: 3 * 86400,
+                observationSeconds: 24 * 3600,
+                reminderSeconds: 86400,
+                confirmationTimeoutSeconds: 14 * 86400,
+                maxConcurrency: 10,
+                pageSize: 100,
+                ownerEmailTagKey: "OwnerEmail",
+                subscribeOwners: true,
+                parameterName: "/ses-smtp/payments/credential",
+            });
             const tuned = readStackConfig(rawConfig({ ...common, mode: "manual", retirementGraceDays: 5 }));
             assert.strictEqual(validateManualOptions(manualLabel, tuned.rotatorArgs.manual, "payments").graceSeconds, 5 * 86400);
             assert.strictEqual(readStackConfig(rawConfig(common)).rotatorArgs.manual, undefined, "auto mode passes no manual options");

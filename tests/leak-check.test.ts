@@ -10,12 +10,14 @@ import * as os from "os";
 import * as path from "path";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, TagUserCommand } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { PutParameterCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { execFile, spawn } from "child_process";
 import { CreateTopicCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { CreateStateMachineCommand, GetExecutionHistoryCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { AwsProxy } from "../sandbox/aws-proxy";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
-import { LeakScanner, leakScanner, sweepMoto, tapProxy } from "./support/leak-scanner";
+import { LeakScanner, leakScanner, liveObservations, sweepMoto, tapProxy, tempRoots, verdict } from "./support/leak-scanner";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { serializeCredential } from "../runtime/credential";
 
@@ -152,6 +154,116 @@ describe("leak scanner", () => {
         }
         const where = scanner.scan().map((f) => f.where.replace(dir, "<dir>")).sort();
         assert.deepStrictEqual(where, ["file <dir>/backup/sasl_passwd.old", "pulumi aws:secretsmanager/secretVersion:SecretVersion v inputs"]);
+    });
+});
+
+describe("leak scanner: exemptions by field, derived forms, child processes, temp roots, failed sweeps", () => {
+    let proxy: AwsProxy;
+    let scanner: LeakScanner;
+    let cfg: ReturnType<typeof clientConfig>;
+    let password: string;
+    let secretKey: string;
+    const credential = () => serializeCredential({ username: "AKIAEXAMPLEEXAMPLE01", password, endpoint: "email-smtp.eu-west-1.amazonaws.com", port: 587, region: "eu-west-1" });
+
+    before(async () => {
+        proxy = new AwsProxy(testEnv().moto.url);
+        cfg = { ...clientConfig(), endpoint: await proxy.start() };
+    });
+    after(async () => {
+        await proxy.stop();
+    });
+    beforeEach(async () => {
+        await resetAws();
+        proxy.reset();
+        scanner = new LeakScanner();
+        tapProxy(proxy, scanner);
+        // a planted secret the private scanner knows (the suite-wide one never learns it)
+        secretKey = `wJalr${Math.random().toString(36).slice(2)}XUtnFEMI/K7MDENGbPxRfiCY`.slice(0, 40);
+        scanner.addSecret("iam-secret-access-key", secretKey);
+        password = deriveSmtpPassword(secretKey, "eu-west-1");
+    });
+    afterEach(async () => {
+        liveObservations.scanner = leakScanner;
+        await resetAws();
+    });
+
+    it("exempts only the credential parameter's SecureString value: the same value in a plaintext String parameter is a leak", async () => {
+        const ssm = new SSMClient(cfg);
+        await ssm.send(new PutParameterCommand({ Name: "/ses/credential", Type: "SecureString", Value: credential() }));
+        assert.deepStrictEqual(scanner.scan(), []);
+        await ssm.send(new PutParameterCommand({ Name: "/ses/copy", Type: "String", Value: credential() }));
+        assert.deepStrictEqual(scanner.scan().map((f) => `${f.kind} ${f.where}`), ["smtp-password aws ssm:PutParameter request"]);
+    });
+
+    it("exempts only the secret's value: the password in the secret's Description is a leak", async () => {
+        const sm = new SecretsManagerClient(cfg);
+        await sm.send(new CreateSecretCommand({ Name: "ok", SecretString: credential() }));
+        assert.deepStrictEqual(scanner.scan(), []);
+        await sm.send(new CreateSecretCommand({ Name: "bad", SecretString: "{}", Description: `rotated to ${password}` }));
+        assert.deepStrictEqual(scanner.scan().map((f) => `${f.kind} ${f.where}`), ["smtp-password aws secretsmanager:CreateSecret request"]);
+    });
+
+    it("exempts only the confirmation table's token attributes: a token in any other attribute is a leak", async () => {
+        const token = `AAAAKgAAAAIAAAAAAAAAA${Math.random().toString(36).slice(2)}ZmFrZS10b2tlbi1mb3ItdGhlLXNjYW5uZXI`;
+        scanner.addSecret("task-token", token);
+        const ddb = new DynamoDBClient(cfg);
+        await ddb.send(new CreateTableCommand({ TableName: "confirmations", KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }], AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }], BillingMode: "PAY_PER_REQUEST" }));
+        await ddb.send(new PutItemCommand({ TableName: "confirmations", Item: { pk: { S: "a" }, taskToken: { S: token } } }));
+        await ddb.send(new UpdateItemCommand({ TableName: "confirmations", Key: { pk: { S: "a" } }, UpdateExpression: "SET parentTaskToken = :t", ExpressionAttributeValues: { ":t": { S: token } } }));
+        await sweepMoto(testEnv().moto.url, scanner);
+        assert.deepStrictEqual(scanner.scan(), []);
+        await ddb.send(new UpdateItemCommand({ TableName: "confirmations", Key: { pk: { S: "a" } }, UpdateExpression: "SET note = :n", ExpressionAttributeValues: { ":n": { S: `token ${token}` } } }));
+        await sweepMoto(testEnv().moto.url, scanner);
+        assert.deepStrictEqual(scanner.scan().map((f) => `${f.kind} ${f.where}`).sort(), ["task-token aws dynamodb:UpdateItem request", "task-token moto dynamodb items of confirmations"]);
+    });
+
+    it("finds derived forms: hex, base64url, fully URL-encoded, and any 16-character piece", () => {
+        const forms: [string, string][] = [
+            ["hex", Buffer.from(password).toString("hex")],
+            ["raw bytes as hex", Buffer.from(password, "base64").toString("hex")],
+            ["base64url", Buffer.from(secretKey).toString("base64url")],
+            ["url-encoded", [...password].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join("")],
+            ["16-character piece", `...${secretKey.slice(11, 27)}...`],
+        ];
+        for (const [form, text] of forms) {
+            const own = new LeakScanner();
+            own.addSecret("iam-secret-access-key", secretKey);
+            own.log("handler")(`value=${text}`);
+            assert.strictEqual(own.scan().length, 1, `the ${form} form is found`);
+        }
+        const clean = new LeakScanner();
+        clean.addSecret("iam-secret-access-key", secretKey);
+        clean.log("handler")(`value=...${secretKey.slice(11, 26)}...`);
+        assert.deepStrictEqual(clean.scan(), [], "15 characters are not a finding");
+    });
+
+    it("reads every child process's stdout and stderr (spawn and execFile)", async () => {
+        liveObservations.scanner = scanner;
+        const env = { ...process.env, PLANTED: password };
+        await new Promise<void>((resolve, reject) => {
+            const child = spawn(process.execPath, ["-e", "process.stderr.write('pw ' + process.env.PLANTED + '\\n')"], { env });
+            child.on("error", reject);
+            child.on("close", () => resolve());
+        });
+        await new Promise<void>((resolve) => execFile(process.execPath, ["-e", "console.log(process.env.PLANTED)"], { env }, () => resolve()));
+        assert.deepStrictEqual(scanner.scan().map((f) => f.where).sort(), [`child ${path.basename(process.execPath)} stderr`, `child ${path.basename(process.execPath)} stdout`]);
+    });
+
+    it("reads files anywhere under a temp root made during the test, right before it is removed", async () => {
+        liveObservations.scanner = scanner;
+        const dir = await fs.mkdtemp(path.join(os.tmpdir(), "leak-root-"));
+        assert.ok(tempRoots.has(path.resolve(dir)), "mkdtemp registers the temp root");
+        await fs.mkdir(path.join(dir, "a", "b"), { recursive: true });
+        await fs.writeFile(path.join(dir, "a", "b", "debug.json"), JSON.stringify({ password }));
+        await fs.writeFile(path.join(dir, "a", "sasl_passwd"), `[x]:587 AKIAEXAMPLEEXAMPLE01:${password}\n`);
+        await fs.rm(dir, { recursive: true, force: true });
+        assert.deepStrictEqual(scanner.scan().map((f) => f.where.replace(dir, "<root>")), ["file <root>/a/b/debug.json"]);
+    });
+
+    it("a failed sweep fails the run", async () => {
+        await assert.rejects(sweepMoto("http://127.0.0.1:9", scanner));
+        assert.throws(() => verdict(new LeakScanner(), ["ListExecutions: 500"]), /sweep failed 1 time/);
+        assert.doesNotThrow(() => verdict(new LeakScanner(), []));
     });
 });
 

@@ -7,9 +7,13 @@
  *    (initially AWSCURRENT's). When the handler's SSM command reaches a server, the scenario's policy says what
  *    the server does; on "success" the server fetches the referenced secret version itself (as the document's
  *    script does) and installs it; the outcome is reported through the proxy's SSM overlay.
- *  - "Authenticates" is decided exactly as the local SES-compatible endpoint decides a login (key Active in moto
- *    now, password = SES SMTP password of that key's secret for the SES region, not refused by the endpoint's
- *    propagation hook); the final AWSCURRENT check is a real SMTP AUTH against that endpoint.
+ *  - "Authenticates" is measured: at every checkpoint each distinct credential a server holds (and AWSCURRENT's)
+ *    makes a real SMTP AUTH against the local SES-compatible endpoint, which decides from moto's IAM state and an
+ *    SES password derivation that shares no code with runtime/ (sandbox/ses-password-reference.ts). The checker's
+ *    own logins neither consume the scenario's 535 refusals nor count as a server's mail. What the endpoint decides
+ *    from (the credential, whether its key exists and its status, whether SES refuses it) is read at every
+ *    checkpoint; a login's verdict is reused only while all of that is unchanged (logins are slow on a busy host).
+ *  - A "crash" is a real one for the in-process handler (./crash.ts): after the armed call, the invocation dies.
  *  - Secrets Manager model: each step is retried up to STEP_RETRIES times on error; if the rotation still
  *    failed, a later RotateSecret re-attempts the same pending version from createSecret ("a previous rotation
  *    isn't complete; that rotation will be reattempted").
@@ -24,11 +28,11 @@ import { SmtpCredentialValue } from "../../runtime/credential";
 import { advanceRetirements, RETIREMENT_TAG_PREFIX } from "../../runtime/retirement";
 import { secretCredentialReader } from "../../runtime/current-credential";
 import { createSmtpCheck } from "../../runtime/smtp-check";
-import { deriveSmtpPassword } from "../../runtime/smtp-password";
 import type { AwsProxy, FaultRule } from "../../sandbox/aws-proxy";
 import { clientConfig, testEnv } from "../support/hooks";
 import { leakScanner } from "../support/leak-scanner";
-import { motoData } from "../../sandbox/moto";
+import { smtpLogin } from "../../sandbox/smtp-login";
+import { CrashService, LambdaCrashes } from "./crash";
 import { publishedMessages, RotationWorld, SES_REGION, STEPS, USER } from "../support/rotation-driver";
 export { FLEET_TABLE } from "../support/rotation-driver";
 import type { SesEndpoint } from "../../sandbox/ses-endpoint";
@@ -65,6 +69,8 @@ export interface ScenarioContext {
     h: FaultHarness;
     world: RotationWorld;
     proxy: Pick<AwsProxy, "addFault">;
+    /** the next `service:operation` call of the handler takes effect, then the Lambda dies (./crash.ts) */
+    crash: (service: CrashService, operation: string) => void;
 }
 
 export interface Scenario {
@@ -91,8 +97,15 @@ export interface Scenario {
     sequence?: (Step | "end")[];
     /** strings a failure alert must contain (besides the failed servers, which are always required) */
     alertMentions?: (c: ScenarioContext) => string[];
-    /** extra checks after convergence */
-    verify?: (c: ScenarioContext, run: RunRecord) => Promise<void>;
+    /** extra checks after convergence; a returned string is what the scenario showed (goes into the table) */
+    verify?: (c: ScenarioContext, run: RunRecord) => Promise<string | void>;
+    /** the step this fault must make fail at least once (a crash scenario whose step never failed proves nothing) */
+    failsStep?: Step;
+    /**
+     * The fault is absorbed (no step fails): why that is right. Required when injected faults fired but no
+     * invocation failed, so an absorbed fault is never reported as a retried one.
+     */
+    absorbed?: string;
 }
 
 const direct = () => ({ ...clientConfig(), endpoint: testEnv().moto.url });
@@ -107,10 +120,20 @@ export class FaultHarness {
     private readonly iamDirect = new IAMClient(direct());
     private readonly smDirect = new SecretsManagerClient(direct());
     readonly dynamodb = new DynamoDBClient(clientConfig());
-    private readonly keySecrets = new Map<string, string>();
+    /** crashes armed by the scenario (./crash.ts) */
+    readonly crashes = new LambdaCrashes();
     private readonly commandsSeen = new Map<string, number>();
     private readonly answered = new Set<string>();
-    private readonly lateReports: [string, string][] = [];
+    /** "late" reports held back; due (dueAt set) once the invocation that waited for them has ended */
+    private readonly lateReports: { commandId: string; instanceId: string; dueAt?: number }[] = [];
+    /** "late" reports delivered: when (world clock) and after which deadline */
+    readonly lateDelivered: { instanceId: string; at: number; dueAt: number }[] = [];
+    /** while the checker logs in: the refusal hook must not consume the scenario's refusals */
+    private checking = false;
+    /** SMTP AUTH verdicts by credential + the IAM/SES state the endpoint decides from */
+    private readonly loginVerdicts = new Map<string, string | undefined>();
+    /** real SMTP AUTHs the checker made */
+    checkerLogins = 0;
     private checkpoints = 0;
     /** set when a failed rotation's SSM command left servers failed (for the alert check) */
     readonly failedServers = new Set<string>();
@@ -133,12 +156,17 @@ export class FaultHarness {
             this.faults.push(active);
             return active;
         };
-        return { h: this, world: this.world, proxy: { addFault } };
+        return { h: this, world: this.world, proxy: { addFault }, crash: (service, operation) => void this.crashes.arm(service, operation) };
+    }
+
+    /** Injected faults (proxy rules and crashes) that fired at least once. */
+    firedFaults(): number {
+        return this.faults.filter((f) => f.applied > 0).length + this.crashes.rules.filter((r) => r.fired > 0).length;
     }
 
     /** Faults that never fired (a scenario whose fault did not happen proves nothing). */
     unfiredFaults(): string[] {
-        return this.faults.filter((f) => f.applied === 0).map((f) => `${f.service}:${f.operation} ${f.kind}`);
+        return [...this.faults.filter((f) => f.applied === 0).map((f) => `${f.service}:${f.operation} ${f.kind}`), ...this.crashes.unfired()];
     }
 
     async setUp(): Promise<this> {
@@ -147,9 +175,14 @@ export class FaultHarness {
         this.endpoint.refuseLogin = (username) => {
             const left = this.refusals.get(username) ?? 0;
             if (left <= 0) return undefined;
+            if (this.checking) return "refused-by-test";
             this.refusals.set(username, left === Infinity ? Infinity : left - 1);
             return "refused-by-test";
         };
+        const w = this.world;
+        for (const [client, service] of [[w.iam, "iam"], [w.secrets, "secretsmanager"], [w.ssm, "ssm"], [w.sns, "sns"], [this.dynamodb, "dynamodb"]] as const) {
+            this.crashes.instrument(client as any, service);
+        }
         const current = await this.world.value({ stage: "AWSCURRENT" });
         for (const id of this.world.instances.postfix) this.servers.set(id, { instanceId: id, software: "postfix", held: current });
         for (const id of this.world.instances.iis) this.servers.set(id, { instanceId: id, software: "iis", held: current });
@@ -201,7 +234,13 @@ export class FaultHarness {
     /** Plays the servers: answers every command not answered yet, per the scenario's policy. */
     async answerFleet(): Promise<void> {
         const proxy = testEnv().proxy;
-        for (const [commandId, instanceId] of this.lateReports.splice(0)) proxy.setInvocation(commandId, instanceId, { status: "Success", responseCode: 0 });
+        // A "late" server's report arrives only after the invocation that waited for it has ended: that
+        // invocation stopped waiting because its fleet deadline passed (a late report is never terminal before).
+        for (const late of this.lateReports.filter((l) => l.dueAt !== undefined)) {
+            this.lateReports.splice(this.lateReports.indexOf(late), 1);
+            proxy.setInvocation(late.commandId, late.instanceId, { status: "Success", responseCode: 0 });
+            this.lateDelivered.push({ instanceId: late.instanceId, at: this.world.clock, dueAt: late.dueAt! });
+        }
         for (const { request, command } of this.world.sentCommands()) {
             for (const instanceId of command.InstanceIds ?? []) {
                 const key = `${command.CommandId}/${instanceId}`;
@@ -216,7 +255,7 @@ export class FaultHarness {
                 if (outcome === "success" || outcome === "late") {
                     server.held = await this.fetchVersion(request.Parameters.CredentialVersion[0]);
                     if (outcome === "success") proxy.setInvocation(command.CommandId, instanceId, { status: "Success", responseCode: 0 });
-                    else this.lateReports.push([command.CommandId, instanceId]);
+                    else this.lateReports.push({ commandId: command.CommandId, instanceId });
                 } else if (outcome === "fail") {
                     proxy.setInvocation(command.CommandId, instanceId, { status: "Failed", responseCode: 1, stderr: "update-smtp-credentials: ERROR: postmap failed; previous sasl_passwd restored" });
                 } else if (outcome === "timeout") {
@@ -240,18 +279,18 @@ export class FaultHarness {
         return (out.AccessKeyMetadata ?? []).map((k) => ({ id: k.AccessKeyId!, status: k.Status! }));
     }
 
-    /** Would SES accept this credential now? (the endpoint's rule, without making a connection) */
-    async authenticates(cred: SmtpCredentialValue, keys?: { id: string; status: string }[]): Promise<string | undefined> {
-        if ((this.refusals.get(cred.username) ?? 0) > 0) return "SES refuses this key (propagation/rejection)";
-        const key = (keys ?? (await this.keys())).find((k) => k.id === cred.username);
-        if (!key) return `key ${cred.username} does not exist`;
-        if (key.status !== "Active") return `key ${cred.username} is ${key.status}`;
-        if (!this.keySecrets.has(cred.username)) {
-            for (const k of (await motoData(testEnv().moto.url))?.iam?.AccessKey ?? []) this.keySecrets.set(k.access_key_id, k.secret_access_key);
+    /**
+     * Does SES accept this credential now? Measured by a real SMTP AUTH against the SES-compatible endpoint
+     * (which applies the scenario's refusals without consuming them while the checker logs in).
+     */
+    async authenticates(cred: SmtpCredentialValue): Promise<string | undefined> {
+        this.checking = true;
+        try {
+            const out = await smtpLogin(this.endpoint, cred.username, cred.password);
+            return out.code === 235 ? undefined : `SMTP AUTH as ${cred.username} answered ${out.code} (${out.reason})`;
+        } finally {
+            this.checking = false;
         }
-        const secret = this.keySecrets.get(cred.username);
-        if (!secret || deriveSmtpPassword(secret, SES_REGION) !== cred.password) return `wrong password for ${cred.username} in ${SES_REGION}`;
-        return undefined;
     }
 
     async stages(): Promise<Record<string, string[]>> {
@@ -268,13 +307,24 @@ export class FaultHarness {
         this.checkpoints++;
         const keys = await this.keys();
         if (keys.length > 2) this.violations.push(`${label}: ${keys.length} access keys exist (at most 2)`);
+        // a real login per distinct credential, unless one was made under exactly the same key state
+        const verdict = async (cred: SmtpCredentialValue): Promise<string | undefined> => {
+            const key = keys.find((k) => k.id === cred.username);
+            const refused = (this.refusals.get(cred.username) ?? 0) > 0;
+            const id = `${cred.username}\n${cred.password}\n${key?.status ?? "absent"}\n${refused}`;
+            if (!this.loginVerdicts.has(id)) {
+                this.checkerLogins++;
+                this.loginVerdicts.set(id, await this.authenticates(cred));
+            }
+            return this.loginVerdicts.get(id);
+        };
         for (const s of this.servers.values()) {
             if (s.removed) continue;
-            const why = await this.authenticates(s.held, keys);
+            const why = await verdict(s.held);
             if (why) this.violations.push(`${label}: server ${s.instanceId} holds a credential that does not authenticate: ${why}`);
         }
         const current = await this.valueOf("AWSCURRENT");
-        const why = current ? await this.authenticates(current, keys) : "no AWSCURRENT value";
+        const why = current ? await verdict(current) : "no AWSCURRENT value";
         if (why) this.violations.push(`${label}: AWSCURRENT does not authenticate: ${why}`);
     }
 
@@ -283,13 +333,19 @@ export class FaultHarness {
     repaired = false;
 
     private async invoke(step: Step, label: string): Promise<boolean> {
+        this.crashes.begin();
         try {
             await this.handler()({ Step: step, SecretId: this.world.secretArn, ClientRequestToken: this.token });
-            return true;
+            const died = this.crashes.end();
+            // the handler may have caught the crash error (a best-effort notice): the Lambda died all the same
+            if (died) this.stepErrors.push(`${step}: the Lambda died right after ${died} took effect`);
+            return !died;
         } catch (e) {
-            this.stepErrors.push(`${step}: ${String((e as Error).message ?? e).slice(0, 300)}`);
+            const died = this.crashes.end();
+            this.stepErrors.push(`${step}: ${died ? `the Lambda died right after ${died} took effect` : String((e as Error).message ?? e).slice(0, 300)}`);
             return false;
         } finally {
+            for (const late of this.lateReports) late.dueAt ??= this.world.clock;
             await this.check(label);
         }
     }

@@ -7,7 +7,8 @@
  * Servers are updated by people: an owner who confirms first installs the credential version named in the
  * mail (read from Parameter Store), then presses Confirm (pressing again if the page says "try again").
  * Invariants, checked while the run is in flight and at its end: every server holds a credential that
- * authenticates (key Active, SMTP password of that key for the SES region); at most 2 keys; a successful run
+ * authenticates (measured: a real SMTP AUTH against the SES-compatible endpoint, which checks the password with a
+ * derivation sharing no code with runtime/); at most 2 keys; a successful run
  * ends with one key (the old one deleted after the grace) that every server holds; a failed run keeps the old
  * key Active and tells the operators which servers were not confirmed.
  */
@@ -15,10 +16,10 @@ import { IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
 import { parseCredential, SmtpCredentialValue } from "../../runtime/credential";
-import { deriveSmtpPassword } from "../../runtime/smtp-password";
 import type { AwsProxy } from "../../sandbox/aws-proxy";
 import { clientConfig, testEnv } from "../support/hooks";
-import { motoData } from "../../sandbox/moto";
+import { startSesEndpoint } from "../../sandbox/ses-endpoint";
+import { smtpLogin } from "../../sandbox/smtp-login";
 import { ManualRig, serverList } from "../support/manual-rig";
 
 export type OwnerChoice = "confirm" | "reject" | "ignore";
@@ -56,7 +57,7 @@ export async function runManualScenario(s: ManualScenario): Promise<ManualRun> {
     const iam = new IAMClient(direct());
     const ssm = new SSMClient(direct());
     const violations: string[] = [];
-    const secrets = new Map<string, string>();
+    const endpoint = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: SES_REGION });
     const oldValue = parseCredential((await ssm.send(new GetParameterCommand({ Name: `${rig.parameterName}:1`, WithDecryption: true }))).Parameter!.Value)!;
     const held = new Map<string, SmtpCredentialValue>(servers.map((x) => [x.serverId, oldValue]));
     let checkpoints = 0;
@@ -65,14 +66,11 @@ export async function runManualScenario(s: ManualScenario): Promise<ManualRun> {
         checkpoints++;
         const keys = Object.fromEntries(((await iam.send(new ListAccessKeysCommand({ UserName: rig.userName }))).AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId!, k.Status!]));
         if (Object.keys(keys).length > 2) violations.push(`${label}: ${Object.keys(keys).length} access keys`);
+        const verdicts = new Map<string, Promise<string | undefined>>();
         for (const [serverId, cred] of held) {
-            if (!secrets.has(cred.username)) for (const k of (await motoData(testEnv().moto.url))?.iam?.AccessKey ?? []) secrets.set(k.access_key_id, k.secret_access_key);
-            const why =
-                keys[cred.username] !== "Active"
-                    ? `key ${cred.username} is ${keys[cred.username] ?? "deleted"}`
-                    : deriveSmtpPassword(secrets.get(cred.username)!, SES_REGION) !== cred.password
-                      ? "wrong password"
-                      : undefined;
+            const id = `${cred.username}\n${cred.password}`;
+            if (!verdicts.has(id)) verdicts.set(id, smtpLogin(endpoint, cred.username, cred.password).then((o) => (o.code === 235 ? undefined : `SMTP AUTH as ${cred.username} answered ${o.code} (${o.reason})`)));
+            const why = await verdicts.get(id);
             if (why) violations.push(`${label}: server ${serverId} holds a credential that does not authenticate: ${why}`);
         }
     };
@@ -122,6 +120,7 @@ export async function runManualScenario(s: ManualScenario): Promise<ManualRun> {
         return { status: done.status!, violations, checkpoints, unconfirmed, unfiredFaults };
     } finally {
         await rig.tearDown();
+        await endpoint.stop();
     }
 }
 

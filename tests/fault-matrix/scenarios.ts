@@ -17,16 +17,20 @@ import { KEY_SCENARIOS } from "./scenarios-keys";
 
 type Service = "iam" | "secretsmanager" | "ssm" | "sns" | "dynamodb";
 
-/** passThenFail on the first `operation` call of `step` (round 1, first attempt): the call takes effect, the caller dies. */
+/**
+ * The first `operation` call of `step` (round 1, first attempt) takes effect, then the Lambda dies (./crash.ts:
+ * nothing after the call runs, whatever the code would catch). The step must fail and a retry converge.
+ */
 function crash(step: Step, service: Service, operation: string, extra: Partial<Scenario> = {}): Scenario {
     return {
         ...extra,
         name: `crash after ${service}:${operation} in ${step}`,
         family: "crash after an AWS call, step retried",
-        fault: `${service}:${operation} takes effect, then the Lambda dies (500 to the caller); Secrets Manager retries ${step}`,
+        fault: `${service}:${operation} takes effect, then the Lambda dies (no later call of that invocation happens); Secrets Manager retries ${step}`,
         expect: "rotated",
+        failsStep: step,
         beforeStep: async (c, s, attempt, round) => {
-            if (s === step && attempt === 0 && round === 1) c.proxy.addFault({ service, operation, kind: "passThenFail", times: 1 });
+            if (s === step && attempt === 0 && round === 1) c.crash(service, operation);
         },
     };
 }
@@ -98,9 +102,13 @@ export const SCENARIOS: Scenario[] = [
     failing("secretsmanager", "GetSecretValue", "ThrottlingException", 400, 3),
     failing("secretsmanager", "UpdateSecretVersionStage", "InternalServiceError", 500, 2),
     failing("ssm", "SendCommand", "ThrottlingException", 400, 2),
-    failing("ssm", "ListCommands", "InternalServerError", 500, 2),
+    failing("ssm", "ListCommands", "InternalServerError", 500, 2, {
+        absorbed: "a failed poll round is skipped and the next poll reads the same command status; polling is read-only and bounded by the fleet deadline",
+    }),
     failing("ssm", "ListCommandInvocations", "ThrottlingException", 400, 2, detailPolled("ListCommandInvocations")),
-    failing("sns", "Publish", "Throttling", 400, 1),
+    failing("sns", "Publish", "Throttling", 400, 1, {
+        absorbed: "a notice is best-effort: the refused publish is logged and the rotation, whose state is in Secrets Manager, goes on (failing it would roll back nothing and only hide the result)",
+    }),
     failing("dynamodb", "Scan", "ProvisionedThroughputExceededException", 400, 2, { name: "dynamodb:Scan ProvisionedThroughputExceeded ×2 (fleet table)" }),
     failing("dynamodb", "Scan", "InternalServerError", 500, 1, { name: "dynamodb:Scan InternalServerError ×1 (fleet table)" }),
     {
@@ -126,6 +134,7 @@ export const SCENARIOS: Scenario[] = [
         family: "SMTP AUTH refused",
         fault: "the SES endpoint answers 535 to the new key's first 3 logins",
         expect: "rotated",
+        absorbed: "setSecret's SMTP pre-check retries 535 within its budget (IAM propagation) before any server gets the key",
         beforeStep: async (c, step, attempt, round) => {
             if (step === "setSecret" && attempt === 0 && round === 1) c.h.refusals.set((await c.h.valueOf("AWSPENDING"))!.username, 3);
         },
@@ -151,9 +160,21 @@ export const SCENARIOS: Scenario[] = [
     {
         name: "results arrive after the deadline",
         family: "SSM fleet outcomes",
-        fault: "one server installs the credential but its report arrives after the deadline (first command)",
+        fault: "one server installs the credential but its report arrives only after the handler's fleet deadline (first command)",
         expect: "rotated",
+        failsStep: "setSecret",
         server: (c, id, n) => (id === firstPostfix(c) && n === 0 ? "late" : "success"),
+        verify: async (c, run) => {
+            const id = firstPostfix(c);
+            const late = c.h.lateDelivered.find((l) => l.instanceId === id);
+            if (!late) throw new Error("the late report was never delivered");
+            if (late.at < late.dueAt) throw new Error(`the late report arrived at ${late.at}, before the deadline ${late.dueAt}`);
+            const first = run.stepErrors.find((e) => e.startsWith("setSecret:"));
+            if (!first || !first.includes(id) || !/TimedOut/.test(first)) throw new Error(`the first setSecret did not fail naming ${id} as TimedOut: ${first}`);
+            if (run.rounds !== 1) throw new Error(`expected the retried setSecret to converge in the first rotation, took ${run.rounds}`);
+            const after = Math.round((late.at - late.dueAt) / 1000);
+            return `setSecret failed at the deadline naming the server (TimedOut) and kept AWSCURRENT; the report arrived ${after}s after the deadline, during the retried setSecret, which resent the command and completed`;
+        },
     },
 
     // ---- keys and versions left by earlier runs

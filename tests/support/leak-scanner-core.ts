@@ -16,15 +16,23 @@
  * places it legitimately travels, and task tokens from `SendTask*` requests and `.waitForTaskToken` task
  * parameters in execution histories (or registered by the test bridge with {@link LeakScanner.addSecret}).
  *
- * Matching: texts are normalised (percent-encoding and JSON escaping of `+ / =` undone), split into runs of
- * token characters, and every run is checked for every known secret as a substring; long base64 runs are
- * also decoded once and scanned. Failure messages never print a secret: only its kind, 4 characters and length.
+ * Exemptions are by resource and field (leak-scanner-fields.ts): in the calls where a secret legitimately
+ * travels only the one field that must carry it is exempt; the rest of the body is scanned for every kind.
+ *
+ * Matching: texts are normalised (percent-encoding and JSON \u escapes of token characters undone), split into
+ * runs of token characters, and every run is checked for ANY 16-character substring of a known secret (so a
+ * truncated, sliced or embedded secret is found too); base64, base64url and hex runs are also decoded once and
+ * scanned (hex also re-encoded as base64 at each alignment, for a password's raw bytes printed as hex).
+ * Failure messages never print a secret: only its kind, 4 characters and length.
  */
 import { createHash } from "crypto";
+import * as fsSync from "fs";
 import { promises as fs } from "fs";
 import * as path from "path";
 import type { AwsCall } from "../../sandbox/aws-proxy";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
+import { splitAllowedFields } from "./leak-scanner-fields";
+import { Matcher, normalise, RUN, secretsIn, windowsOf } from "./leak-scanner-match";
 
 export type SecretKind = "iam-secret-access-key" | "smtp-password" | "task-token";
 
@@ -83,8 +91,6 @@ const SES_REGIONS = [
 ];
 
 const MIN_SECRET_LENGTH = 20;
-const RUN = /[A-Za-z0-9+/_-]{20,}/g;
-const BASE64_RUN = /^[A-Za-z0-9+/]{48,}$/;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const UUID_ONLY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_RETAINED_CHARS = 64 * 1024 * 1024;
@@ -112,42 +118,7 @@ interface Observation {
     checked: number;
 }
 
-interface Matcher {
-    byValue: Map<string, SecretKind>;
-    lengths: number[];
-}
-
 const NONE: ReadonlySet<SecretKind> = new Set();
-
-/** Undo the encodings under which a secret's characters could hide (form/percent encoding, JSON escapes). */
-function normalise(text: string): string {
-    return text
-        .replace(/%2B/gi, "+")
-        .replace(/%2F/gi, "/")
-        .replace(/%3D/gi, "=")
-        .replace(/\\+\//g, "/")
-        .replace(/\\u002[bB]/g, "+")
-        .replace(/\\u002[fF]/g, "/");
-}
-
-/** Every known secret occurring in `text` (as substrings of token-character runs; base64 runs decoded once). */
-function secretsIn(text: string, m: Matcher, depth = 0): string[] {
-    const hits: string[] = [];
-    for (const match of normalise(text).matchAll(RUN)) {
-        const run = match[0];
-        for (const len of m.lengths) {
-            for (let i = 0; i + len <= run.length; i++) {
-                const window = run.length === len ? run : run.substring(i, i + len);
-                if (m.byValue.has(window)) hits.push(window);
-            }
-        }
-        if (depth === 0 && BASE64_RUN.test(run)) {
-            const decoded = Buffer.from(run, "base64").toString("latin1");
-            if (/^[\x09\x0a\x0d\x20-\x7e]*$/.test(decoded)) hits.push(...secretsIn(decoded, m, 1));
-        }
-    }
-    return hits;
-}
 
 function hintOf(secret: string): string {
     return `${secret.slice(0, 4)}…(${secret.length} chars)`;
@@ -237,6 +208,7 @@ export class LeakScanner {
         }
         for (const [direction, text] of [["request", call.requestBody], ["response", call.responseBody]] as const) {
             const where = `${place} ${direction}`;
+            if (this.observeFields(`aws ${where}`, where, text)) continue;
             const allow = legitimateKindsAt(where);
             if (allow.has("smtp-password")) this.harvestPasswords(text);
             if (place === "states:GetExecutionHistory" && direction === "response" && call.status === 200) {
@@ -245,6 +217,21 @@ export class LeakScanner {
                 this.observe(`aws ${where}`, text, allow);
             }
         }
+    }
+
+    /**
+     * Observes `text` seen at `place` field by field if the place has a field rule (leak-scanner-fields.ts):
+     * the exempt fields with their kind allowed (passwords there are learned), the rest with nothing allowed.
+     */
+    observeFields(where: string, place: string, text: string): boolean {
+        const split = splitAllowedFields(place, text);
+        if (!split) return false;
+        for (const a of split.allowed) {
+            if (a.kind === "smtp-password") this.harvestPasswords(a.text);
+            this.observe(`${where} (${a.field})`, a.text, new Set([a.kind]));
+        }
+        this.observe(where, split.rest);
+        return true;
     }
 
     /**
@@ -310,16 +297,45 @@ export class LeakScanner {
         return files;
     }
 
+    /** Reads every regular file under `dir` now, synchronously (right before something removes it). */
+    observeDirectorySync(dir: string, allowPasswordIn: readonly string[] = []): number {
+        let files = 0;
+        const walk = (d: string): void => {
+            let entries: import("fs").Dirent[];
+            try {
+                entries = fsSync.readdirSync(d, { withFileTypes: true });
+            } catch {
+                return; // gone or unreadable: nothing left there
+            }
+            for (const e of entries) {
+                const p = path.join(d, e.name);
+                if (e.isDirectory()) walk(p);
+                else if (e.isFile()) {
+                    try {
+                        if (fsSync.statSync(p).size > 8 * 1024 * 1024) continue;
+                        const text = fsSync.readFileSync(p, "latin1");
+                        files++;
+                        this.observe(`file ${p}`, text, allowPasswordIn.includes(e.name) ? new Set(["smtp-password"]) : NONE);
+                    } catch {
+                        /* vanished meanwhile */
+                    }
+                }
+            }
+        };
+        walk(path.resolve(dir));
+        return files;
+    }
+
     /** Looks for every known secret in every retained observation not yet checked against it. */
     scan(): LeakFinding[] {
         const fresh: LeakFinding[] = [];
-        const matchers = new Map<number, Matcher>();
+        const matchers = new Map<number, Matcher<SecretKind>>();
         for (const obs of this.observations) {
             if (obs.checked >= this.secrets.length) continue;
-            let m = matchers.get(obs.checked);
+            let m: Matcher<SecretKind> | undefined = matchers.get(obs.checked);
             if (!m) {
                 const byValue = new Map(this.secrets.slice(obs.checked).map((s) => [s.value, s.kind] as const));
-                m = { byValue, lengths: [...new Set([...byValue.keys()].map((v) => v.length))] };
+                m = { byValue, windows: windowsOf(byValue.keys()) };
                 matchers.set(obs.checked, m);
             }
             obs.checked = this.secrets.length;

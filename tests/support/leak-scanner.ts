@@ -9,7 +9,12 @@
  *    history, and DynamoDB items (a task token may live there: the confirmation id -> token mapping);
  *  - after each test it collects the Pulumi registrations recorded by `pulumi-mocks.ts` (if loaded) and the
  *    files under watched directories;
- *  - the root `afterAll` fails the run, listing every finding (never the secret), if anything leaked.
+ *  - it tees the stdout/stderr of every child process started with spawn/exec/execFile/fork (the demo, archive
+ *    runs, fleet agents, scripts) as the bytes arrive;
+ *  - it registers every directory made with fs.mkdtemp* during the run (the tests' temp roots) and reads every
+ *    file under them after each test and right before an fs.rm/rmSync removes them;
+ *  - the root `afterAll` fails the run, listing every finding (never the secret), if anything leaked, and also
+ *    if a sweep failed (a sweep that did not look proves nothing).
  *
  * Tests use: `leakScanner.log("name")` as the `log` dependency of the code under test,
  * `leakScanner.watchDirectory(dir, ["sasl_passwd", ...])` for a server's files, `leakScanner.observe(where, text)`
@@ -17,6 +22,8 @@
  * tokens handled outside the proxy.
  */
 import * as path from "path";
+import fsSync = require("fs");
+import * as childProcess from "child_process";
 import type { AwsCall, AwsProxy } from "../../sandbox/aws-proxy";
 import { testEnv } from "./hooks";
 import { motoData } from "../../sandbox/moto";
@@ -29,7 +36,9 @@ export const leakScanner = new LeakScanner();
 
 const MAX_EXECUTIONS_PER_SWEEP = 5000;
 const MAX_ITEMS_PER_TABLE = 20000;
-const sweepProblems: string[] = [];
+export const sweepProblems: string[] = [];
+/** file names that must hold the live SMTP password wherever they are (a server's Postfix map and its db) */
+const PASSWORD_FILES = ["sasl_passwd", "sasl_passwd.db"];
 const tapTargets = new WeakMap<AwsProxy, LeakScanner>();
 
 /** Taps a proxy's call record: every call it records is also observed by `scanner` (re-tapping switches scanner). */
@@ -52,6 +61,65 @@ export function tapProxy(proxy: AwsProxy, scanner: LeakScanner = leakScanner): v
             return Array.prototype.push.apply(this, items);
         },
     });
+}
+
+/**
+ * Who observes child-process output and temp-root files about to be removed (tests/leak-check.test.ts points it
+ * at a private scanner for its planted leaks).
+ */
+export const liveObservations: { scanner: LeakScanner } = { scanner: leakScanner };
+
+let childrenTeed = false;
+/** Every child process's stdout/stderr, observed chunk by chunk without changing how its reader consumes it. */
+function teeChildProcesses(): void {
+    if (childrenTeed) return;
+    childrenTeed = true;
+    const proto = (childProcess as any).ChildProcess.prototype;
+    const spawn = proto.spawn;
+    proto.spawn = function (this: childProcess.ChildProcess, options: { file?: string }, ...rest: unknown[]) {
+        const out = spawn.call(this, options, ...rest);
+        const name = path.basename(String(options?.file ?? "child"));
+        for (const [channel, stream] of [["stdout", this.stdout], ["stderr", this.stderr]] as const) {
+            if (!stream) continue;
+            const push = stream.push;
+            (stream as any).push = function (chunk: any, ...more: any[]) {
+                if (chunk !== null && chunk !== undefined) liveObservations.scanner.observe(`child ${name} ${channel}`, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+                return push.call(this, chunk, ...more);
+            };
+        }
+        return out;
+    };
+}
+
+/** Directories made with fs.mkdtemp* during the run: their files are read after each test and before removal. */
+export const tempRoots = new Set<string>();
+let tempTracked = false;
+function trackTempRoots(): void {
+    if (tempTracked) return;
+    tempTracked = true;
+    const mkdtempSync = fsSync.mkdtempSync;
+    (fsSync as any).mkdtempSync = (...a: any[]) => {
+        const dir = (mkdtempSync as any)(...a);
+        tempRoots.add(path.resolve(String(dir)));
+        return dir;
+    };
+    const mkdtemp = fsSync.promises.mkdtemp;
+    (fsSync.promises as any).mkdtemp = async (...a: any[]) => {
+        const dir = await (mkdtemp as any)(...a);
+        tempRoots.add(path.resolve(String(dir)));
+        return dir;
+    };
+    const inRoot = (p: unknown): boolean => typeof p === "string" && [...tempRoots].some((r) => path.resolve(p) === r || path.resolve(p).startsWith(r + path.sep));
+    const rmSync = fsSync.rmSync;
+    (fsSync as any).rmSync = (p: any, ...a: any[]) => {
+        if (inRoot(p)) liveObservations.scanner.observeDirectorySync(String(p), PASSWORD_FILES);
+        return (rmSync as any)(p, ...a);
+    };
+    const rm = fsSync.promises.rm;
+    (fsSync.promises as any).rm = async (p: any, ...a: any[]) => {
+        if (inRoot(p)) liveObservations.scanner.observeDirectorySync(String(p), PASSWORD_FILES);
+        return (rm as any)(p, ...a);
+    };
 }
 
 let consoleTeed = false;
@@ -82,6 +150,12 @@ async function motoCall(motoUrl: string, service: "states" | "dynamodb", target:
     return { text, json: JSON.parse(text) };
 }
 
+/** A resource deleted between moto's data.json and the call is no problem; any other failure is. */
+const goneOrThrow = (e: unknown): undefined => {
+    if (/ResourceNotFound|DoesNotExist|NotFound/.test(String(e))) return undefined;
+    throw e;
+};
+
 const regionOfArn = (arn: string): string => String(arn).split(":")[3] || "us-east-1";
 
 /**
@@ -106,7 +180,7 @@ export async function sweepMoto(motoUrl: string, scanner: LeakScanner = leakScan
     for (const arn of machines) {
         let nextToken: string | undefined;
         do {
-            const page = await motoCall(motoUrl, "states", "AWSStepFunctions.ListExecutions", regionOfArn(arn), { stateMachineArn: arn, maxResults: 1000, nextToken }).catch(() => undefined);
+            const page = await motoCall(motoUrl, "states", "AWSStepFunctions.ListExecutions", regionOfArn(arn), { stateMachineArn: arn, maxResults: 1000, nextToken }).catch(goneOrThrow);
             if (!page) break;
             for (const ex of page.json.executions ?? []) {
                 if (++executions > MAX_EXECUTIONS_PER_SWEEP) break;
@@ -130,11 +204,11 @@ export async function sweepMoto(motoUrl: string, scanner: LeakScanner = leakScan
         let start: any;
         let tableItems = 0;
         do {
-            const page = await motoCall(motoUrl, "dynamodb", "DynamoDB_20120810.Scan", region, { TableName: name, ExclusiveStartKey: start }).catch(() => undefined);
+            const page = await motoCall(motoUrl, "dynamodb", "DynamoDB_20120810.Scan", region, { TableName: name, ExclusiveStartKey: start }).catch(goneOrThrow);
             if (!page) break;
             tableItems += page.json.Items?.length ?? 0;
-            // The confirmation table maps opaque ids to task tokens: tokens may be stored, nothing else secret.
-            scanner.observe(`moto dynamodb items of ${name}`, page.text, new Set<SecretKind>(["task-token"]));
+            // The confirmation table maps opaque ids to task tokens: only its token attributes may hold one.
+            scanner.observeFields(`moto dynamodb items of ${name}`, "moto dynamodb items", page.text);
             start = page.json.LastEvaluatedKey;
         } while (start && tableItems < MAX_ITEMS_PER_TABLE);
         items += tableItems;
@@ -158,10 +232,22 @@ function tapHarnessProxy(): void {
     }
 }
 
+/** Fails the run on any finding, and on any sweep that failed (a sweep that did not look proves nothing). */
+export function verdict(scanner: LeakScanner, problems: readonly string[]): void {
+    if (scanner.findings.length) {
+        throw new Error(`secrets leaked (${scanner.findings.length}):\n${scanner.report()}`);
+    }
+    if (problems.length) {
+        throw new Error(`the leak sweep failed ${problems.length} time(s), so parts of the run were not looked at:\n${problems.slice(0, 10).join("\n")}`);
+    }
+}
+
 /** Root hooks: tap, sweep after each test, fail the run at the end on any finding. */
 export const mochaHooks = {
     beforeAll(): void {
         teeConsole();
+        teeChildProcesses();
+        trackTempRoots();
         tapHarnessProxy();
     },
     beforeEach(this: Mocha.Context): void {
@@ -177,6 +263,10 @@ export const mochaHooks = {
         }
         observePulumiRecords();
         for (const [dir, allowed] of leakScanner.watchedDirectories) await leakScanner.observeDirectory(dir, allowed);
+        for (const dir of tempRoots) {
+            if (fsSync.existsSync(dir)) leakScanner.observeDirectorySync(dir, PASSWORD_FILES);
+            else tempRoots.delete(dir);
+        }
         leakScanner.scan();
         leakScanner.currentTest = "(between tests)";
     },
@@ -191,8 +281,6 @@ export const mochaHooks = {
                 (sweepProblems.length ? `; moto sweep problems: ${sweepProblems.length} (first: ${sweepProblems[0]})` : "") +
                 "\n",
         );
-        if (leakScanner.findings.length) {
-            throw new Error(`secrets leaked (${leakScanner.findings.length}):\n${leakScanner.report()}`);
-        }
+        verdict(leakScanner, sweepProblems);
     },
 };
