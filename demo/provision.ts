@@ -203,8 +203,10 @@ export async function provisionAuto(c: DemoClients, shared: SharedResources): Pr
         iisDocument: shared.documents.iis,
         notifyTopicArn: shared.topicArn,
     });
-    // As a stack with smtpEndpoint set to the local endpoint would have it (the demo's settings keep the default).
+    // As a stack with smtpEndpoint set to the local endpoint (and allowNonSesSmtpEndpoint, which a host that is not
+    // an SES endpoint needs) would have it; the demo's settings keep the default.
     lambdaEnvironment.SMTP_ENDPOINT = shared.smtpEndpoint;
+    lambdaEnvironment.ALLOW_NON_SES_SMTP_ENDPOINT = "true";
     return { secretArn, config: rotationConfigFromEnv(lambdaEnvironment), lambdaEnvironment };
 }
 
