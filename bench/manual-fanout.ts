@@ -102,7 +102,7 @@ export async function measureManualFanout(aws: BenchAws, opts: { sizes: number[]
                 const page = await listPage({ nextToken });
                 pagesRead++;
                 await eachLimited(page.servers, maxConcurrency, async (server) => {
-                    await tasks.startConfirmation({ parentTaskToken: `bench-map-iteration-${server.serverId}`, rotation, server, credential });
+                    await tasks.startConfirmation({ rotation, server, credential });
                     started++;
                 });
                 nextToken = page.nextToken;
