@@ -7,7 +7,7 @@
  *  - `decided` / `notConfirmed`: ManualConfirmation outcomes, each server counted once (its server item's
  *    `counted` flag is set in the same transaction);
  *  - `startFailures`: servers whose ManualConfirmation could not be started (count as not confirmed);
- *  - `sample`: up to SAMPLE_SIZE server ids that were not confirmed (for the operators' notice).
+ *  - `notConfirmedSample`: up to SAMPLE_SIZE server ids that were not confirmed (for the operators' notice).
  * The wait is completed when the listing is done and every listed server is decided or failed to start. The
  * run succeeds only if every listed server confirmed. Completing twice is harmless (Step Functions refuses a
  * used token; that refusal is taken as "already done").
@@ -131,8 +131,8 @@ export class RotationTally {
                 new ddbSdk.UpdateItemCommand({
                     TableName: this.tableName,
                     Key: rotationKey(rotation),
-                    UpdateExpression: "SET sample = list_append(if_not_exists(sample, :empty), :one)",
-                    ConditionExpression: "attribute_not_exists(sample) OR size(sample) < :max",
+                    UpdateExpression: "SET notConfirmedSample = list_append(if_not_exists(notConfirmedSample, :empty), :one)",
+                    ConditionExpression: "attribute_not_exists(notConfirmedSample) OR size(notConfirmedSample) < :max",
                     ExpressionAttributeValues: { ":empty": { L: [] }, ":one": { L: [{ S: serverId }] }, ":max": { N: String(SAMPLE_SIZE) } },
                 }),
             );
@@ -152,7 +152,7 @@ export class RotationTally {
         const confirmed = Math.max(0, decided - num(item.notConfirmed));
         const complete = item.listingDone?.BOOL === true && decided + startFailures >= listed;
         return {
-            result: { total: listed, confirmed, notConfirmed: Math.max(0, listed - confirmed), notConfirmedSample: (item.sample?.L ?? []).map((v) => v.S!).filter(Boolean) },
+            result: { total: listed, confirmed, notConfirmed: Math.max(0, listed - confirmed), notConfirmedSample: (item.notConfirmedSample?.L ?? []).map((v) => v.S!).filter(Boolean) },
             complete,
             ...(item.parentTaskToken?.S ? { parentTaskToken: item.parentTaskToken.S } : {}),
         };
