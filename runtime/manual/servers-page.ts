@@ -62,6 +62,14 @@ function decodeToken(token: unknown): any {
     }
 }
 
+/** The tag fleet's instances, in any state but terminated. */
+function fleetFilters(fleet: Extract<FleetTarget, { kind: "tag" }>) {
+    return [
+        { Name: `tag:${fleet.tagKey}`, Values: [fleet.tagValue] },
+        { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] },
+    ];
+}
+
 /** Validates the configuration, naming the bad field. */
 export function assertServersPageConfig(config: ServersPageConfig): void {
     if (!config?.fleet || (config.fleet.kind !== "table" && config.fleet.kind !== "tag")) throw new Error('fleet must be {kind: "table", ...} or {kind: "tag", ...}');
@@ -92,10 +100,7 @@ export function createServersPageHandler(deps: ServersPageDeps, config: ServersP
         if (!deps.ec2) throw new Error("ListServersPage: an EC2 client is required for tag fleets");
         const page = await deps.ec2.send(
             new ec2Sdk.DescribeInstancesCommand({
-                Filters: [
-                    { Name: `tag:${fleet.tagKey}`, Values: [fleet.tagValue] },
-                    { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] },
-                ],
+                Filters: fleetFilters(fleet),
                 MaxResults: Math.max(5, config.pageSize),
                 NextToken: start,
             }),
@@ -131,10 +136,7 @@ async function countServers(deps: ServersPageDeps, config: ServersPageConfig, li
         do {
             const page = await deps.ec2.send(
                 new ec2Sdk.DescribeInstancesCommand({
-                    Filters: [
-                        { Name: `tag:${fleet.tagKey}`, Values: [fleet.tagValue] },
-                        { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] },
-                    ],
+                    Filters: fleetFilters(fleet),
                     MaxResults: 1000,
                     NextToken: token,
                 }),
