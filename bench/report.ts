@@ -86,6 +86,16 @@ export function evaluateGoals(r: BenchResults): Goal[] {
                 met: f.failureAlert.delivered,
             });
         }
+        if (f.n > 10_000) {
+            // Here moto's own time dominates (issue 15): the figures are the call count (above) and the handler's own work.
+            goals.push({
+                name: `fleet N=${f.n} ${f.targeting}: the handler's own time`,
+                target: "< 60 s (emulator time excluded)",
+                measured: `${formatMs(f.ownMs)} (whole rotation in moto ${formatMs(f.totalMs)}, of it waiting for moto/proxy ${formatMs(f.awsWaitMs)}, local SMTP endpoint ${formatMs(f.smtpMs)}; slowest step ${formatMs(f.slowestStepMs)})`,
+                met: f.ownMs < 60_000,
+            });
+            continue;
+        }
         goals.push({
             name: `fleet N=${f.n} ${f.targeting}: handler time`,
             target: "< 60 s",

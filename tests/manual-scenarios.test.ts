@@ -25,7 +25,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
 
     it("one server never confirms and one rejects: reminders, the run fails clearly, the old key stays Active, operators are told", async () => {
         const servers = serverList(3);
-        const r = (rig = await new ManualRig({ servers, confirmationTimeoutSeconds: 4, reminderSeconds: 1, maxConcurrency: 3 }).setUp());
+        const r = (rig = await new ManualRig({ servers, confirmationTimeoutSeconds: 10, reminderSeconds: 1, maxConcurrency: 3 }).setUp());
         const owners = r.ownersAnswer((to) => (to === servers[0].ownerEmail ? "confirm" : to === servers[1].ownerEmail ? "reject" : "ignore"));
         const started = await r.startRotation({ requestId: "timeout-case" });
         const done = await r.finished(started.executionArn);

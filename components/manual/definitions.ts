@@ -72,16 +72,6 @@ export interface CredentialRotationDefinitionOptions {
     partition?: string;
 }
 
-export interface ConfirmationPageDefinitionOptions {
-    listServersPageArn: string;
-    /** the fan-out Lambda: action "start" (one server), "pageDone" (count, next page), "abort" */
-    startConfirmationArn: string;
-    /** StartConfirmation calls at once (Map MaxConcurrency): the limit on API calls; default 10 */
-    maxConcurrency?: number;
-    /** AWS partition of the integration ARNs; default aws */
-    partition?: string;
-}
-
 export interface ManualConfirmationDefinitionOptions {
     requestConfirmationArn: string;
     remindOwnerArn: string;
@@ -94,20 +84,20 @@ export interface ManualConfirmationDefinitionOptions {
     partition?: string;
 }
 
-function partitionOf(value: unknown): string {
+export function partitionOf(value: unknown): string {
     if (value === undefined) return "aws";
     if (typeof value !== "string" || !/^aws(-[a-z]+)*$/.test(value)) throw new Error(`partition ${JSON.stringify(value)} is not an AWS partition (aws, aws-cn, aws-us-gov, ...)`);
     return value;
 }
 
-function requireArn(field: string, value: unknown, service: string): string {
+export function requireArn(field: string, value: unknown, service: string): string {
     if (typeof value !== "string" || !new RegExp(`^arn:[a-z-]+:${service}:`).test(value)) {
         throw new Error(`${field} ${JSON.stringify(value)} is not a ${service} ARN`);
     }
     return value;
 }
 
-function seconds(field: string, value: unknown, fallback: number, min: number, max: number): number {
+export function seconds(field: string, value: unknown, fallback: number, min: number, max: number): number {
     if (value === undefined) return fallback;
     if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`${field} ${JSON.stringify(value)} must be an integer from ${min} to ${max}`);
     return value as number;
@@ -115,9 +105,9 @@ function seconds(field: string, value: unknown, fallback: number, min: number, m
 
 const lambdaRetry = (maxAttempts = 6) => [{ ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 2, MaxAttempts: maxAttempts, BackoffRate: 2 }];
 /** For idempotent handlers: transient Lambda errors, then any error a few more times. */
-const idempotentRetry = () => [...lambdaRetry(), { ErrorEquals: ["States.ALL"], IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2 }];
+export const idempotentRetry = () => [...lambdaRetry(), { ErrorEquals: ["States.ALL"], IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2 }];
 
-function invoke(partition: string, functionArn: string, payload: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+export function invoke(partition: string, functionArn: string, payload: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
     return { Type: "Task", Resource: `arn:${partition}:states:::lambda:invoke`, Parameters: { FunctionName: functionArn, Payload: payload }, ...extra };
 }
 
@@ -131,6 +121,8 @@ function publish(partition: string, topicArn: string, subject: string, messageFo
         ...extra,
     };
 }
+
+export { confirmationPageDefinition, ConfirmationPageDefinitionOptions } from "./page-definition";
 
 /** CredentialRotation's ASL. */
 export function credentialRotationDefinition(opts: CredentialRotationDefinitionOptions): Record<string, unknown> {
@@ -295,73 +287,6 @@ export function credentialRotationDefinition(opts: CredentialRotationDefinitionO
                 { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "RotationFailed" }], Next: "RotationFailed" },
             ),
             RotationFailed: { Type: "Fail", Error: "RotationFailed", Cause: "See the execution history and the failure notification; the old access key stays active." },
-        },
-    };
-}
-
-/** ConfirmationPage's ASL: one page of the fleet; input {rotation, credential, page, cursor, confirmationPageStateMachineArn}. */
-export function confirmationPageDefinition(opts: ConfirmationPageDefinitionOptions): Record<string, unknown> {
-    const p = partitionOf(opts?.partition);
-    const list = requireArn("listServersPageArn", opts?.listServersPageArn, "lambda");
-    const start = requireArn("startConfirmationArn", opts.startConfirmationArn, "lambda");
-    const maxConcurrency = seconds("maxConcurrency", opts.maxConcurrency, DEFAULT_MAX_CONCURRENCY, 1, 1000);
-    const abortOn = [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "AbortRotation" }];
-    return {
-        Comment: "One page of the fleet: start each server's ManualConfirmation, then the next page (manual mode)",
-        StartAt: "ListServersPage",
-        TimeoutSeconds: PAGE_TIMEOUT_SECONDS,
-        States: {
-            ListServersPage: invoke(p, list, { "nextToken.$": "$.cursor" }, {
-                ResultSelector: { "servers.$": "$.Payload.servers", "nextToken.$": "$.Payload.nextToken" },
-                ResultPath: "$.list",
-                Retry: idempotentRetry(),
-                Catch: abortOn,
-                Next: "ConfirmServers",
-            }),
-            ConfirmServers: {
-                Type: "Map",
-                ItemsPath: "$.list.servers",
-                MaxConcurrency: maxConcurrency,
-                ItemSelector: { "server.$": "$$.Map.Item.Value", "credential.$": "$.credential", "rotation.$": "$.rotation" },
-                ItemProcessor: {
-                    ProcessorConfig: { Mode: "INLINE" },
-                    StartAt: "StartConfirmation",
-                    States: {
-                        StartConfirmation: invoke(p, start, { action: "start", "rotation.$": "$.rotation", "server.$": "$.server", "credential.$": "$.credential" }, {
-                            ResultSelector: { started: true },
-                            Retry: idempotentRetry(),
-                            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "NotStarted" }],
-                            End: true,
-                        }),
-                        // Counted as not confirmed (the run then fails, old key Active).
-                        NotStarted: { Type: "Pass", Parameters: { started: false, "serverId.$": "$.server.serverId", "error.$": "$.failure.Error" }, End: true },
-                    },
-                },
-                ResultPath: "$.results",
-                Catch: abortOn,
-                Next: "PageDone",
-            },
-            PageDone: invoke(
-                p,
-                start,
-                {
-                    action: "pageDone",
-                    "rotation.$": "$.rotation",
-                    "credential.$": "$.credential",
-                    "page.$": "$.page",
-                    "results.$": "$.results",
-                    "nextToken.$": "$.list.nextToken",
-                    "confirmationPageStateMachineArn.$": "$.confirmationPageStateMachineArn",
-                },
-                { ResultPath: null, Retry: idempotentRetry(), Catch: abortOn, Next: "PageStarted" },
-            ),
-            PageStarted: { Type: "Succeed" },
-            AbortRotation: invoke(p, start, { action: "abort", "rotation.$": "$.rotation", "page.$": "$.page", "error.$": "$.failure.Error", "cause.$": "$.failure.Cause" }, {
-                ResultPath: null,
-                Retry: idempotentRetry(),
-                Next: "PageFailed",
-            }),
-            PageFailed: { Type: "Fail", Error: "PageFailed", Cause: "This page of the fleet could not be read or started; the rotation was told and ends failed (old access key Active)." },
         },
     };
 }
