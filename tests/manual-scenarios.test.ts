@@ -43,7 +43,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         // The silent owner got reminders with the same link; the link is now expired and changes nothing.
         const toSilent = r.ownerMails().filter((m) => m.to === servers[2].ownerEmail);
         assert.ok(toSilent.length >= 2, `reminders sent: ${toSilent.length - 1}`);
-        assert.ok(toSilent.slice(1).every((m) => m.subject.startsWith("Reminder:") && m.confirmationId === toSilent[0].confirmationId));
+        assert.ok(toSilent.slice(1).every((m) => m.subject.startsWith("Reminder:") && m.confirmationId === toSilent[0].confirmationId), JSON.stringify(toSilent.map((m) => [m.subject, m.confirmationId])));
         const before = taskCompletions().length;
         const late = await r.api("POST", toSilent[0].confirmationId, "action=confirm");
         assert.strictEqual(late.statusCode, 410);

@@ -80,8 +80,9 @@ export class RotationTally {
                 }),
             );
         } catch (e) {
-            if (isConditionFailed(e)) return false;
-            throw e;
+            if (!isConditionFailed(e)) throw e;
+            for (const serverId of startFailures) await this.addToSample(rotation, serverId);
+            return false;
         }
         for (const serverId of startFailures) await this.addToSample(rotation, serverId);
         return true;
@@ -117,14 +118,18 @@ export class RotationTally {
         } catch (e) {
             if ((e as { name?: string }).name !== "TransactionCanceledException") throw e;
             const server = await this.dynamodb.send(new ddbSdk.GetItemCommand({ TableName: this.tableName, Key: serverItemKey(executionName), ConsistentRead: true }));
-            if (server.Item?.counted?.BOOL) return false;
+            if (server.Item?.counted?.BOOL) {
+                // A retry: the sample entry may be what failed the first time (it is idempotent).
+                if (!confirmed) await this.addToSample(rotation, serverId);
+                return false;
+            }
             throw new Error(`confirmation table ${this.tableName}: cannot count ${executionName} for rotation ${rotation} (no server or rotation item): ${(e as Error).message}`);
         }
         if (!confirmed) await this.addToSample(rotation, serverId);
         return true;
     }
 
-    /** Best effort: keeps the first SAMPLE_SIZE unconfirmed server ids. */
+    /** Keeps the first SAMPLE_SIZE unconfirmed server ids, each once (safe to repeat). */
     private async addToSample(rotation: string, serverId: string): Promise<void> {
         try {
             await this.dynamodb.send(
@@ -132,8 +137,8 @@ export class RotationTally {
                     TableName: this.tableName,
                     Key: rotationKey(rotation),
                     UpdateExpression: "SET notConfirmedSample = list_append(if_not_exists(notConfirmedSample, :empty), :one)",
-                    ConditionExpression: "attribute_not_exists(notConfirmedSample) OR size(notConfirmedSample) < :max",
-                    ExpressionAttributeValues: { ":empty": { L: [] }, ":one": { L: [{ S: serverId }] }, ":max": { N: String(SAMPLE_SIZE) } },
+                    ConditionExpression: "attribute_not_exists(notConfirmedSample) OR (size(notConfirmedSample) < :max AND NOT contains(notConfirmedSample, :id))",
+                    ExpressionAttributeValues: { ":empty": { L: [] }, ":one": { L: [{ S: serverId }] }, ":id": { S: serverId }, ":max": { N: String(SAMPLE_SIZE) } },
                 }),
             );
         } catch (e) {
