@@ -43,7 +43,11 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         // The silent owner got reminders with the same link; the link is now expired and changes nothing.
         const toSilent = r.ownerMails().filter((m) => m.to === servers[2].ownerEmail);
         assert.ok(toSilent.length >= 2, `reminders sent: ${toSilent.length - 1}`);
-        assert.ok(toSilent.slice(1).every((m) => m.subject.startsWith("Reminder:") && m.confirmationId === toSilent[0].confirmationId), JSON.stringify(toSilent.map((m) => [m.subject, m.confirmationId])));
+        // One first mail and reminders, all with the same link (a 1 s reminder may be published before the first
+        // mail's own Publish returns on a loaded machine, so the order is not asserted).
+        const summary = JSON.stringify(toSilent.map((m) => [m.subject, m.confirmationId]));
+        assert.strictEqual(toSilent.filter((m) => !m.subject.startsWith("Reminder:")).length, 1, summary);
+        assert.ok(toSilent.every((m) => m.confirmationId === toSilent[0].confirmationId), summary);
         const before = taskCompletions().length;
         const late = await r.api("POST", toSilent[0].confirmationId, "action=confirm");
         assert.strictEqual(late.statusCode, 410);
