@@ -1,12 +1,13 @@
 /**
- * Manual-mode fan-out at scale: what CredentialRotation does per page of the fleet, with the real runtime
- * handlers called in-process in the order and with the concurrency the emitted state machine uses:
+ * Manual-mode fan-out at scale: what the chained ConfirmationPage executions do, one page after another, with
+ * the real runtime handlers called in-process in the order and with the concurrency the emitted state machine
+ * uses (nothing waits for an owner: this is the time until every owner's confirmation is started):
  * ListServersPage (DynamoDB Scan page) → for each server, StartConfirmation (records the server in the
  * confirmation table, StartExecution of ManualConfirmation), at most Map MaxConcurrency at a time.
  * Against moto through the proxy; the ManualConfirmation state machine is created in moto from the emitted
  * definition, with moto's execution switched off for this part so StartExecution only records the child
  * (nothing in moto could answer its Lambda tasks; the children's own run is covered by the manual-mode tests).
- * The Map iteration's task token is a stand-in string here (no parent execution runs).
+ * The rotation's tally (PageDone, ReportOutcome) is not exercised here (no rotation execution runs).
  */
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
@@ -102,7 +103,7 @@ export async function measureManualFanout(aws: BenchAws, opts: { sizes: number[]
                 const page = await listPage({ nextToken });
                 pagesRead++;
                 await eachLimited(page.servers, maxConcurrency, async (server) => {
-                    await tasks.startConfirmation({ parentTaskToken: `bench-map-iteration-${server.serverId}`, rotation, server, credential });
+                    await tasks.startConfirmation({ rotation, server, credential });
                     started++;
                 });
                 nextToken = page.nextToken;
@@ -114,7 +115,7 @@ export async function measureManualFanout(aws: BenchAws, opts: { sizes: number[]
             if ((calls["states:StartExecution"] ?? 0) !== n) throw new Error(`manual fan-out N=${n}: the proxy saw ${calls["states:StartExecution"] ?? 0} StartExecution calls, expected ${n}`);
             const r: ManualFanoutResult = {
                 n,
-                what: `ListServersPage (page size ${BENCH_MANUAL_PAGE_SIZE}) + StartConfirmation per server, in-process, MaxConcurrency ${maxConcurrency}`,
+                what: `ListServersPage (page size ${BENCH_MANUAL_PAGE_SIZE}) + StartConfirmation per server, in-process, MaxConcurrency ${maxConcurrency} start calls; start → last owner's confirmation started`,
                 pagesRead,
                 childExecutionsStarted: started,
                 maxConcurrency,

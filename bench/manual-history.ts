@@ -1,43 +1,66 @@
 /**
  * Manual mode end to end at small N, to measure what the in-process fan-out cannot show: the emitted
- * CredentialRotation and ManualConfirmation definitions executed by moto's Step Functions interpreter
- * (derived from LocalStack's, it emits AWS's history event types), Lambda tasks answered in-process by the
- * real handlers through the test bridge, every owner confirming through the real confirmation API as soon as
- * the mail arrives (tests/support/manual-rig.ts, reused as is, on the test harness's own moto + proxy).
- * Measured: execution history events of the parent (Standard workflows stop at 25,000 events) and of one
- * child, run time, status. The growth per server gives the fleet size at which the parent's history fills up.
+ * CredentialRotation, ConfirmationPage and ManualConfirmation definitions executed by moto's Step Functions
+ * interpreter (derived from LocalStack's, it emits AWS's history event types), Lambda tasks answered
+ * in-process by the real handlers through the bridge, owners answering through the real confirmation API only
+ * once EVERY owner has a link (tests/support/manual-rig.ts, on the test harness's own moto + proxy).
+ * Measured per run: the history events of every execution (Standard workflows stop at 25,000 events), the
+ * number of executions, the time from start until the last owner was mailed. From the measured page histories
+ * (events ≈ fixed + perServer·servers on the page) the bench derives the largest single history and the
+ * number of executions for large N: the rotation's history does not depend on N, a page's on its page size
+ * only, a ManualConfirmation's on its reminders only.
  */
 import { resetAws, mochaHooks } from "../tests/support/hooks";
-import { ManualRig, serverList } from "../tests/support/manual-rig";
-import { DEFAULT_MAX_CONCURRENCY } from "../components/manual/definitions";
+import { ManualRig, serverList, until } from "../tests/support/manual-rig";
+import { DEFAULT_MAX_CONCURRENCY, MAX_SERVERS_PER_RUN } from "../components/manual/definitions";
 import { linearFit } from "./stats";
 
 /** AWS Step Functions: maximum execution history size (events) of a Standard workflow execution. */
 export const STANDARD_HISTORY_EVENT_LIMIT = 25_000;
+/** the page size of these runs and of the projection (the component's default) */
+export const MANUAL_E2E_PAGE_SIZE = 100;
+/** the largest page the ListServersPage handler accepts */
+const MAX_PAGE_SIZE = 1000;
 
 export interface ManualHistoryResult {
     n: number;
     status: string;
     /** history events of the CredentialRotation execution */
     parentEvents: number;
-    /** history events of one ManualConfirmation execution */
+    /** the largest ConfirmationPage history, and the servers on each page measured */
+    pageEvents: { servers: number; events: number }[];
+    /** history events of the largest ManualConfirmation execution */
     childEvents: number;
+    executions: number;
+    /** start → the last owner's first mail */
+    lastOwnerMailedMs: number;
     ms: number;
     maxConcurrency: number;
     pageSize: number;
 }
 
-export interface ManualHistorySummary {
-    runs: ManualHistoryResult[];
-    /** parent history events ≈ fixed + perServer·N (least squares) */
-    perServer?: number;
-    fixed?: number;
-    /** N at which the parent's history would reach 25,000 events */
-    maxServersBeforeHistoryLimit?: number;
+export interface ManualHistoryProjection {
+    n: number;
+    executions: number;
+    /** the largest history of any single execution (default page size) */
+    largestHistory: number;
+    /** with the largest page size (1,000) */
+    largestHistoryMaxPage: number;
+    /** 25,000 − largestHistoryMaxPage */
+    headroom: number;
 }
 
-export async function measureManualHistory(opts: { sizes: number[]; log: (s: string) => void }): Promise<ManualHistorySummary> {
-    const pageSize = 100;
+export interface ManualHistorySummary {
+    runs: ManualHistoryResult[];
+    /** ConfirmationPage history ≈ pageFixed + pagePerServer·servers on the page (least squares over every page measured) */
+    pagePerServer?: number;
+    pageFixed?: number;
+    projections: ManualHistoryProjection[];
+    maxServersPerRun: number;
+}
+
+export async function measureManualHistory(opts: { sizes: number[]; projectSizes?: number[]; log: (s: string) => void }): Promise<ManualHistorySummary> {
+    const pageSize = MANUAL_E2E_PAGE_SIZE;
     const runs: ManualHistoryResult[] = [];
     await mochaHooks.beforeAll.call({ timeout: () => undefined } as any);
     try {
@@ -45,17 +68,30 @@ export async function measureManualHistory(opts: { sizes: number[]; log: (s: str
             await resetAws();
             const rig = await new ManualRig({ servers: serverList(n), maxConcurrency: DEFAULT_MAX_CONCURRENCY, pageSize, graceSeconds: 1 }).setUp();
             try {
-                const owners = rig.ownersAnswer(() => "confirm");
                 const t0 = performance.now();
                 const started = await rig.startRotation({ requestId: `bench-${n}` });
-                const done = await rig.finished(started.executionArn, 600_000);
+                await until("every owner mailed", async () => (new Set(rig.ownerMails().filter((m) => m.confirmationId).map((m) => m.to)).size >= n ? true : undefined), 900_000);
+                const lastOwnerMailedMs = performance.now() - t0;
+                const owners = rig.ownersAnswer(() => "confirm");
+                const done = await rig.finished(started.executionArn, 900_000);
                 const ms = performance.now() - t0;
                 await owners.stop();
-                const parentEvents = (await rig.history(started.executionArn)).length;
-                const child = (await rig.executions()).find((e) => e.executionArn.includes(":ManualConfirmation:"));
-                const childEvents = child ? (await rig.history(child.executionArn)).length : 0;
-                runs.push({ n, status: done.status ?? "unknown", parentEvents, childEvents, ms, maxConcurrency: DEFAULT_MAX_CONCURRENCY, pageSize });
-                opts.log(`manual e2e: N=${n}: ${done.status}, parent history ${parentEvents} events, child ${childEvents}, ${(ms / 1000).toFixed(1)} s`);
+                let parentEvents = 0;
+                let childEvents = 0;
+                const pageEvents: { servers: number; events: number }[] = [];
+                const executions = await rig.executions();
+                for (const e of executions) {
+                    const history = await rig.history(e.executionArn);
+                    if (e.executionArn.includes(":CredentialRotation:")) parentEvents = history.length;
+                    else if (e.executionArn.includes(":ManualConfirmation:")) childEvents = Math.max(childEvents, history.length);
+                    else {
+                        const input = JSON.parse(history[0]?.executionStartedEventDetails?.input ?? "{}");
+                        const pages = rig.bridge.invocationsOf("listServersPage").filter((i) => i.payload.mode !== "count" && (i.payload.nextToken ?? null) === (input.cursor ?? null));
+                        pageEvents.push({ servers: ((pages[0]?.result as any)?.servers ?? []).length, events: history.length });
+                    }
+                }
+                runs.push({ n, status: done.status ?? "unknown", parentEvents, pageEvents, childEvents, executions: executions.length, lastOwnerMailedMs, ms, maxConcurrency: DEFAULT_MAX_CONCURRENCY, pageSize });
+                opts.log(`manual e2e: N=${n}: ${done.status}, ${executions.length} executions, rotation ${parentEvents} events, pages ${JSON.stringify(pageEvents)}, child ≤ ${childEvents}, last owner mailed after ${(lastOwnerMailedMs / 1000).toFixed(1)} s`);
             } finally {
                 await rig.tearDown();
             }
@@ -63,9 +99,14 @@ export async function measureManualHistory(opts: { sizes: number[]; log: (s: str
     } finally {
         await mochaHooks.afterAll();
     }
-    const fit = linearFit(runs.map((r) => ({ n: r.n, y: r.parentEvents })));
-    return {
-        runs,
-        ...(fit ? { perServer: fit.slope, fixed: fit.intercept, maxServersBeforeHistoryLimit: Math.floor((STANDARD_HISTORY_EVENT_LIMIT - fit.intercept) / fit.slope) } : {}),
-    };
+    const fit = linearFit(runs.flatMap((r) => r.pageEvents.map((p) => ({ n: p.servers, y: p.events }))));
+    const parent = Math.max(0, ...runs.map((r) => r.parentEvents));
+    const child = Math.max(0, ...runs.map((r) => r.childEvents));
+    const page = (servers: number) => (fit ? Math.ceil(fit.intercept + fit.slope * servers) : 0);
+    const projections = (opts.projectSizes ?? [1_000, 10_000, 30_000]).map((n) => {
+        const largestHistory = Math.max(parent, child, page(Math.min(n, pageSize)));
+        const largestHistoryMaxPage = Math.max(parent, child, page(Math.min(n, MAX_PAGE_SIZE)));
+        return { n, executions: 1 + Math.ceil(n / pageSize) + n, largestHistory, largestHistoryMaxPage, headroom: STANDARD_HISTORY_EVENT_LIMIT - largestHistoryMaxPage };
+    });
+    return { runs, ...(fit ? { pagePerServer: fit.slope, pageFixed: fit.intercept } : {}), projections, maxServersPerRun: MAX_SERVERS_PER_RUN };
 }

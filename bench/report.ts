@@ -95,6 +95,16 @@ export function evaluateGoals(r: BenchResults): Goal[] {
                 met: f.failureAlert.delivered,
             });
         }
+        if (f.n > 10_000) {
+            // Here moto's own time dominates (issue 15): the figures are the call count (above) and the handler's own work.
+            goals.push({
+                name: `fleet N=${f.n} ${f.targeting}: the handler's own time`,
+                target: "< 60 s (emulator time excluded)",
+                measured: `${formatMs(f.ownMs)} (whole rotation in moto ${formatMs(f.totalMs)}, of it waiting for moto/proxy ${formatMs(f.awsWaitMs)}, local SMTP endpoint ${formatMs(f.smtpMs)}; slowest step ${formatMs(f.slowestStepMs)})`,
+                met: f.ownMs < 60_000,
+            });
+            continue;
+        }
         goals.push({
             name: `fleet N=${f.n} ${f.targeting}: handler time`,
             target: "< 60 s",
@@ -109,13 +119,12 @@ export function evaluateGoals(r: BenchResults): Goal[] {
         });
     }
     const h = r.manualHistory;
-    if (h?.maxServersBeforeHistoryLimit !== undefined) {
-        const n = Math.max(...(r.manual ?? []).map((m) => m.n), 10_000);
+    for (const p of h?.projections ?? []) {
         goals.push({
-            name: `manual N=${n}: one CredentialRotation execution's history`,
+            name: `manual N=${p.n.toLocaleString("en")}: the largest single execution's history`,
             target: `≤ ${STANDARD_HISTORY_EVENT_LIMIT.toLocaleString("en")} events`,
-            measured: `≈ ${Math.round(h.fixed! + h.perServer! * n).toLocaleString("en")} (fit over N = ${h.runs.map((x) => x.n).join(", ")})`,
-            met: h.fixed! + h.perServer! * n <= STANDARD_HISTORY_EVENT_LIMIT,
+            measured: `${p.largestHistory.toLocaleString("en")} (page size 100), ${p.largestHistoryMaxPage.toLocaleString("en")} (page size 1,000); ${p.executions.toLocaleString("en")} executions`,
+            met: p.largestHistoryMaxPage <= STANDARD_HISTORY_EVENT_LIMIT,
         });
     }
     return goals;
@@ -240,23 +249,30 @@ export function renderMarkdown(r: BenchResults): string {
         out.push("", "Seeding moto (emulator cost, not part of the rotation): " + r.fleet.seeding.map((s) => `N=${s.n} ${s.targeting}: ${formatMs(s.ms)}`).join("; ") + ".");
     }
     if (r.manual?.length) {
-        out.push("", "### Manual-mode fan-out", "");
+        out.push("", "### Manual-mode fan-out (every owner asked at the start)", "", "Time until the last server's ManualConfirmation is started: its first task mails the owner, so this is the time until the last owner is mailed, less one Lambda call and one SNS Publish. Pages run one after another, MaxConcurrency start calls at a time; nobody waits for an owner.", "");
         out.push(table(["N", "what ran", "pages read", "child executions started", "time", "AWS calls"], r.manual.map((x) => [x.n, x.what, x.pagesRead, x.childExecutionsStarted, formatMs(x.ms), Object.entries(x.calls).map(([k, v]) => `${k} ${v}`).join(", ")])));
     }
     if (r.manualHistory?.runs.length) {
         const h = r.manualHistory;
-        out.push("", "Manual mode end to end in moto (emitted state machines, real handlers via the test bridge, every owner confirms at once):", "");
-        out.push(table(["N", "status", "CredentialRotation history events", "one ManualConfirmation's events", "time"], h.runs.map((x) => [x.n, x.status, x.parentEvents, x.childEvents, formatMs(x.ms)])));
-        if (h.perServer !== undefined) {
+        out.push("", "Manual mode end to end in moto (emitted state machines, real handlers via the bridge; owners answer only once every owner has a link):", "");
+        out.push(
+            table(
+                ["N", "status", "executions", "CredentialRotation events", "ConfirmationPage events (servers on the page)", "largest ManualConfirmation events", "start → last owner mailed", "whole run"],
+                h.runs.map((x) => [x.n, x.status, x.executions, x.parentEvents, x.pageEvents.map((p) => `${p.events} (${p.servers})`).join(", "), x.childEvents, formatMs(x.lastOwnerMailedMs), formatMs(x.ms)]),
+            ),
+        );
+        if (h.pagePerServer !== undefined) {
             out.push(
                 "",
-                `Parent history ≈ ${h.fixed!.toFixed(0)} + ${h.perServer.toFixed(1)}·N events: a Standard workflow stops at ${STANDARD_HISTORY_EVENT_LIMIT.toLocaleString("en")} events, ` +
-                    `so one CredentialRotation execution covers at most about ${h.maxServersBeforeHistoryLimit!.toLocaleString("en")} servers. ` +
-                    `Children run ${h.runs[0].maxConcurrency} at a time (Map MaxConcurrency) and each waits for its owner, so a rotation takes at least ⌈N/${h.runs[0].maxConcurrency}⌉ owner response times ` +
-                    `(10,000 servers: ${Math.ceil(10_000 / h.runs[0].maxConcurrency).toLocaleString("en")} waves). ` +
-                    (h.maxServersBeforeHistoryLimit! < 10_000
-                        ? "Closing it: start the children without waiting in the Map (then one wait for an all-confirmed signal), a Distributed Map (child workflow executions, each with its own history), or one CredentialRotation execution per page chained by StartExecution."
-                        : ""),
+                `A page's history ≈ ${h.pageFixed!.toFixed(0)} + ${h.pagePerServer.toFixed(1)}·(servers on the page); the rotation's does not grow with N, a ManualConfirmation's only with its reminders. ` +
+                    `Derived from these runs (not run at that size in moto) — largest single history and executions (1 rotation + ⌈N/100⌉ pages + N servers), against ${STANDARD_HISTORY_EVENT_LIMIT.toLocaleString("en")} events:`,
+                "",
+                table(
+                    ["N", "executions", "largest history, page size 100", "largest history, page size 1,000", "headroom (page size 1,000)"],
+                    h.projections.map((p) => [p.n.toLocaleString("en"), p.executions.toLocaleString("en"), p.largestHistory, p.largestHistoryMaxPage, `${p.headroom.toLocaleString("en")} events (${((100 * p.headroom) / STANDARD_HISTORY_EVENT_LIMIT).toFixed(0)} %)`]),
+                ),
+                "",
+                `Above ${h.maxServersPerRun.toLocaleString("en")} servers a run refuses at its first step (CountServers → FleetTooLarge), before any key is created.`,
             );
         }
     }

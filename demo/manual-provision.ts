@@ -8,10 +8,12 @@
 import { PutParameterCommand } from "@aws-sdk/client-ssm";
 import { CreateStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { CreateTopicCommand } from "@aws-sdk/client-sns";
-import { credentialRotationDefinition, manualConfirmationDefinition } from "../components/manual/definitions";
+import { confirmationPageDefinition, credentialRotationDefinition, manualConfirmationDefinition } from "../components/manual/definitions";
 import { serverReadPolicy } from "../components/policies";
 import { serializeCredential } from "../runtime/credential";
 import { createConfirmationApiHandler, HttpApiEvent, HttpApiResult } from "../runtime/manual/confirmation-api";
+import { createFanOutHandler } from "../runtime/manual/confirmation-fanout";
+import { RotationTally } from "../runtime/manual/rotation-tally";
 import { ConfirmationStore } from "../runtime/manual/confirmation-store";
 import { createConfirmationTaskHandlers } from "../runtime/manual/confirmation-tasks";
 import { createCredentialHandler } from "../runtime/manual/credential-task";
@@ -84,13 +86,15 @@ export async function provisionManual(c: DemoClients, emulators: Emulators, shar
         partition: ctx.partition,
     });
     const confirmationArn = (await sfn.send(new CreateStateMachineCommand({ name: "ses-smtp-demo-ManualConfirmation", definition: JSON.stringify(child), roleArn }))).stateMachineArn!;
+    const page = confirmationPageDefinition({ listServersPageArn: fn("listServersPage"), startConfirmationArn: fn("startConfirmation"), maxConcurrency: 10, partition: ctx.partition });
+    const pageArn = (await sfn.send(new CreateStateMachineCommand({ name: "ses-smtp-demo-ConfirmationPage", definition: JSON.stringify(page), roleArn }))).stateMachineArn!;
     const parent = credentialRotationDefinition({
         createCredentialArn: fn("createCredential"),
         listServersPageArn: fn("listServersPage"),
         startConfirmationArn: fn("startConfirmation"),
         retireOldKeysArn: fn("retireOldKeys"),
+        confirmationPageStateMachineArn: pageArn,
         notifyTopicArn: shared.topicArn,
-        maxConcurrency: 10,
         observationSeconds: MANUAL_DEMO_TIMING.observationSeconds,
         graceSeconds: MANUAL_DEMO_TIMING.graceSeconds,
         confirmationTimeoutSeconds: MANUAL_DEMO_TIMING.confirmationTimeoutSeconds,
@@ -99,8 +103,9 @@ export async function provisionManual(c: DemoClients, emulators: Emulators, shar
     const rotationArn = (await sfn.send(new CreateStateMachineCommand({ name: "ses-smtp-demo-CredentialRotation", definition: JSON.stringify(parent), roleArn }))).stateMachineArn!;
 
     const store = new ConfirmationStore(c.dynamodb, NAMES.confirmationTable);
+    const tally = new RotationTally(c.dynamodb, sfn, NAMES.confirmationTable);
     const tasks = createConfirmationTaskHandlers(
-        { store, sfn, sns: c.sns, log },
+        { store, tally, sfn, sns: c.sns, log },
         { confirmationStateMachineArn: confirmationArn, ownerTopicArn, confirmationBaseUrl, confirmationTimeoutSeconds: MANUAL_DEMO_TIMING.confirmationTimeoutSeconds },
     );
     const bridge = new SfnBridge(emulators.proxy);
@@ -114,7 +119,7 @@ export async function provisionManual(c: DemoClients, emulators: Emulators, shar
             ) as (p: any) => Promise<unknown>,
         )
         .register(fn("listServersPage"), createServersPageHandler({ dynamodb: c.dynamodb }, { fleet: { kind: "table", tableName: shared.fleetTableName }, pageSize: 100, ownerEmailTagKey: "OwnerEmail" }) as (p: any) => Promise<unknown>)
-        .register(fn("startConfirmation"), tasks.startConfirmation as (p: any) => Promise<unknown>)
+        .register(fn("startConfirmation"), createFanOutHandler({ sfn, tally, startConfirmation: tasks.startConfirmation, log }))
         .register(fn("requestConfirmation"), tasks.requestConfirmation as (p: any) => Promise<unknown>)
         .register(fn("remindOwner"), tasks.remindOwner as (p: any) => Promise<unknown>)
         .register(fn("reportOutcome"), tasks.reportOutcome as (p: any) => Promise<unknown>)

@@ -122,6 +122,8 @@ function arnFor(type: string, name: string): string | undefined {
             return `arn:${partition}:ssm:${region}:${accountId}:${kind === "Document" ? "document" : "parameter"}/${name}`;
         case "dynamodb":
             return `arn:${partition}:dynamodb:${region}:${accountId}:table/${name}`;
+        case "sfn": // Step Functions ARNs name the service "states"
+            return `arn:${partition}:states:${region}:${accountId}:${kind === "StateMachine" ? "stateMachine" : kind.toLowerCase()}:${name}`;
         default:
             return `arn:${partition}:${svc}:${region}:${accountId}:${kind.toLowerCase()}/${name}`;
     }

@@ -8,7 +8,7 @@ import * as assert from "assert";
 // asl-validator ships no type declarations.
 const aslValidator: (definition: unknown) => { isValid: boolean; errors: unknown[] } = require("asl-validator");
 import { EmailServerFleet, SmtpCredentialRotator } from "../components";
-import { credentialRotationDefinition, manualConfirmationDefinition } from "../components/manual/definitions";
+import { confirmationPageDefinition, credentialRotationDefinition, manualConfirmationDefinition, MAX_SERVERS_PER_RUN } from "../components/manual/definitions";
 import { validateManualOptions } from "../components/manual/options";
 import { argsLabel } from "../components/validation";
 
@@ -48,10 +48,10 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         const mine = descendantsOf(root.urn).filter((r) => r.name.startsWith("bu-a-manual"));
         const count = (type: string) => ofType(type, mine).length;
         assert.strictEqual(count("aws:lambda/function:Function"), 9);
-        assert.strictEqual(count("aws:iam/role:Role"), 9 + 3, "one role per Lambda, per state machine, and the scheduler");
-        assert.strictEqual(count("aws:iam/rolePolicy:RolePolicy"), 9 + 3);
+        assert.strictEqual(count("aws:iam/role:Role"), 9 + 4, "one role per Lambda, per state machine, and the scheduler");
+        assert.strictEqual(count("aws:iam/rolePolicy:RolePolicy"), 9 + 4);
         assert.strictEqual(count("aws:cloudwatch/logGroup:LogGroup"), 9);
-        assert.strictEqual(count("aws:sfn/stateMachine:StateMachine"), 2);
+        assert.strictEqual(count("aws:sfn/stateMachine:StateMachine"), 3);
         assert.strictEqual(count("aws:dynamodb/table:Table"), 1);
         assert.strictEqual(count("aws:apigatewayv2/route:Route"), 2);
         assert.strictEqual(count("aws:scheduler/schedule:Schedule"), 1);
@@ -68,7 +68,9 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         }
         const rotation = JSON.parse(mine.find((r) => r.name === "bu-a-manual-rotation" && r.type === "aws:sfn/stateMachine:StateMachine")!.inputs.definition);
         assert.strictEqual(rotation.States.AdvanceRetirement.Parameters.Payload.graceSeconds, 3 * 86400, "default grace: 3 days");
-        assert.strictEqual(rotation.States.ConfirmServers.MaxConcurrency, 10);
+        const page = JSON.parse(mine.find((r) => r.name === "bu-a-manual-page" && r.type === "aws:sfn/stateMachine:StateMachine")!.inputs.definition);
+        assert.strictEqual(page.States.ConfirmServers.MaxConcurrency, 10);
+        assert.strictEqual(rotation.States.ConfirmServers, undefined, "the rotation itself runs no per-server Map");
         assert.strictEqual(rotation.States.CreateCredential.Parameters.FunctionName, "arn:aws:lambda:eu-west-1:123456789012:function:bu-a-manual-createCredential-" + rotation.States.CreateCredential.Parameters.FunctionName.split("-").pop());
 
         const schedule = one("aws:scheduler/schedule:Schedule", mine);
@@ -108,7 +110,10 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).ReadCurrentCredential, ["ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-b/credential"]);
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).DecryptCredentialThroughSsm, ["kms:Decrypt", KEY_ARN]);
         const confirmationSm = ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-b-manual-confirmation")!;
-        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-startConfirmation")).StartServerConfirmation, ["states:StartExecution", confirmationSm.state.arn]);
+        const pageSm = ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-b-manual-page")!;
+        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-startConfirmation")).StartServerConfirmation, ["states:StartExecution", [confirmationSm.state.arn, pageSm.state.arn]]);
+        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-startConfirmation")).CompleteRotationWait, [["states:SendTaskFailure", "states:SendTaskSuccess"], "*"]);
+        assert.strictEqual(policyOf("bu-b-manual-page-sm").Statement[0].Resource.length, 4, "ListServersPage and StartConfirmation and their versions");
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-confirmationApi")).CompleteTask[0], ["states:SendTaskFailure", "states:SendTaskSuccess"]);
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-remindOwner")).ReadConfirmation[0], "dynamodb:GetItem");
         const rotationSm = policyOf("bu-b-manual-rotation-sm");
@@ -134,8 +139,11 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
         const rotation = JSON.parse(ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-c-manual-rotation")!.inputs.definition);
         assert.strictEqual(rotation.States.CreateCredential.Resource, "arn:aws-cn:states:::lambda:invoke");
         assert.strictEqual(rotation.States.AdvanceRetirement.Parameters.Payload.graceSeconds, 7 * 86400);
-        assert.strictEqual(rotation.States.ConfirmServers.MaxConcurrency, 25);
+        const page = JSON.parse(ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-c-manual-page")!.inputs.definition);
+        assert.strictEqual(page.States.ConfirmServers.MaxConcurrency, 25);
+        assert.strictEqual(page.States.ListServersPage.Resource, "arn:aws-cn:states:::lambda:invoke");
         assertValidAsl(rotation, "aws-cn rotation");
+        assertValidAsl(page, "aws-cn page");
         assert.strictEqual(ofType("aws:scheduler/schedule:Schedule")[0].inputs.scheduleExpressionTimezone, "Asia/Shanghai");
         assert.match(JSON.parse(ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "bu-c-manual-createCredential")!.inputs.policy).Statement[1].Resource, /^arn:aws-cn:ssm:cn-north-1:/);
     });
@@ -177,19 +185,23 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
     });
 
     it("the pure ASL builders: valid for edge options, and bad inputs are named", () => {
+        const SM = "arn:aws:states:eu-west-1:123456789012:stateMachine:pages";
         const fn = (n: string) => `arn:aws:lambda:eu-west-1:123456789012:function:${n}`;
         for (const graceSeconds of [0, 1, 90 * 86400]) {
             assertValidAsl(
-                credentialRotationDefinition({ createCredentialArn: fn("a"), listServersPageArn: fn("b"), startConfirmationArn: fn("c"), retireOldKeysArn: fn("d"), notifyTopicArn: "arn:aws:sns:eu-west-1:123456789012:t", graceSeconds, maxConcurrency: 1 }),
+                credentialRotationDefinition({ createCredentialArn: fn("a"), listServersPageArn: fn("b"), startConfirmationArn: fn("c"), retireOldKeysArn: fn("d"), confirmationPageStateMachineArn: SM, notifyTopicArn: "arn:aws:sns:eu-west-1:123456789012:t", graceSeconds, maxServers: 1 }),
                 `grace ${graceSeconds}`,
             );
         }
         assertValidAsl(manualConfirmationDefinition({ requestConfirmationArn: fn("a"), remindOwnerArn: fn("b"), reportOutcomeArn: fn("c"), reminderSeconds: 1, confirmationTimeoutSeconds: 1 }), "confirmation");
         assert.throws(() => manualConfirmationDefinition({ requestConfirmationArn: "nope", remindOwnerArn: fn("b"), reportOutcomeArn: fn("c") }), /requestConfirmationArn "nope" is not a lambda ARN/);
-        assert.throws(
-            () => credentialRotationDefinition({ createCredentialArn: fn("a"), listServersPageArn: fn("b"), startConfirmationArn: fn("c"), retireOldKeysArn: fn("d"), notifyTopicArn: "arn:aws:sns:eu-west-1:1:t", maxConcurrency: 0 }),
-            /maxConcurrency 0 must be an integer from 1 to 1000/,
-        );
+        for (const maxConcurrency of [1, 1000]) assertValidAsl(confirmationPageDefinition({ listServersPageArn: fn("b"), startConfirmationArn: fn("c"), maxConcurrency }), `page ${maxConcurrency}`);
+        assert.throws(() => confirmationPageDefinition({ listServersPageArn: fn("b"), startConfirmationArn: fn("c"), maxConcurrency: 0 }), /maxConcurrency 0 must be an integer from 1 to 1000/);
+        const rotation = (extra: object) => () =>
+            credentialRotationDefinition({ createCredentialArn: fn("a"), listServersPageArn: fn("b"), startConfirmationArn: fn("c"), retireOldKeysArn: fn("d"), confirmationPageStateMachineArn: SM, notifyTopicArn: "arn:aws:sns:eu-west-1:1:t", ...extra });
+        assert.throws(rotation({ maxServers: MAX_SERVERS_PER_RUN + 1 }), /maxServers 100001 must be an integer from 1 to 100000/);
+        assert.throws(rotation({ confirmationPageStateMachineArn: fn("x") }), /confirmationPageStateMachineArn .* is not a states ARN/);
+        assert.strictEqual((rotation({})() as any).States["FleetWithinBound?"].Choices[0].NumericGreaterThan, MAX_SERVERS_PER_RUN, "the bound defaults to MAX_SERVERS_PER_RUN");
     });
 });
 

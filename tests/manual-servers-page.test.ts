@@ -6,11 +6,11 @@ import * as assert from "assert";
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import type { FleetServer } from "../runtime/fleet-target";
-import { createServersPageHandler, ServersPage } from "../runtime/manual/servers-page";
+import { createServersPageHandler, ServersPage, ServersPageEvent } from "../runtime/manual/servers-page";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { serverList } from "./support/manual-rig";
 
-async function allPages(handler: (e: { nextToken?: string | null }) => Promise<ServersPage>): Promise<FleetServer[][]> {
+async function allPages(handler: (e: ServersPageEvent) => Promise<ServersPage>): Promise<FleetServer[][]> {
     const pages: FleetServer[][] = [];
     let nextToken: string | null = null;
     do {
@@ -42,6 +42,13 @@ describe("manual mode: ListServersPage against moto", function () {
         await dynamodb.send(new PutItemCommand({ TableName: "fleet", Item: { serverId: { S: "i-0aaaaaaaaaaaaaaaa" }, hostname: { S: "bad.example.com" }, software: { S: "exchange" }, ownerEmail: { S: "o@example.com" } } }));
         await assert.rejects(allPages(handler), /fleet table fleet: item serverId="i-0aaaaaaaaaaaaaaaa": attribute "software" must be one of postfix, iis/);
         await assert.rejects(handler({ nextToken: "not a token!" }), /nextToken "not a token!" is not a page token/);
+
+        // Count mode (CredentialRotation's bound check): every item, or the limit when the fleet reaches it.
+        assert.strictEqual((await handler({ mode: "count", limit: 1000 })).count, 24);
+        assert.strictEqual((await handler({ mode: "count", limit: 24 })).count, 24);
+        assert.strictEqual((await handler({ mode: "count", limit: 5 })).count, 5);
+        await assert.rejects(handler({ mode: "count" }), /limit undefined must be a positive integer/);
+        await assert.rejects(handler({ mode: "all" as any }), /mode "all" must be "page" or "count"/);
     });
 
     it("tag fleet: EC2 instances with the fleet tag, software and owner from tags; a missing owner tag is named", async () => {
@@ -67,6 +74,7 @@ describe("manual mode: ListServersPage against moto", function () {
         assert.deepStrictEqual(servers.filter((s) => s.software === "postfix").map((s) => [s.ownerEmail, s.hostname]), Array(4).fill(["alice@example.com", "mx1.example.com"]));
         assert.deepStrictEqual(servers.filter((s) => s.software === "iis").map((s) => s.ownerEmail), Array(3).fill("bob@example.com"));
         assert.ok(servers.every((s) => /^i-[0-9a-f]+$/.test(s.serverId)));
+        assert.strictEqual((await handler({ mode: "count", limit: 100 })).count, 7, "count: only the fleet's instances");
 
         await run({ SmtpFleet: "bu-a", SmtpSoftware: "postfix" });
         await assert.rejects(allPages(handler), /tag fleet: instance i-[0-9a-f]+: tag "OwnerEmail" must hold the owner's e-mail address, got undefined/);

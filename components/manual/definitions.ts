@@ -1,20 +1,26 @@
 /**
- * The two manual-mode state machines as Amazon States Language (pure builders; JSON-serialisable objects).
+ * The three manual-mode state machines as Amazon States Language (pure builders; JSON-serialisable objects).
  *
- * CredentialRotation (Standard workflow, may run up to a year):
- *   CreateCredential → [ListServersPage → ConfirmServers (Map, MaxConcurrency) → notify unconfirmed]* →
+ * CredentialRotation (Standard workflow, may run up to a year), its history bounded whatever the fleet size:
+ *   CountServers (refuse above MAX_SERVERS_PER_RUN before any key exists) → CreateCredential →
+ *   AwaitConfirmations (ONE `lambda:invoke.waitForTaskToken` for every owner: the Lambda records the token and
+ *   starts the first ConfirmationPage execution; the last server's ReportOutcome completes it with the tally) →
  *   all confirmed? → ScheduleRetirement → [Wait → AdvanceRetirement]* (usage-guarded retirement shared with auto
  *   mode, runtime/retirement.ts: observe, then IAM last use decides: deactivate → grace → delete, or hold) →
  *   notify; held → alert with the evidence, end RetirementHeld (old key Active); otherwise fail, old key Active.
- *   Each Map iteration is a `lambda:invoke.waitForTaskToken` task whose Lambda starts one ManualConfirmation
- *   execution; that execution reports its outcome to the iteration's token at its end. (Not
- *   `states:startExecution.sync:2`: moto's interpreter cannot serialise that integration's AWS-valid
- *   parameters; this pattern is valid on AWS and runs unchanged in moto.)
+ * ConfirmationPage (one execution per page of the fleet, chained: each starts the next when it is done, so
+ *   the pages run one after another): ListServersPage → ConfirmServers (inline Map, MaxConcurrency = the
+ *   concurrency limit on API calls: each iteration only STARTS one server's ManualConfirmation and returns) →
+ *   PageDone (counts the page, starts the next page). Every owner is mailed within the fan-out's minutes; nobody
+ *   waits for another owner's answer. Its history is bounded by the page size.
  * ManualConfirmation (one per server): a Parallel of the owner wait (`.waitForTaskToken`, TimeoutSeconds)
  *   and a reminder loop; the wait's success ends the Parallel through a Fail state caught as "OwnerConfirmed"
- *   (the usual way to end a sibling loop), then ReportOutcome. The wait's failures leave the branch under
- *   custom names (ConfirmationTimedOut, OwnerRejected, ConfirmationFailed): clearer in the history, and
- *   moto's Parallel cannot re-raise a States.* error from a branch.
+ *   (the usual way to end a sibling loop), then ReportOutcome (tallies the server, completes the rotation's
+ *   wait when it is the last). The wait's failures leave the branch under custom names
+ *   (ConfirmationTimedOut, OwnerRejected, ConfirmationFailed): clearer in the history, and moto's Parallel
+ *   cannot re-raise a States.* error from a branch.
+ * Executions are started by Lambda tasks (not `states:startExecution`): moto's interpreter cannot serialise
+ * that integration's AWS-valid parameters; this pattern is valid on AWS and runs unchanged in moto.
  */
 
 /** Lambda errors worth retrying (AWS's recommended list for lambda:invoke). */
@@ -30,20 +36,37 @@ export const DEFAULT_CONFIRMATION_TIMEOUT_SECONDS = 14 * 24 * 3600;
 export const MAX_EXECUTION_SECONDS = 365 * 24 * 3600;
 /** extra time the rotation's iteration waits beyond the confirmation timeout for the outcome report */
 export const REPORT_MARGIN_SECONDS = 3600;
+/** time allowed for starting every server's confirmation (the rotation's wait = timeout + margin + this) */
+export const FAN_OUT_ALLOWANCE_SECONDS = 24 * 3600;
+/** the longest confirmation timeout the rotation's single wait still fits into one execution */
+export const MAX_CONFIRMATION_TIMEOUT_SECONDS = MAX_EXECUTION_SECONDS - REPORT_MARGIN_SECONDS - FAN_OUT_ALLOWANCE_SECONDS;
+/**
+ * The most servers one run confirms. No execution's history grows with the fleet (the rotation's is fixed,
+ * a page's is bounded by the page size, a server's by its reminders); the bound keeps the run within the
+ * account's default quotas with headroom (1,000,000 open executions, StartExecution's token bucket, the
+ * fan-out allowance) and is checked before any key is created.
+ */
+export const MAX_SERVERS_PER_RUN = 100_000;
+/** a ConfirmationPage execution's own limit (a page only starts executions; 1,000 servers take minutes) */
+export const PAGE_TIMEOUT_SECONDS = 24 * 3600;
 
 export interface CredentialRotationDefinitionOptions {
     createCredentialArn: string;
+    /** counts the fleet before the run (mode "count") */
     listServersPageArn: string;
+    /** the fan-out Lambda (action "begin" records the rotation's wait and starts the first page) */
     startConfirmationArn: string;
     retireOldKeysArn: string;
+    /** the ConfirmationPage state machine */
+    confirmationPageStateMachineArn: string;
     notifyTopicArn: string;
-    /** ManualConfirmation executions at once (Map MaxConcurrency); default 10 */
-    maxConcurrency?: number;
+    /** the most servers a run confirms (refused above, before any key exists); default and at most MAX_SERVERS_PER_RUN */
+    maxServers?: number;
     /** seconds between deactivating and deleting the old keys; default 3 days */
     graceSeconds?: number;
     /** seconds the old key stays Active after every server confirmed, before IAM's last-use report decides; default 24 h */
     observationSeconds?: number;
-    /** the ManualConfirmation wait timeout (the iteration waits this plus REPORT_MARGIN_SECONDS) */
+    /** the ManualConfirmation wait timeout (the rotation waits this plus REPORT_MARGIN_SECONDS and FAN_OUT_ALLOWANCE_SECONDS) */
     confirmationTimeoutSeconds?: number;
     /** AWS partition of the integration ARNs (aws, aws-cn, aws-us-gov); default aws */
     partition?: string;
@@ -61,20 +84,20 @@ export interface ManualConfirmationDefinitionOptions {
     partition?: string;
 }
 
-function partitionOf(value: unknown): string {
+export function partitionOf(value: unknown): string {
     if (value === undefined) return "aws";
     if (typeof value !== "string" || !/^aws(-[a-z]+)*$/.test(value)) throw new Error(`partition ${JSON.stringify(value)} is not an AWS partition (aws, aws-cn, aws-us-gov, ...)`);
     return value;
 }
 
-function requireArn(field: string, value: unknown, service: string): string {
+export function requireArn(field: string, value: unknown, service: string): string {
     if (typeof value !== "string" || !new RegExp(`^arn:[a-z-]+:${service}:`).test(value)) {
         throw new Error(`${field} ${JSON.stringify(value)} is not a ${service} ARN`);
     }
     return value;
 }
 
-function seconds(field: string, value: unknown, fallback: number, min: number, max: number): number {
+export function seconds(field: string, value: unknown, fallback: number, min: number, max: number): number {
     if (value === undefined) return fallback;
     if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`${field} ${JSON.stringify(value)} must be an integer from ${min} to ${max}`);
     return value as number;
@@ -82,9 +105,9 @@ function seconds(field: string, value: unknown, fallback: number, min: number, m
 
 const lambdaRetry = (maxAttempts = 6) => [{ ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 2, MaxAttempts: maxAttempts, BackoffRate: 2 }];
 /** For idempotent handlers: transient Lambda errors, then any error a few more times. */
-const idempotentRetry = () => [...lambdaRetry(), { ErrorEquals: ["States.ALL"], IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2 }];
+export const idempotentRetry = () => [...lambdaRetry(), { ErrorEquals: ["States.ALL"], IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2 }];
 
-function invoke(partition: string, functionArn: string, payload: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+export function invoke(partition: string, functionArn: string, payload: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
     return { Type: "Task", Resource: `arn:${partition}:states:::lambda:invoke`, Parameters: { FunctionName: functionArn, Payload: payload }, ...extra };
 }
 
@@ -99,6 +122,8 @@ function publish(partition: string, topicArn: string, subject: string, messageFo
     };
 }
 
+export { confirmationPageDefinition, ConfirmationPageDefinitionOptions } from "./page-definition";
+
 /** CredentialRotation's ASL. */
 export function credentialRotationDefinition(opts: CredentialRotationDefinitionOptions): Record<string, unknown> {
     const p = partitionOf(opts?.partition);
@@ -106,11 +131,12 @@ export function credentialRotationDefinition(opts: CredentialRotationDefinitionO
     const listServersPage = requireArn("listServersPageArn", opts.listServersPageArn, "lambda");
     const startConfirmation = requireArn("startConfirmationArn", opts.startConfirmationArn, "lambda");
     const retireOldKeys = requireArn("retireOldKeysArn", opts.retireOldKeysArn, "lambda");
+    const pages = requireArn("confirmationPageStateMachineArn", opts.confirmationPageStateMachineArn, "states");
     const topic = requireArn("notifyTopicArn", opts.notifyTopicArn, "sns");
-    const maxConcurrency = seconds("maxConcurrency", opts.maxConcurrency, DEFAULT_MAX_CONCURRENCY, 1, 1000);
+    const maxServers = seconds("maxServers", opts.maxServers, MAX_SERVERS_PER_RUN, 1, MAX_SERVERS_PER_RUN);
     const grace = seconds("graceSeconds", opts.graceSeconds, DEFAULT_GRACE_SECONDS, 0, 90 * 24 * 3600);
     const observation = seconds("observationSeconds", opts.observationSeconds, DEFAULT_OBSERVATION_SECONDS, 0, 90 * 24 * 3600);
-    const timeout = seconds("confirmationTimeoutSeconds", opts.confirmationTimeoutSeconds, DEFAULT_CONFIRMATION_TIMEOUT_SECONDS, 1, MAX_EXECUTION_SECONDS - REPORT_MARGIN_SECONDS);
+    const timeout = seconds("confirmationTimeoutSeconds", opts.confirmationTimeoutSeconds, DEFAULT_CONFIRMATION_TIMEOUT_SECONDS, 1, MAX_CONFIRMATION_TIMEOUT_SECONDS);
     const retirePayload = (action: "schedule" | "advance") => ({
         action,
         "accessKeyIds.$": "$.credential.previousAccessKeyIds",
@@ -122,9 +148,26 @@ export function credentialRotationDefinition(opts: CredentialRotationDefinitionO
     const failTo = (next: string) => [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: next }];
     return {
         Comment: "SES SMTP credential rotation with per-server human confirmation (manual mode)",
-        StartAt: "CreateCredential",
+        StartAt: "CountServers",
         TimeoutSeconds: MAX_EXECUTION_SECONDS,
         States: {
+            // The bound is checked before any key exists: a run above it refuses at the start, never mid-rotation.
+            CountServers: invoke(p, listServersPage, { mode: "count", limit: maxServers + 1 }, {
+                ResultSelector: { "count.$": "$.Payload.count" },
+                ResultPath: "$.fleet",
+                Retry: idempotentRetry(),
+                Catch: failTo("NotifyRotationFailed"),
+                Next: "FleetWithinBound?",
+            }),
+            "FleetWithinBound?": { Type: "Choice", Choices: [{ Variable: "$.fleet.count", NumericGreaterThan: maxServers, Next: "NotifyFleetTooLarge" }], Default: "CreateCredential" },
+            NotifyFleetTooLarge: publish(
+                p,
+                topic,
+                "SMTP credential rotation refused: fleet too large",
+                `States.Format('Rotation {} refused to start: the fleet lists more than ${maxServers} servers (counted {}), the most one manual-mode run confirms. No access key was created or changed. Split the fleet into several business units (one rotator each).', $$.Execution.Name, $.fleet.count)`,
+                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "FleetTooLarge" }], Next: "FleetTooLarge" },
+            ),
+            FleetTooLarge: { Type: "Fail", Error: "FleetTooLarge", Cause: `The fleet lists more than ${maxServers} servers, the most one manual-mode run confirms; no access key was created. Split the fleet into several business units.` },
             CreateCredential: invoke(
                 p,
                 createCredential,
@@ -139,70 +182,47 @@ export function credentialRotationDefinition(opts: CredentialRotationDefinitionO
                     ResultPath: "$.credential",
                     Retry: idempotentRetry(),
                     Catch: failTo("NotifyRotationFailed"),
-                    Next: "StartPaging",
+                    Next: "AwaitConfirmations",
                 },
             ),
-            StartPaging: { Type: "Pass", Parameters: { "credential.$": "$.credential", cursor: { nextToken: null }, anyUnconfirmed: false }, Next: "ListServersPage" },
-            ListServersPage: invoke(
-                p,
-                listServersPage,
-                { "nextToken.$": "$.cursor.nextToken" },
-                {
-                    ResultSelector: { "servers.$": "$.Payload.servers", "nextToken.$": "$.Payload.nextToken" },
-                    ResultPath: "$.page",
-                    Retry: idempotentRetry(),
-                    Catch: failTo("NotifyRotationFailed"),
-                    Next: "PageEmpty?",
-                },
-            ),
-            "PageEmpty?": { Type: "Choice", Choices: [{ Variable: "$.page.servers[0]", IsPresent: false, Next: "MorePages?" }], Default: "ConfirmServers" },
-            ConfirmServers: {
-                Type: "Map",
-                ItemsPath: "$.page.servers",
-                MaxConcurrency: maxConcurrency,
-                ItemSelector: { "server.$": "$$.Map.Item.Value", "credential.$": "$.credential" },
-                ItemProcessor: {
-                    ProcessorConfig: { Mode: "INLINE" },
-                    StartAt: "ConfirmServer",
-                    States: {
-                        ConfirmServer: {
-                            Type: "Task",
-                            Resource: `arn:${p}:states:::lambda:invoke.waitForTaskToken`,
-                            Parameters: {
-                                FunctionName: startConfirmation,
-                                Payload: { "parentTaskToken.$": "$$.Task.Token", "rotation.$": "$$.Execution.Name", "server.$": "$.server", "credential.$": "$.credential" },
-                            },
-                            TimeoutSeconds: timeout + REPORT_MARGIN_SECONDS,
-                            Retry: lambdaRetry(),
-                            ResultSelector: { "serverId.$": "$.serverId", confirmed: true },
-                            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "ServerNotConfirmed" }],
-                            End: true,
-                        },
-                        ServerNotConfirmed: { Type: "Pass", Parameters: { "serverId.$": "$.server.serverId", confirmed: false, "error.$": "$.failure.Error" }, End: true },
+            // One wait for every owner: the Lambda records this task's token and starts the first
+            // ConfirmationPage execution; the last server's ReportOutcome completes the token with the tally.
+            AwaitConfirmations: {
+                Type: "Task",
+                Resource: `arn:${p}:states:::lambda:invoke.waitForTaskToken`,
+                Parameters: {
+                    FunctionName: startConfirmation,
+                    Payload: {
+                        action: "begin",
+                        "parentTaskToken.$": "$$.Task.Token",
+                        "rotation.$": "$$.Execution.Name",
+                        "credential.$": "$.credential",
+                        confirmationPageStateMachineArn: pages,
                     },
                 },
-                ResultPath: "$.page.results",
-                Catch: failTo("NotifyRotationFailed"),
-                Next: "CheckPage",
+                TimeoutSeconds: timeout + REPORT_MARGIN_SECONDS + FAN_OUT_ALLOWANCE_SECONDS,
+                Retry: lambdaRetry(),
+                ResultSelector: { "total.$": "$.total", "confirmed.$": "$.confirmed", "notConfirmed.$": "$.notConfirmed", "notConfirmedSample.$": "$.notConfirmedSample" },
+                ResultPath: "$.confirmations",
+                Catch: [
+                    { ErrorEquals: ["States.Timeout"], ResultPath: "$.failure", Next: "NotifyRotationIncomplete" },
+                    { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "NotifyRotationFailed" },
+                ],
+                Next: "AllConfirmed?",
             },
-            CheckPage: { Type: "Pass", Parameters: { "anyUnconfirmed.$": "States.ArrayContains($.page.results[*].confirmed, false)" }, ResultPath: "$.page.check", Next: "PageConfirmed?" },
-            "PageConfirmed?": { Type: "Choice", Choices: [{ Variable: "$.page.check.anyUnconfirmed", BooleanEquals: true, Next: "NotifyServersNotConfirmed" }], Default: "MorePages?" },
             NotifyServersNotConfirmed: publish(
                 p,
                 topic,
                 "SMTP credential rotation: servers not confirmed",
-                "States.Format('Rotation {}: not every server of this page confirmed the new SMTP credential ({} version {}, access key {}); confirmed=false marks them: {}. The old access key stays active and the rotation will end failed.', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, $.credential.accessKeyId, States.JsonToString($.page.results))",
-                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "MarkUnconfirmed" }], Next: "MarkUnconfirmed" },
+                "States.Format('Rotation {} ended failed: {} of {} servers did not confirm the new SMTP credential ({} version {}, access key {}), for example {}. The old access keys {} stay active; the confirmation table lists every server of the rotation with its status.', $$.Execution.Name, $.confirmations.notConfirmed, $.confirmations.total, $.credential.parameterName, $.credential.parameterVersion, $.credential.accessKeyId, States.JsonToString($.confirmations.notConfirmedSample), States.JsonToString($.credential.previousAccessKeyIds))",
+                { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "ServersNotConfirmed" }], Next: "ServersNotConfirmed" },
             ),
-            MarkUnconfirmed: { Type: "Pass", Result: true, ResultPath: "$.anyUnconfirmed", Next: "MorePages?" },
-            "MorePages?": { Type: "Choice", Choices: [{ Variable: "$.page.nextToken", IsString: true, Next: "NextPage" }], Default: "AllConfirmed?" },
-            NextPage: { Type: "Pass", Parameters: { "nextToken.$": "$.page.nextToken" }, ResultPath: "$.cursor", Next: "ListServersPage" },
-            "AllConfirmed?": { Type: "Choice", Choices: [{ Variable: "$.anyUnconfirmed", BooleanEquals: true, Next: "NotifyRotationIncomplete" }], Default: "ScheduleRetirement" },
+            "AllConfirmed?": { Type: "Choice", Choices: [{ Variable: "$.confirmations.notConfirmed", NumericGreaterThan: 0, Next: "NotifyServersNotConfirmed" }], Default: "ScheduleRetirement" },
             NotifyRotationIncomplete: publish(
                 p,
                 topic,
                 "SMTP credential rotation incomplete",
-                "States.Format('Rotation {} ended failed: not every server confirmed the new SMTP credential ({} version {}). The old access keys {} stay active. Servers that did confirm use access key {}.', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, States.JsonToString($.credential.previousAccessKeyIds), $.credential.accessKeyId)",
+                "States.Format('Rotation {} ended failed: not every server confirmed the new SMTP credential ({} version {}) before the wait for the owners timed out. The old access keys {} stay active. Servers that did confirm use access key {}.', $$.Execution.Name, $.credential.parameterName, $.credential.parameterVersion, States.JsonToString($.credential.previousAccessKeyIds), $.credential.accessKeyId)",
                 { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: "ServersNotConfirmed" }], Next: "ServersNotConfirmed" },
             ),
             ServersNotConfirmed: { Type: "Fail", Error: "ServersNotConfirmed", Cause: "Not every server confirmed the new SMTP credential; the old access key stays active." },
@@ -277,7 +297,7 @@ export function manualConfirmationDefinition(opts: ManualConfirmationDefinitionO
     const request = requireArn("requestConfirmationArn", opts?.requestConfirmationArn, "lambda");
     const remind = requireArn("remindOwnerArn", opts.remindOwnerArn, "lambda");
     const report = requireArn("reportOutcomeArn", opts.reportOutcomeArn, "lambda");
-    const timeout = seconds("confirmationTimeoutSeconds", opts.confirmationTimeoutSeconds, DEFAULT_CONFIRMATION_TIMEOUT_SECONDS, 1, MAX_EXECUTION_SECONDS - REPORT_MARGIN_SECONDS);
+    const timeout = seconds("confirmationTimeoutSeconds", opts.confirmationTimeoutSeconds, DEFAULT_CONFIRMATION_TIMEOUT_SECONDS, 1, MAX_CONFIRMATION_TIMEOUT_SECONDS);
     const reminder = seconds("reminderSeconds", opts.reminderSeconds, DEFAULT_REMINDER_SECONDS, 1, MAX_EXECUTION_SECONDS);
     return {
         Comment: "One server's owner confirms the new SES SMTP credential (manual mode)",

@@ -5,7 +5,8 @@
  *  - nine Lambdas (SharedCodeFunction, nodejs22.x, SDK excluded from the archive), each with its own log group
  *    and least-privilege role: CreateCredential, ListServersPage, StartConfirmation, RequestConfirmation,
  *    RemindOwner, ReportOutcome, RetireOldKeys, the confirmation API and the starter;
- *  - the ManualConfirmation and CredentialRotation state machines (Standard), each with its own role;
+ *  - the ManualConfirmation, ConfirmationPage and CredentialRotation state machines (Standard), each with its
+ *    own role;
  *  - the confirmation API (API Gateway HTTP API: GET and POST /confirm/{id});
  *  - the EventBridge Scheduler schedule (default `cron(0 0 L 1/3 ? *)`) that invokes the starter.
  * The credential parameter itself is written only by CreateCredential (never by Pulumi: no secret in state).
@@ -17,18 +18,19 @@ import { LAMBDA_RUNTIME_ENTRIES, lambdaCodePathOptions } from "../rotation-lambd
 import { SharedCodeFunction } from "../shared-code-function";
 import { RotationModeResult, RotatorShared } from "../rotator-shared";
 import { argsLabel } from "../validation";
-import { credentialRotationDefinition, manualConfirmationDefinition } from "./definitions";
+import { confirmationPageDefinition, credentialRotationDefinition, manualConfirmationDefinition } from "./definitions";
 import * as code from "./lambdas";
 import { ManualOptions, validateManualOptions } from "./options";
 import * as policies from "./policies";
 
-export { credentialRotationDefinition, manualConfirmationDefinition } from "./definitions";
+export { confirmationPageDefinition, credentialRotationDefinition, manualConfirmationDefinition } from "./definitions";
 export { DEFAULT_MANUAL_SCHEDULE, ManualOptions, validateManualOptions } from "./options";
 
 /** What buildManualRotation creates, for tests and callers that need more than the returned outputs. */
 export interface ManualRotationResources {
     functions: Record<ManualFunctionKey, SharedCodeFunction>;
     rotationStateMachine: aws.sfn.StateMachine;
+    pageStateMachine: aws.sfn.StateMachine;
     confirmationStateMachine: aws.sfn.StateMachine;
     confirmationTable: aws.dynamodb.Table;
     ownerTopic: aws.sns.Topic;
@@ -50,7 +52,7 @@ export type ManualFunctionKey =
 const FACTORIES: Record<ManualFunctionKey, [() => (event: any) => Promise<unknown>, string]> = {
     createCredential: [code.createCredentialFactory, "creates the new SES SMTP credential (manual mode)"],
     listServersPage: [code.listServersPageFactory, "lists one page of mail servers (manual mode)"],
-    startConfirmation: [code.startConfirmationFactory, "starts one server's ManualConfirmation"],
+    startConfirmation: [code.startConfirmationFactory, "starts the owners' confirmations, page by page (manual mode)"],
     requestConfirmation: [code.requestConfirmationFactory, "e-mails a server owner the confirmation link"],
     remindOwner: [code.remindOwnerFactory, "reminds a server owner"],
     reportOutcome: [code.reportOutcomeFactory, "reports a server's confirmation outcome to the rotation"],
@@ -191,6 +193,25 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
     });
     makeFunction("listServersPage", { FLEET_TARGET: shared.fleetTarget.apply((t) => JSON.stringify(t)), PAGE_SIZE: String(options.pageSize), OWNER_EMAIL_TAG_KEY: options.ownerEmailTagKey });
     makeFunction("retireOldKeys", { IAM_USER_NAME: shared.user.name, PARAMETER_NAME: options.parameterName });
+    // ConfirmationPage: one execution per page of the fleet, started by the fan-out Lambda.
+    const pageRole = new aws.iam.Role(`${prefix}-page-sm`, { assumeRolePolicy: ctx.apply((c) => JSON.stringify(serviceAssumeRolePolicy("states.amazonaws.com", c))), tags }, opts);
+    const pagePolicy = rolePolicy(
+        "page-sm",
+        pageRole,
+        pulumi.all([functions.listServersPage.arn, functions.startConfirmation.arn]).apply((arns) => policies.stateMachinePolicy({ functionArns: arns })),
+    );
+    const pageStateMachine = new aws.sfn.StateMachine(
+        `${prefix}-page`,
+        {
+            type: "STANDARD",
+            roleArn: pageRole.arn,
+            definition: pulumi.all([ctx, functions.listServersPage.arn, functions.startConfirmation.arn]).apply(([c, list, start]) =>
+                JSON.stringify(confirmationPageDefinition({ partition: c.partition, listServersPageArn: list, startConfirmationArn: start, maxConcurrency: options.maxConcurrency })),
+            ),
+            tags,
+        },
+        { parent, dependsOn: [pagePolicy] },
+    );
     const rotationRole = new aws.iam.Role(`${prefix}-rotation-sm`, { assumeRolePolicy: ctx.apply((c) => JSON.stringify(serviceAssumeRolePolicy("states.amazonaws.com", c))), tags }, opts);
     const rotationTasks = [functions.createCredential.arn, functions.listServersPage.arn, functions.startConfirmation.arn, functions.retireOldKeys.arn];
     const rotationPolicy = rolePolicy(
@@ -204,8 +225,8 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
             type: "STANDARD",
             roleArn: rotationRole.arn,
             definition: pulumi
-                .all([ctx, shared.topic.arn, functions.createCredential.arn, functions.listServersPage.arn, functions.startConfirmation.arn, functions.retireOldKeys.arn])
-                .apply(([c, topic, create, list, start, retire]) =>
+                .all([ctx, shared.topic.arn, functions.createCredential.arn, functions.listServersPage.arn, functions.startConfirmation.arn, functions.retireOldKeys.arn, pageStateMachine.arn])
+                .apply(([c, topic, create, list, start, retire, pages]) =>
                 JSON.stringify(
                     credentialRotationDefinition({
                         partition: c.partition,
@@ -213,8 +234,8 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
                         listServersPageArn: list,
                         startConfirmationArn: start,
                         retireOldKeysArn: retire,
+                        confirmationPageStateMachineArn: pages,
                         notifyTopicArn: topic,
-                        maxConcurrency: options.maxConcurrency,
                         graceSeconds: options.graceSeconds,
                         observationSeconds: options.observationSeconds,
                         confirmationTimeoutSeconds: options.confirmationTimeoutSeconds,
@@ -252,8 +273,8 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
         policies.createCredentialPolicy(c, { ...l, userArn, parameterArn: p, kmsKeyArn: settings.kmsKeyArn })));
     rolePolicy("listServersPage", roles.listServersPage, pulumi.all([logScope("listServersPage"), shared.fleetTableArn ?? pulumi.output(undefined)]).apply(([l, fleetTableArn]) =>
         policies.listServersPagePolicy({ ...l, fleetTableArn })));
-    rolePolicy("startConfirmation", roles.startConfirmation, pulumi.all([confirmationScope("startConfirmation"), confirmationStateMachine.arn]).apply(([s, sm]) =>
-        policies.startConfirmationPolicy({ ...s, confirmationStateMachineArn: sm })));
+    rolePolicy("startConfirmation", roles.startConfirmation, pulumi.all([confirmationScope("startConfirmation"), confirmationStateMachine.arn, pageStateMachine.arn]).apply(([s, sm, pages]) =>
+        policies.startConfirmationPolicy({ ...s, confirmationStateMachineArn: sm, confirmationPageStateMachineArn: pages })));
     for (const key of ["requestConfirmation", "remindOwner"] as const) {
         rolePolicy(key, roles[key], pulumi.all([confirmationScope(key), ownerTopic.arn]).apply(([s, ownerTopicArn]) =>
             policies.ownerMailPolicy({ ...s, ownerTopicArn, writesTable: key === "requestConfirmation" })));
@@ -275,6 +296,6 @@ export function buildManualRotation(parent: pulumi.ComponentResource, name: stri
             starterFunctionName: starter.name,
             ...(schedule ? { scheduleName: schedule.name } : {}),
         },
-        resources: { functions, rotationStateMachine, confirmationStateMachine, confirmationTable, ownerTopic, api, schedule },
+        resources: { functions, rotationStateMachine, pageStateMachine, confirmationStateMachine, confirmationTable, ownerTopic, api, schedule },
     };
 }

@@ -10,10 +10,12 @@ import apiModule = require("../../runtime/manual/confirmation-api");
 import storeModule = require("../../runtime/manual/confirmation-store");
 import tasksModule = require("../../runtime/manual/confirmation-tasks");
 import credentialModule = require("../../runtime/manual/credential-task");
+import fanOutModule = require("../../runtime/manual/confirmation-fanout");
 import envModule = require("../../runtime/manual/lambda-env");
 import retireModule = require("../../runtime/manual/retire-task");
 import pageModule = require("../../runtime/manual/servers-page");
 import starterModule = require("../../runtime/manual/starter");
+import tallyModule = require("../../runtime/manual/rotation-tally");
 
 /** A Lambda entry: event in, JSON result out. */
 export type ManualLambdaEntry = (event: any) => Promise<unknown>;
@@ -40,13 +42,17 @@ function confirmationTasks() {
     const { SFNClient } = require("@aws-sdk/client-sfn");
     const { SNSClient } = require("@aws-sdk/client-sns");
     const config = envModule.confirmationConfigFromEnv(process.env);
-    const store = new storeModule.ConfirmationStore(new DynamoDBClient({}), config.tableName);
-    return tasksModule.createConfirmationTaskHandlers({ store, sfn: new SFNClient({}), sns: new SNSClient({}) }, config);
+    const dynamodb = new DynamoDBClient({});
+    const sfn = new SFNClient({});
+    const store = new storeModule.ConfirmationStore(dynamodb, config.tableName);
+    const tally = new tallyModule.RotationTally(dynamodb, sfn, config.tableName);
+    return { sfn, tally, ...tasksModule.createConfirmationTaskHandlers({ store, tally, sfn, sns: new SNSClient({}) }, config) };
 }
 
-/** StartConfirmation (CredentialRotation's Map iteration). */
+/** StartConfirmation: the fan-out (CredentialRotation's AwaitConfirmations, ConfirmationPage's steps). */
 export function startConfirmationFactory(): ManualLambdaEntry {
-    return confirmationTasks().startConfirmation;
+    const tasks = confirmationTasks();
+    return fanOutModule.createFanOutHandler({ sfn: tasks.sfn, tally: tasks.tally, startConfirmation: tasks.startConfirmation });
 }
 
 /** RequestConfirmation (ManualConfirmation's wait). */

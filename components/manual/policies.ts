@@ -58,11 +58,16 @@ export function listServersPagePolicy(s: ManualLambdaScope & { fleetTableArn?: s
     );
 }
 
-/** StartConfirmation: record the server, start its ManualConfirmation execution. */
-export function startConfirmationPolicy(s: ManualLambdaScope & { confirmationTableArn: string; confirmationStateMachineArn: string }): PolicyDocument {
+/**
+ * StartConfirmation (the fan-out): record the server and the rotation's tally, start ManualConfirmation and
+ * ConfirmationPage executions, complete the rotation's wait.
+ */
+export function startConfirmationPolicy(s: ManualLambdaScope & { confirmationTableArn: string; confirmationStateMachineArn: string; confirmationPageStateMachineArn: string }): PolicyDocument {
     return doc(
-        { Sid: "RecordServer", Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:UpdateItem"], Resource: s.confirmationTableArn },
-        { Sid: "StartServerConfirmation", Effect: "Allow", Action: "states:StartExecution", Resource: s.confirmationStateMachineArn },
+        { Sid: "RecordServer", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], Resource: s.confirmationTableArn },
+        { Sid: "StartServerConfirmation", Effect: "Allow", Action: "states:StartExecution", Resource: [s.confirmationStateMachineArn, s.confirmationPageStateMachineArn] },
+        // SendTaskSuccess/Failure have no resource-level permissions: task tokens are not IAM resources.
+        { Sid: "CompleteRotationWait", Effect: "Allow", Action: ["states:SendTaskFailure", "states:SendTaskSuccess"], Resource: "*" },
         logs(s),
     );
 }

@@ -156,6 +156,7 @@ export class ConfirmationStore {
             );
         } catch (e) {
             if (!isConditionFailed(e)) throw e;
+            if (!c.parentTaskToken) return; // recorded already (the rotation's tally carries the wait)
             await this.dynamodb.send(
                 new ddbSdk.UpdateItemCommand({
                     TableName: this.tableName,

@@ -1,12 +1,13 @@
 /**
  * The Lambda tasks around one server's confirmation:
- *  - StartConfirmation (CredentialRotation's Map iteration, `.waitForTaskToken`): records the server and the
- *    iteration's token, starts the ManualConfirmation execution `<serverId>-<rotation>` (the name makes a
- *    retry idempotent). The iteration waits until ReportOutcome completes its token.
+ *  - StartConfirmation (a ConfirmationPage Map iteration, see confirmation-fanout.ts): records the server and
+ *    starts the ManualConfirmation execution `<serverId>-<rotation>` (the name makes a retry idempotent), then
+ *    returns: nobody waits here for the owner.
  *  - RequestConfirmation (ManualConfirmation, `.waitForTaskToken`): stores the waiting token server-side
  *    behind an opaque random link id and e-mails the owner (SNS) what to do and the link.
  *  - RemindOwner (ManualConfirmation's reminder loop): e-mails the same link again while undecided.
- *  - ReportOutcome (ManualConfirmation's last step): tells CredentialRotation the outcome.
+ *  - ReportOutcome (ManualConfirmation's last step): counts the outcome once in the rotation's tally and, when
+ *    it is the last server, completes CredentialRotation's single wait (rotation-tally.ts).
  * Messages carry ids, host names and the parameter reference only: never a token, password or secret key.
  */
 import sfnSdk = require("@aws-sdk/client-sfn");
@@ -16,10 +17,13 @@ import type { SNSClient } from "@aws-sdk/client-sns";
 import { FleetServer, MANAGED_NODE_ID_PATTERN, SERVER_SOFTWARE } from "../fleet-target";
 import { jsonLineLogger, Logger } from "../notify";
 import { ConfirmationStore } from "./confirmation-store";
+import type { RotationTally } from "./rotation-tally";
 import { assertCredentialRef, assertExecutionName, CredentialRef } from "./types";
 
 export interface ConfirmationTaskDeps {
     store: ConfirmationStore;
+    /** the rotation's tally (ReportOutcome) */
+    tally?: RotationTally;
     sfn?: SFNClient;
     sns?: SNSClient;
     log?: Logger;
@@ -126,15 +130,14 @@ export function createConfirmationTaskHandlers(deps: ConfirmationTaskDeps, confi
     }
 
     return {
-        /** CredentialRotation → one ManualConfirmation execution per server. */
-        async startConfirmation(event: { parentTaskToken: string; rotation: string; server: unknown; credential: unknown }): Promise<{ executionArn: string }> {
-            const parentTaskToken = assertToken("parentTaskToken", event?.parentTaskToken);
+        /** ConfirmationPage → one ManualConfirmation execution per server (started, not awaited). */
+        async startConfirmation(event: { rotation: string; server: unknown; credential: unknown }): Promise<{ executionArn: string }> {
             const rotation = assertExecutionName("rotation", event?.rotation);
             const server = assertFleetServer("server", event?.server);
             const credential = assertCredentialRef("credential", event?.credential);
             if (!deps.sfn || !config.confirmationStateMachineArn) throw new Error("StartConfirmation needs an SFN client and confirmationStateMachineArn");
             const executionName = confirmationExecutionName(server.serverId, rotation);
-            await deps.store.recordStart({ executionName, rotation, server, credential, parentTaskToken });
+            await deps.store.recordStart({ executionName, rotation, server, credential });
             const input = JSON.stringify({ rotation, server, credential });
             let executionArn: string;
             try {
@@ -178,37 +181,22 @@ export function createConfirmationTaskHandlers(deps: ConfirmationTaskDeps, confi
             return { reminded: true, waiting };
         },
 
-        /** ManualConfirmation's end: complete CredentialRotation's iteration. */
-        async reportOutcome(event: { executionName: string; outcome: "confirmed" | "not-confirmed"; error?: string }): Promise<{ reported: boolean }> {
+        /** ManualConfirmation's end: count the outcome; the last server completes CredentialRotation's wait. */
+        async reportOutcome(event: { executionName: string; outcome: "confirmed" | "not-confirmed"; error?: string }): Promise<{ reported: boolean; settled: boolean }> {
             const executionName = assertExecutionName("executionName", event?.executionName);
             if (event?.outcome !== "confirmed" && event?.outcome !== "not-confirmed") throw new Error(`outcome ${JSON.stringify(event?.outcome)} must be "confirmed" or "not-confirmed"`);
-            if (!deps.sfn) throw new Error("ReportOutcome needs an SFN client");
+            if (!deps.tally) throw new Error("ReportOutcome needs the rotation tally");
             const item = await deps.store.get(executionName);
-            if (!item?.parentTaskToken) {
-                log("no parent to report to", { executionName });
-                return { reported: false };
+            if (!item) {
+                log("no server item to report", { executionName });
+                return { reported: false, settled: false };
             }
             if (event.outcome === "not-confirmed") await deps.store.expire(executionName, Math.floor(now().getTime() / 1000));
-            const summary = { serverId: item.server.serverId, hostname: item.server.hostname, outcome: event.outcome };
-            try {
-                if (event.outcome === "confirmed") {
-                    await deps.sfn.send(new sfnSdk.SendTaskSuccessCommand({ taskToken: item.parentTaskToken, output: JSON.stringify(summary) }));
-                } else {
-                    const why = typeof event.error === "string" ? event.error.slice(0, 200) : "not confirmed";
-                    await deps.sfn.send(
-                        new sfnSdk.SendTaskFailureCommand({ taskToken: item.parentTaskToken, error: "ServerNotConfirmed", cause: `${item.server.hostname} (${item.server.serverId}): ${why}` }),
-                    );
-                }
-            } catch (e) {
-                const name = (e as { name?: string }).name;
-                if (name === "TaskTimedOut" || name === "TaskDoesNotExist" || name === "InvalidToken") {
-                    log("parent no longer waits for this server", { executionName, reason: name });
-                    return { reported: false };
-                }
-                throw e;
-            }
-            log("outcome reported", { executionName, ...summary });
-            return { reported: true };
+            const summary = { serverId: item.server.serverId, hostname: item.server.hostname, outcome: event.outcome, ...(typeof event.error === "string" ? { error: event.error.slice(0, 200) } : {}) };
+            const reported = await deps.tally.decided(item.rotation, executionName, item.server.serverId, event.outcome === "confirmed");
+            const settled = (await deps.tally.settle(item.rotation)) !== undefined;
+            log("outcome reported", { executionName, ...summary, counted: reported, settled });
+            return { reported, settled };
         },
     };
 }

@@ -30,6 +30,14 @@ export interface ServersPageConfig {
 
 export interface ServersPageEvent {
     nextToken?: string | null;
+    /** "count": count the fleet instead (CredentialRotation's bound check), stopping once `limit` is reached */
+    mode?: "page" | "count";
+    limit?: number;
+}
+
+export interface ServersCount {
+    /** servers counted, at most `limit` */
+    count: number;
 }
 
 export interface ServersPage {
@@ -54,6 +62,14 @@ function decodeToken(token: unknown): any {
     }
 }
 
+/** The tag fleet's instances, in any state but terminated. */
+function fleetFilters(fleet: Extract<FleetTarget, { kind: "tag" }>) {
+    return [
+        { Name: `tag:${fleet.tagKey}`, Values: [fleet.tagValue] },
+        { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] },
+    ];
+}
+
 /** Validates the configuration, naming the bad field. */
 export function assertServersPageConfig(config: ServersPageConfig): void {
     if (!config?.fleet || (config.fleet.kind !== "table" && config.fleet.kind !== "tag")) throw new Error('fleet must be {kind: "table", ...} or {kind: "tag", ...}');
@@ -66,9 +82,11 @@ export function assertServersPageConfig(config: ServersPageConfig): void {
 }
 
 /** The ListServersPage Lambda handler. */
-export function createServersPageHandler(deps: ServersPageDeps, config: ServersPageConfig): (event: ServersPageEvent) => Promise<ServersPage> {
+export function createServersPageHandler(deps: ServersPageDeps, config: ServersPageConfig): (event: ServersPageEvent) => Promise<ServersPage & Partial<ServersCount>> {
     assertServersPageConfig(config);
     return async (event) => {
+        if (event?.mode === "count") return countServers(deps, config, event.limit);
+        if (event?.mode !== undefined && event.mode !== "page") throw new Error(`mode ${JSON.stringify(event.mode)} must be "page" or "count"`);
         const start = decodeToken(event?.nextToken);
         const fleet = config.fleet;
         if (fleet.kind === "table") {
@@ -82,10 +100,7 @@ export function createServersPageHandler(deps: ServersPageDeps, config: ServersP
         if (!deps.ec2) throw new Error("ListServersPage: an EC2 client is required for tag fleets");
         const page = await deps.ec2.send(
             new ec2Sdk.DescribeInstancesCommand({
-                Filters: [
-                    { Name: `tag:${fleet.tagKey}`, Values: [fleet.tagValue] },
-                    { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] },
-                ],
+                Filters: fleetFilters(fleet),
                 MaxResults: Math.max(5, config.pageSize),
                 NextToken: start,
             }),
@@ -96,6 +111,41 @@ export function createServersPageHandler(deps: ServersPageDeps, config: ServersP
         }
         return { servers, nextToken: page.NextToken ? encodeToken(page.NextToken) : null };
     };
+}
+
+/**
+ * Counts the fleet, stopping once `limit` servers are seen: the table with `Select: COUNT` Scans (1 MB per
+ * call, thousands of items), tag fleets with the same DescribeInstances filter as the pages (1,000 per call).
+ */
+async function countServers(deps: ServersPageDeps, config: ServersPageConfig, limit: unknown): Promise<ServersPage & ServersCount> {
+    if (!Number.isInteger(limit) || (limit as number) < 1) throw new Error(`limit ${JSON.stringify(limit)} must be a positive integer`);
+    const max = limit as number;
+    const fleet = config.fleet;
+    let count = 0;
+    if (fleet.kind === "table") {
+        if (!deps.dynamodb) throw new Error("ListServersPage: a DynamoDB client is required for table fleets");
+        let start: Record<string, any> | undefined;
+        do {
+            const page = await deps.dynamodb.send(new ddbSdk.ScanCommand({ TableName: fleet.tableName, Select: "COUNT", ExclusiveStartKey: start }));
+            count += page.Count ?? 0;
+            start = page.LastEvaluatedKey;
+        } while (start && count < max);
+    } else {
+        if (!deps.ec2) throw new Error("ListServersPage: an EC2 client is required for tag fleets");
+        let token: string | undefined;
+        do {
+            const page = await deps.ec2.send(
+                new ec2Sdk.DescribeInstancesCommand({
+                    Filters: fleetFilters(fleet),
+                    MaxResults: 1000,
+                    NextToken: token,
+                }),
+            );
+            for (const r of page.Reservations ?? []) count += (r.Instances ?? []).length;
+            token = page.NextToken;
+        } while (token && count < max);
+    }
+    return { servers: [], nextToken: null, count: Math.min(count, max) };
 }
 
 function serverFromInstance(fleet: Extract<FleetTarget, { kind: "tag" }>, ownerEmailTagKey: string, instance: any): FleetServer {

@@ -12,6 +12,12 @@ and dereference `execution.exec_worker.env`, which is None while an execution is
 down. With many executions side by side (a fleet of confirmations) that race answers HTTP 500
 ("'NoneType' object has no attribute 'callback_pool_manager'"). The fix: those lookups skip executions
 that have no interpreter environment (they hold no task token).
+
+3. moto 5.2.1: TransactWriteItems deep-copies every table it touches as a backup and, when a condition fails,
+puts that copy back, without any lock. A PutItem/UpdateItem arriving meanwhile (a thread of moto_server) either
+breaks the copy (HTTP 500, "dictionary changed size during iteration") or is silently undone by the restore.
+DynamoDB serializes a transaction against other writes to its items. The fix: moto's write operations run one
+at a time (a lock around transact_write_items, put_item, update_item, delete_item).
 """
 import copy
 
@@ -45,5 +51,30 @@ def _skip_executions_without_environment() -> None:
     models.StepFunctionsParserBackend._get_executions = _get_executions
 
 
+def _serialize_dynamodb_writes() -> None:
+    try:
+        from moto.dynamodb import models
+    except Exception:
+        return
+    import functools
+    import threading
+
+    lock = threading.RLock()
+
+    def locked(original):
+        @functools.wraps(original)
+        def run(self, *args, **kwargs):
+            with lock:
+                return original(self, *args, **kwargs)
+
+        return run
+
+    for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
+        original = getattr(models.DynamoDBBackend, name, None)
+        if original is not None:
+            setattr(models.DynamoDBBackend, name, locked(original))
+
+
 _share_backend_on_deepcopy()
 _skip_executions_without_environment()
+_serialize_dynamodb_writes()

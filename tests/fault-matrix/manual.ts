@@ -114,7 +114,7 @@ export async function runManualScenario(s: ManualScenario): Promise<ManualRun> {
             if (!keys.some((k) => k.AccessKeyId === rig.oldAccessKeyId && k.Status === "Active")) violations.push("after a failed run the old key must stay Active");
             const notices = rig.notices().map((n) => `${n.subject}\n${n.message}`);
             if (!notices.some((n) => n.includes("incomplete") || n.includes("failed"))) violations.push(`no failure notice: ${JSON.stringify(notices)}`);
-            for (const id of unconfirmed) if (!notices.some((n) => n.includes(id))) violations.push(`no notice names the unconfirmed server ${id}`);
+            for (const id of unconfirmed) if (!notices.some((n) => n.includes(id))) violations.push(`no notice names the unconfirmed server ${id}: ${JSON.stringify(notices).slice(0, 1500)}`);
         }
         const unfiredFaults = fault && fault.applied === 0 ? [`${fault.service}:${fault.operation} ${fault.kind}`] : [];
         return { status: done.status!, violations, checkpoints, unconfirmed, unfiredFaults };

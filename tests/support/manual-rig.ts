@@ -12,15 +12,17 @@ import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateStateMachineCommand, DescribeExecutionCommand, DescribeExecutionOutput, GetExecutionHistoryCommand, HistoryEvent, ListExecutionsCommand, SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { credentialRotationDefinition, manualConfirmationDefinition } from "../../components/manual/definitions";
+import { confirmationPageDefinition, credentialRotationDefinition, manualConfirmationDefinition } from "../../components/manual/definitions";
 import { serializeCredential } from "../../runtime/credential";
 import type { FleetServer } from "../../runtime/fleet-target";
 import { createConfirmationApiHandler, HttpApiResult } from "../../runtime/manual/confirmation-api";
 import { ConfirmationStore } from "../../runtime/manual/confirmation-store";
+import { createFanOutHandler } from "../../runtime/manual/confirmation-fanout";
 import { createConfirmationTaskHandlers } from "../../runtime/manual/confirmation-tasks";
 import { createCredentialHandler } from "../../runtime/manual/credential-task";
 import { createRetireHandler } from "../../runtime/manual/retire-task";
 import { createServersPageHandler } from "../../runtime/manual/servers-page";
+import { RotationTally } from "../../runtime/manual/rotation-tally";
 import { createStarterHandler } from "../../runtime/manual/starter";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
 import { clientConfig, testEnv } from "./hooks";
@@ -39,6 +41,8 @@ export interface RigOptions {
     confirmationTimeoutSeconds?: number;
     maxConcurrency?: number;
     pageSize?: number;
+    /** CredentialRotation's bound (default MAX_SERVERS_PER_RUN) */
+    maxServers?: number;
 }
 
 /** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
@@ -83,13 +87,17 @@ export class ManualRig {
     ownerTopicArn = "";
     rotationArn = "";
     confirmationArn = "";
+    pageArn = "";
     oldAccessKeyId = "";
     readonly store = new ConfirmationStore(this.dynamodb, this.confirmationTable);
+    readonly tally = new RotationTally(this.dynamodb, this.sfn, this.confirmationTable);
     /** the confirmation API handler (what API Gateway would call) */
     api!: (method: string, id: string, body?: string) => Promise<HttpApiResult>;
     private readonly stoppers: (() => Promise<void>)[] = [];
     /** the real confirmation-task handlers the bridge calls (tests may wrap them) */
     tasks!: ReturnType<typeof createConfirmationTaskHandlers>;
+    /** the real fan-out Lambda handler (StartConfirmation: begin, start, pageDone, abort) */
+    fanOut!: (event: any) => Promise<unknown>;
     startRotation!: (event?: { scheduledTime?: string; requestId?: string }) => Promise<{ executionArn: string; name: string }>;
 
     constructor(readonly opts: RigOptions) {}
@@ -138,21 +146,25 @@ export class ManualRig {
             confirmationTimeoutSeconds: o.confirmationTimeoutSeconds ?? 3600,
         });
         this.confirmationArn = (await this.sfn.send(new CreateStateMachineCommand({ name: "ManualConfirmation", definition: JSON.stringify(child), roleArn: role }))).stateMachineArn!;
+        const page = confirmationPageDefinition({ listServersPageArn: fn("listServersPage"), startConfirmationArn: fn("startConfirmation"), maxConcurrency: o.maxConcurrency ?? 4 });
+        this.pageArn = (await this.sfn.send(new CreateStateMachineCommand({ name: "ConfirmationPage", definition: JSON.stringify(page), roleArn: role }))).stateMachineArn!;
         const parent = credentialRotationDefinition({
             createCredentialArn: fn("createCredential"),
             listServersPageArn: fn("listServersPage"),
             startConfirmationArn: fn("startConfirmation"),
             retireOldKeysArn: fn("retireOldKeys"),
+            confirmationPageStateMachineArn: this.pageArn,
             notifyTopicArn: this.notifyTopicArn,
-            maxConcurrency: o.maxConcurrency ?? 4,
+            ...(o.maxServers !== undefined ? { maxServers: o.maxServers } : {}),
             graceSeconds: o.graceSeconds ?? 1,
             observationSeconds: o.observationSeconds ?? 1,
             confirmationTimeoutSeconds: o.confirmationTimeoutSeconds ?? 3600,
         });
         this.rotationArn = (await this.sfn.send(new CreateStateMachineCommand({ name: "CredentialRotation", definition: JSON.stringify(parent), roleArn: role }))).stateMachineArn!;
 
+        this.fanOut = createFanOutHandler({ sfn: this.sfn, tally: this.tally, startConfirmation: (e) => this.tasks.startConfirmation(e), log: this.log });
         const tasks = (this.tasks = createConfirmationTaskHandlers(
-            { store: this.store, sfn: this.sfn, sns: this.sns, log: this.log },
+            { store: this.store, tally: this.tally, sfn: this.sfn, sns: this.sns, log: this.log },
             {
                 confirmationStateMachineArn: this.confirmationArn,
                 ownerTopicArn: this.ownerTopicArn,
@@ -167,7 +179,7 @@ export class ManualRig {
         this.bridge
             .register("createCredential", createCredential as any)
             .register("listServersPage", createServersPageHandler({ dynamodb: this.dynamodb, ec2: this.ec2 }, { fleet: { kind: "table", tableName: this.fleetTable }, pageSize: o.pageSize ?? 100, ownerEmailTagKey: "OwnerEmail" }) as any)
-            .register("startConfirmation", tasks.startConfirmation as any)
+            .register("startConfirmation", this.fanOut)
             .register("requestConfirmation", tasks.requestConfirmation as any)
             .register("remindOwner", tasks.remindOwner as any)
             .register("reportOutcome", tasks.reportOutcome as any)
@@ -261,10 +273,10 @@ export class ManualRig {
         return events;
     }
 
-    /** Every execution of both state machines. */
+    /** Every execution of the three state machines. */
     async executions(): Promise<{ executionArn: string; status: string; name: string }[]> {
         const out: { executionArn: string; status: string; name: string }[] = [];
-        for (const stateMachineArn of [this.rotationArn, this.confirmationArn]) {
+        for (const stateMachineArn of [this.rotationArn, this.pageArn, this.confirmationArn]) {
             let nextToken: string | undefined;
             do {
                 const page = await this.sfn.send(new ListExecutionsCommand({ stateMachineArn, nextToken, maxResults: 1000 }));
