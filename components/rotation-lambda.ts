@@ -62,15 +62,17 @@ export const LAMBDA_RUNTIME_ENTRIES = {
     /** rotationLambdaFactory (above) */
     rotation: ["runtime/auto/rotation-handler", "runtime/smtp-check"],
     /** retirementLambdaFactory (providers/retirement-lambda.ts) */
-    retirement: ["runtime/retirement", "runtime/notify"],
+    retirement: ["runtime/retirement", "runtime/notify", "runtime/current-credential"],
     /** the nine manual-mode factories (manual/lambdas.ts) */
     manual: [
         "runtime/manual/confirmation-api",
+        "runtime/manual/confirmation-fanout",
         "runtime/manual/confirmation-store",
         "runtime/manual/confirmation-tasks",
         "runtime/manual/credential-task",
         "runtime/manual/lambda-env",
         "runtime/manual/retire-task",
+        "runtime/manual/rotation-tally",
         "runtime/manual/servers-page",
         "runtime/manual/starter",
     ],

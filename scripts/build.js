@@ -9,8 +9,15 @@ const path = require("path");
 
 const root = path.join(__dirname, "..");
 fs.rmSync(path.join(root, "bin"), { recursive: true, force: true }); // nothing stale (e.g. compiled tests) may ship
-const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });
-if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// Two passes: the type declarations keep every TSDoc comment (what a consumer's editor shows); the JavaScript is
+// emitted without comments, because the Lambda archives built from an installed package ship these files as they are
+// (the rotation Lambda's archive must stay under 100 KiB zipped).
+const tscBin = require.resolve("typescript/bin/tsc");
+const config = path.join(root, "tsconfig.build.json");
+for (const pass of [["--emitDeclarationOnly"], ["--declaration", "false", "--removeComments"]]) {
+    const tsc = spawnSync(process.execPath, [tscBin, "-p", config, ...pass], { stdio: "inherit" });
+    if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+}
 
 const ASSETS = [
     ["documents", /\.(sh|ps1)$/],

@@ -40,6 +40,16 @@ describe("Lambda archives: node_modules per Lambda", function () {
         });
     }
 
+    it("each factory file's runtime modules are in its entries list (a module missing there is missing from the installed package's archive)", () => {
+        const factoryFiles = { rotation: "components/rotation-lambda.ts", retirement: "components/providers/retirement-lambda.ts", manual: "components/manual/lambdas.ts" } as const;
+        for (const [kind, file] of Object.entries(factoryFiles) as [keyof typeof factoryFiles, string][]) {
+            const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+            const required = [...text.matchAll(/^import \w+ = require\("((?:\.\.\/)+runtime\/[^"]+)"\)/gm)].map((m) => path.relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), m[1])).split(path.sep).join("/"));
+            assert.ok(required.length > 0, `${file}: no runtime module found`);
+            assert.deepStrictEqual(required.filter((m) => !(LAMBDA_RUNTIME_ENTRIES[kind] as readonly string[]).includes(m)), [], `${kind}: LAMBDA_RUNTIME_ENTRIES.${kind} misses modules ${file} captures`);
+        }
+    });
+
     it("rejects a malformed entries list or an entry outside the package, naming it", () => {
         assert.throws(() => lambdaCodePathOptions({ projectDir: ROOT, entries: "runtime/notify" as any }), /lambdaCodePathOptions: entries must be a list of module paths, got "runtime\/notify"/);
         assert.throws(() => lambdaCodePathOptions({ projectDir: ROOT, entries: ["runtime/no-such-module"] }), /entry "runtime\/no-such-module" is not a module of this package/);
