@@ -107,7 +107,7 @@ describe("manual mode: resource graph under Pulumi mocks", function () {
             user,
         ]);
         // The retirement re-reads the latest parameter version before every deactivate and delete.
-        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).ReadCurrentCredential, ["ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-b/credential"]);
+        assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).ReadCurrentCredential, ["ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/ses-smtp/bu-b/test/bu-b/credential"]);
         assert.deepStrictEqual(actionsOf(policyOf("bu-b-manual-retireOldKeys")).DecryptCredentialThroughSsm, ["kms:Decrypt", KEY_ARN]);
         const confirmationSm = ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-b-manual-confirmation")!;
         const pageSm = ofType("aws:sfn/stateMachine:StateMachine").find((r) => r.name === "bu-b-manual-page")!;

@@ -17,12 +17,15 @@ import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secre
 import { SSMClient, GetParameterCommand } from "@aws-sdk/client-ssm";
 import { STSClient, AssumeRoleCommand } from "@aws-sdk/client-sts";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { leakScanner } from "./support/leak-scanner";
 import { hosted } from "./support/dynamic-provider-host";
 import { bootstrapCredentialProvider, BootstrapCredentialInputs } from "../components/providers/bootstrap-credential";
 import { retirementGuardProvider, RetirementGuardInputs } from "../components/providers/retirement-guard";
 import { rotateNowProvider } from "../components/providers/rotate-now";
 import { scheduleRetirement } from "../runtime/retirement";
 import { silentLogger } from "../runtime/notify";
+import { smtpCredentialForKey } from "../runtime/access-keys";
+import { serializeCredential } from "../runtime/credential";
 
 const region = "us-east-1";
 const ACCOUNT_A = "123456789012"; // moto's default: where the shell's credentials land
@@ -55,6 +58,8 @@ async function withProfileB<T>(run: () => Promise<T>): Promise<T> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aws-profile-"));
     const credentialsFile = path.join(dir, "credentials");
     const configFile = path.join(dir, "config");
+    // The operator's shared credentials file (as ~/.aws/credentials): the one place this key may be written.
+    leakScanner.allowSecretsInFile(credentialsFile, ["iam-secret-access-key"]);
     fs.writeFileSync(credentialsFile, `[stack-b]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\n`, { mode: 0o600 });
     fs.writeFileSync(configFile, `[profile stack-b]\nregion = ${region}\n`, { mode: 0o600 });
     const saved = { c: process.env.AWS_SHARED_CREDENTIALS_FILE, f: process.env.AWS_CONFIG_FILE };
@@ -144,12 +149,14 @@ describe("providers: the stack's AWS identity (two accounts)", () => {
     it("RetirementGuard reads the records in the stack's account; pointed at another account it fails instead of reporting no holds", async () => {
         const b = await inB();
         await b.iam.send(new CreateUserCommand({ UserName: userName }));
-        const [oldKey, newKey] = [
-            (await b.iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!.AccessKeyId!,
-            (await b.iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!.AccessKeyId!,
-        ];
+        const oldKey = (await b.iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!.AccessKeyId!;
+        const current = (await b.iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!;
+        const newKey = current.AccessKeyId!;
+        // the rotated secret in account B: the store the retirement re-reads (AWSCURRENT names the new key)
+        const value = serializeCredential(smtpCredentialForKey({ accessKeyId: newKey, secretAccessKey: current.SecretAccessKey! }, { sesRegion: region }));
+        const secretArn = (await b.sm.send(new CreateSecretCommand({ Name: "smtp-credential-bu-b-guard", SecretString: value }))).ARN!;
         await scheduleRetirement({ iam: b.iam, log: silentLogger }, { userName, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(), observationHours: 24 });
-        const base: RetirementGuardInputs = { iamUserName: userName, region, observationHours: 24, graceDays: 3 };
+        const base: RetirementGuardInputs = { iamUserName: userName, region, secretArn, observationHours: 24, graceDays: 3 };
         await withProfileB(async () => {
             const outs = (await guard.create({ ...base, awsProfile: "stack-b", accountId: ACCOUNT_B })).outs!;
             assert.deepStrictEqual(outs.retirements.map((r) => r.accessKeyId), [oldKey]);
@@ -171,7 +178,7 @@ describe("providers: the stack's AWS identity (two accounts)", () => {
     it("check names bad identity inputs", async () => {
         const r = await bootstrap.check!({} as any, { mode: "auto", region, iamUserName: userName, sesRegion: region, secretArn: `arn:aws:secretsmanager:${region}:${ACCOUNT_B}:secret:s`, awsRoleArn: "role/x", accountId: "12", awsExternalId: "e1" } as any);
         assert.deepStrictEqual(r.failures!.map((f) => f.property).sort(), ["accountId", "awsRoleArn"]);
-        const g = await guard.check!({} as any, { iamUserName: userName, region, observationHours: 1, graceDays: 1, awsExternalId: "only-id" } as any);
+        const g = await guard.check!({} as any, { iamUserName: userName, region, secretArn: `arn:aws:secretsmanager:${region}:${ACCOUNT_B}:secret:s`, observationHours: 1, graceDays: 1, awsExternalId: "only-id" } as any);
         assert.deepStrictEqual(g.failures!.map((f) => f.property), ["awsExternalId"]);
     });
 });

@@ -184,7 +184,7 @@ describe("providers: RetirementGuard", () => {
     });
 
     it("a user that does not exist (wrong account, deleted behind Pulumi's back) is an error, never \"no retirements\"", async () => {
-        const inputs: RetirementGuardInputs = { iamUserName: "not-there", region, observationHours: 24, graceDays: 7 };
+        const inputs: RetirementGuardInputs = { iamUserName: "not-there", region, secretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:none-AbCdEf", observationHours: 24, graceDays: 7 };
         await assert.rejects(provider.create(inputs), /RetirementGuard: IAM user not-there does not exist/);
         const state = { ...inputs, checkedAt: "2026-11-01T00:00:00Z", retirements: [], retiredKeyIds: [], heldKeyIds: [] };
         await assert.rejects(provider.diff("not-there-retirement", state, inputs), /IAM user not-there does not exist/);

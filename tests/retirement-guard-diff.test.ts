@@ -6,7 +6,10 @@
  */
 import * as assert from "assert";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { clientConfig, resetAws } from "./support/hooks";
+import { smtpCredentialForKey } from "../runtime/access-keys";
+import { serializeCredential } from "../runtime/credential";
 import { hosted } from "./support/dynamic-provider-host";
 import { scheduleRetirement } from "../runtime/retirement";
 import { silentLogger } from "../runtime/notify";
@@ -27,13 +30,17 @@ describe("providers: RetirementGuard diff shows only what up would change", () =
     it("a retirement stuck on an unusable replacement key: no change on repeated previews", async () => {
         await iam().send(new CreateUserCommand({ UserName: userName }));
         const oldKey = await key();
-        const replacement = await key();
+        const made = (await iam().send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!;
+        const replacement = made.AccessKeyId!;
+        // AWSCURRENT names the replacement (the retirement re-reads it before acting)
+        const value = serializeCredential(smtpCredentialForKey({ accessKeyId: replacement, secretAccessKey: made.SecretAccessKey! }, { sesRegion: region }));
+        const secretArn = (await new SecretsManagerClient(clientConfig(region)).send(new CreateSecretCommand({ Name: "smtp-bu-diff", SecretString: value }))).ARN!;
         await iam().send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: replacement, Status: "Inactive" }));
         await scheduleRetirement(
             { iam: iam(), log: silentLogger },
             { userName, oldAccessKeyId: oldKey, newAccessKeyId: replacement, switchedAt: new Date(Date.now() - 3600_000), observationHours: 0 },
         );
-        const inputs: RetirementGuardInputs = { iamUserName: userName, region, observationHours: 0, graceDays: 7 };
+        const inputs: RetirementGuardInputs = { iamUserName: userName, region, secretArn, observationHours: 0, graceDays: 7 };
         const created = await provider.create(inputs);
         const summary = created.outs!.retirements.find((r) => r.accessKeyId === oldKey)!;
         assert.match(String(summary.note), /not retiring: the replacement key/);

@@ -138,6 +138,8 @@ export class LeakScanner {
     private readonly findingKeys = new Set<string>();
     readonly findings: LeakFinding[] = [];
     readonly watchedDirectories = new Map<string, ReadonlySet<string>>();
+    /** files a test made on purpose to hold a secret of one kind (e.g. an AWS shared credentials file), by absolute path */
+    private readonly secretFiles = new Map<string, ReadonlySet<SecretKind>>();
     /** counts for the closing summary */
     readonly stats = { observations: 0, chars: 0, byChannel: {} as Record<string, number> };
     /** title of the running test, stamped on observations */
@@ -271,6 +273,22 @@ export class LeakScanner {
         this.watchedDirectories.set(path.resolve(dir), new Set(allowPasswordIn));
     }
 
+    /**
+     * Declares one file as the legitimate place of secrets of `kinds` (e.g. the AWS shared credentials file a test
+     * writes for a profile, which holds that profile's IAM secret key as ~/.aws/credentials does). Every other file,
+     * and every other kind in this one, is still a finding.
+     */
+    allowSecretsInFile(file: string, kinds: SecretKind[]): void {
+        this.secretFiles.set(path.resolve(file), new Set(kinds));
+    }
+
+    /** What a file may hold: the SMTP password in a server's password map (by name), or what allowSecretsInFile declared. */
+    private fileAllowance(file: string, passwordFile: boolean): ReadonlySet<SecretKind> {
+        const declared = this.secretFiles.get(path.resolve(file));
+        if (!passwordFile) return declared ?? NONE;
+        return new Set<SecretKind>(["smtp-password", ...(declared ?? [])]);
+    }
+
     /** Reads every regular file under `dir` now (call before a test deletes it). */
     async observeDirectory(dir: string, allowPasswordIn: ReadonlySet<string> = NONE as ReadonlySet<any>): Promise<number> {
         let files = 0;
@@ -289,7 +307,7 @@ export class LeakScanner {
                     if (!stat || stat.size > 8 * 1024 * 1024) continue;
                     const text = await fs.readFile(p, "latin1").catch(() => "");
                     files++;
-                    this.observe(`file ${p}`, text, allowPasswordIn.has(e.name) ? new Set(["smtp-password"]) : NONE);
+                    this.observe(`file ${p}`, text, this.fileAllowance(p, allowPasswordIn.has(e.name)));
                 }
             }
         };
@@ -315,7 +333,7 @@ export class LeakScanner {
                         if (fsSync.statSync(p).size > 8 * 1024 * 1024) continue;
                         const text = fsSync.readFileSync(p, "latin1");
                         files++;
-                        this.observe(`file ${p}`, text, allowPasswordIn.includes(e.name) ? new Set(["smtp-password"]) : NONE);
+                        this.observe(`file ${p}`, text, this.fileAllowance(p, allowPasswordIn.includes(e.name)));
                     } catch {
                         /* vanished meanwhile */
                     }
