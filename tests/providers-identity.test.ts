@@ -22,7 +22,7 @@ import { bootstrapCredentialProvider, BootstrapCredentialInputs } from "../compo
 import { retirementGuardProvider, RetirementGuardInputs } from "../components/providers/retirement-guard";
 import { rotateNowProvider } from "../components/providers/rotate-now";
 import { scheduleRetirement } from "../runtime/retirement";
-import { silentLogger } from "../runtime/notify";
+import { scannedLogger } from "./support/leak-scanner";
 
 const region = "us-east-1";
 const ACCOUNT_A = "123456789012"; // moto's default: where the shell's credentials land
@@ -148,7 +148,7 @@ describe("providers: the stack's AWS identity (two accounts)", () => {
             (await b.iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!.AccessKeyId!,
             (await b.iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!.AccessKeyId!,
         ];
-        await scheduleRetirement({ iam: b.iam, log: silentLogger }, { userName, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(), observationHours: 24 });
+        await scheduleRetirement({ iam: b.iam, log: scannedLogger("retirement") }, { userName, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(), observationHours: 24 });
         const base: RetirementGuardInputs = { iamUserName: userName, region, observationHours: 24, graceDays: 3 };
         await withProfileB(async () => {
             const outs = (await guard.create({ ...base, awsProfile: "stack-b", accountId: ACCOUNT_B })).outs!;

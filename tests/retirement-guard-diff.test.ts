@@ -9,7 +9,7 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCom
 import { clientConfig, resetAws } from "./support/hooks";
 import { hosted } from "./support/dynamic-provider-host";
 import { scheduleRetirement } from "../runtime/retirement";
-import { silentLogger } from "../runtime/notify";
+import { scannedLogger } from "./support/leak-scanner";
 import { retirementGuardProvider, RetirementGuardInputs } from "../components/providers/retirement-guard";
 
 const provider = hosted(retirementGuardProvider);
@@ -30,7 +30,7 @@ describe("providers: RetirementGuard diff shows only what up would change", () =
         const replacement = await key();
         await iam().send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: replacement, Status: "Inactive" }));
         await scheduleRetirement(
-            { iam: iam(), log: silentLogger },
+            { iam: iam(), log: scannedLogger("retirement") },
             { userName, oldAccessKeyId: oldKey, newAccessKeyId: replacement, switchedAt: new Date(Date.now() - 3600_000), observationHours: 0 },
         );
         const inputs: RetirementGuardInputs = { iamUserName: userName, region, observationHours: 0, graceDays: 7 };
