@@ -10,8 +10,9 @@
 # regular expressions and plain property access only.
 #
 # For every SMTP virtual server (IIS://localhost/SMTPSVC/<n>) with a smart host and outbound Basic
-# authentication already configured: refuse unless the smart host is the SES SMTP endpoint of the credential's
-# region (or the endpoint the credential names: the rotator's smtpEndpoint, e.g. a VPC endpoint); remember
+# authentication already configured (RouteAction bit SMTP_AUTH_CLEARTEXT): refuse unless TLS is enforced for the
+# smart host (AlwaysUseSsl, or RouteAction bit SMTP_SSL) and the smart host is the SES SMTP endpoint of the
+# credential's region (or the endpoint the credential names: the rotator's smtpEndpoint, e.g. a VPC endpoint); remember
 # RouteUserName AND RoutePassword in memory (a virtual server whose password cannot be read is refused before
 # any change: it could not be restored), set the new ones, SetInfo, restart the virtual server. The smart host
 # itself is kept as it is. If anything fails, every virtual server already changed gets its previous user name
@@ -104,12 +105,35 @@ try {
     Write-Check 'metabase' $false 'prerequisite missing: the IIS 6 SMTP metabase (IIS://localhost/SMTPSVC) is not reachable; install the SMTP Server feature and IIS 6 Metabase Compatibility'
     Complete-Check
 }
-$targets = @($virtualServers | Where-Object { [string]$_.SmartHost -ne '' -and [string]$_.RouteUserName -ne '' })
+# RouteAction (DWORD, IIS 6 metabase) is a bit mask: SMTP_SMARTHOST 0x2, SMTP_SSL 0x4 (TLS for the smart host),
+# SMTP_AUTH_CLEARTEXT 0x100 (outbound Basic authentication). AlwaysUseSsl (Boolean) is Outbound Security's
+# "TLS encryption" box: every outgoing transmission uses TLS. A property that cannot be read counts as unset.
+$SMTP_SSL = 0x4
+$SMTP_AUTH_CLEARTEXT = 0x100
+function Get-RouteAction($VirtualServer) {
+    try { return [int64]$VirtualServer.Get('RouteAction') } catch { return [int64]0 }
+}
+function Test-AlwaysUseSsl($VirtualServer) {
+    try { return @('True', '1', '-1') -contains [string]$VirtualServer.Get('AlwaysUseSsl') } catch { return $false }
+}
+$targets = @($virtualServers | Where-Object { [string]$_.SmartHost -ne '' -and ((Get-RouteAction $_) -band $SMTP_AUTH_CLEARTEXT) -ne 0 })
 if ($targets.Count -eq 0) {
-    Write-Check 'basic-auth' $false 'no SMTP virtual server has a smart host with outbound Basic authentication configured (SmartHost, RouteUserName)'
+    Write-Check 'basic-auth' $false 'no SMTP virtual server has a smart host with outbound Basic authentication configured (SmartHost, RouteAction bit 0x100: Outbound Security, Basic authentication)'
     Complete-Check
 }
-Write-Check 'basic-auth' $true "$($targets.Count) SMTP virtual server(s) with a smart host and a Basic authentication user"
+Write-Check 'basic-auth' $true "$($targets.Count) SMTP virtual server(s) with a smart host and outbound Basic authentication"
+
+# ---- TLS must be enforced for the smart host: Basic authentication sends the password in the clear otherwise ----
+foreach ($vs in $targets) {
+    $routeAction = Get-RouteAction $vs
+    if (Test-AlwaysUseSsl $vs) {
+        Write-Check 'tls' $true "$([string]$vs.psbase.Path): AlwaysUseSsl = True (Outbound Security: TLS encryption)"
+    } elseif (($routeAction -band $SMTP_SSL) -ne 0) {
+        Write-Check 'tls' $true "$([string]$vs.psbase.Path): RouteAction $routeAction has SMTP_SSL (0x4)"
+    } else {
+        Write-Check 'tls' $false "$([string]$vs.psbase.Path): TLS is not enforced for the smart host: AlwaysUseSsl is not True and RouteAction $routeAction lacks SMTP_SSL (0x4) (Outbound Security: tick TLS encryption); refusing to send the SES password over a connection that may be plain text"
+    }
+}
 
 # ---- fetch the credential by reference; read its fields with .NET only (no cmdlet sees the text) ----
 $credential = @{ username = ''; password = ''; endpoint = ''; region = '' }

@@ -2,7 +2,7 @@
  * The IIS document's script, checked statically: there is no Windows and no PowerShell here, so these tests read
  * the script text. They cover reading by reference, never printing the secret, keeping the credential text away
  * from every cmdlet (PowerShell Module Logging, event 4103, records cmdlet parameter bindings and pipeline input),
- * restoring the previous user name AND password as a pair, the relay (smart host) check and check mode.
+ * restoring the previous user name AND password as a pair, the TLS and relay (smart host) checks and check mode.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -58,6 +58,40 @@ export function restorePairProblems(script: string): string[] {
     const remember = script.indexOf("$previous[$path] = @{");
     const firstChange = script.indexOf("$vs.Put('RouteUserName', [string]$credential.username)");
     if (remember < 0 || firstChange < 0 || remember > firstChange) problems.push("the previous values are not all remembered before the first change");
+    return problems;
+}
+
+/**
+ * What is wrong with the TLS refusal: every targeted virtual server must pass a `tls` check before the first
+ * metabase write, and that check may pass only on AlwaysUseSsl = True or RouteAction's SMTP_SSL bit (0x4).
+ */
+export function tlsCheckProblems(script: string): string[] {
+    const problems: string[] = [];
+    const firstChange = script.indexOf("$vs.Put('RouteUserName', [string]$credential.username)");
+    const start = script.indexOf("foreach ($vs in $targets) {\n    $routeAction = Get-RouteAction $vs");
+    if (start < 0) return ["no tls check over every target (foreach ($vs in $targets) { $routeAction = Get-RouteAction $vs ...) found"];
+    if (firstChange < 0 || start > firstChange) problems.push("the tls check does not come before the first change");
+    const end = script.indexOf("\n}\n", start);
+    const block = codeLines(script.slice(start, end)).map((l) => l.trim());
+    const branches: { cond: string; ok?: boolean }[] = [];
+    for (const line of block) {
+        const cond = /^(?:\} elseif|if) \((.*)\) \{$/.exec(line) ?? (/^\} else \{$/.test(line) ? [line, "else"] : null);
+        if (cond) branches.push({ cond: cond[1] });
+        const check = /^Write-Check 'tls' \$(true|false) /.exec(line);
+        if (check && branches.length > 0) branches[branches.length - 1].ok = check[1] === "true";
+    }
+    const passing = branches.filter((b) => b.ok === true).map((b) => b.cond);
+    const accepted = ["Test-AlwaysUseSsl $vs", "($routeAction -band $SMTP_SSL) -ne 0"];
+    for (const c of passing) if (!accepted.includes(c)) problems.push(`the tls check passes on an unexpected condition: ${c}`);
+    for (const c of accepted) if (!passing.includes(c)) problems.push(`the tls check does not accept: ${c}`);
+    if (!branches.some((b) => b.cond === "else" && b.ok === false)) problems.push("the tls check has no failing branch (else: Write-Check 'tls' $false)");
+    if (!/^\$SMTP_SSL = 0x4$/m.test(script)) problems.push("SMTP_SSL is not RouteAction bit 0x4");
+    if (!/^function Get-RouteAction\(\$VirtualServer\) \{\n    try \{ return \[int64\]\$VirtualServer\.Get\('RouteAction'\) \} catch \{ return \[int64\]0 \}\n\}$/m.test(script)) {
+        problems.push("RouteAction is not read from the virtual server (unreadable counts as 0)");
+    }
+    if (!/^function Test-AlwaysUseSsl\(\$VirtualServer\) \{\n    try \{ return @\('True', '1', '-1'\) -contains \[string\]\$VirtualServer\.Get\('AlwaysUseSsl'\) \} catch \{ return \$false \}\n\}$/m.test(script)) {
+        problems.push("AlwaysUseSsl is not read as a Boolean from the virtual server (unreadable counts as False)");
+    }
     return problems;
 }
 
@@ -127,12 +161,35 @@ describe("SSM documents: the IIS script (static checks only: no Windows/PowerShe
         assert.match(IIS_SCRIPT, /if \(\$Mode -cne 'check'\) \{ Stop-WithError "\$\{Name\}: \$Detail" \}/);
     });
 
+    it("refuses unless TLS is enforced for the smart host (AlwaysUseSsl, or RouteAction SMTP_SSL 0x4) before any change; the check fails when the refusal is weakened", () => {
+        assert.deepStrictEqual(tlsCheckProblems(IIS_SCRIPT), []);
+        // In update mode a failed check stops the script (Stop-WithError exits 1) before anything changed.
+        assert.match(IIS_SCRIPT, /if \(\$Mode -cne 'check'\) \{ Stop-WithError "\$\{Name\}: \$Detail" \}/);
+        const block = /\n# ---- TLS must be enforced[^\n]*\nforeach \(\$vs in \$targets\) \{\n[\s\S]*?\n\}\n/;
+        assert.match(IIS_SCRIPT, block);
+        assert.match(tlsCheckProblems(IIS_SCRIPT.replace(block, "\n")).join("\n"), /no tls check/, "the check removed");
+        const moved = IIS_SCRIPT.replace(block, "\n").replace("\n$previous = $null\nWrite-Log", `${IIS_SCRIPT.match(block)![0]}$previous = $null\nWrite-Log`);
+        assert.notStrictEqual(moved.indexOf("Get-RouteAction $vs\n"), IIS_SCRIPT.indexOf("Get-RouteAction $vs\n"), "mutation applied");
+        assert.match(tlsCheckProblems(moved).join("\n"), /before the first change/, "the check after a write");
+        const failing = "        Write-Check 'tls' $false \"$([string]$vs.psbase.Path): TLS is not enforced";
+        assert.ok(IIS_SCRIPT.includes(failing));
+        assert.match(tlsCheckProblems(IIS_SCRIPT.replace(failing, failing.replace("$false", "$true"))).join("\n"), /no failing branch/, "the refusal turned into a pass");
+        assert.match(tlsCheckProblems(IIS_SCRIPT.replace("$SMTP_SSL = 0x4", "$SMTP_SSL = 0x2")).join("\n"), /0x4/, "the smart-host bit taken for TLS");
+        assert.match(tlsCheckProblems(IIS_SCRIPT.replace("} elseif (($routeAction -band $SMTP_SSL) -ne 0) {", "} elseif ($routeAction -ne 0) {")).join("\n"), /unexpected condition/, "any RouteAction accepted");
+        assert.match(tlsCheckProblems(IIS_SCRIPT.replace("@('True', '1', '-1') -contains [string]$VirtualServer.Get('AlwaysUseSsl')", "[bool]$VirtualServer.Get('AlwaysUseSsl')")).join("\n"), /AlwaysUseSsl is not read/, "a [bool] cast ('False' is truthy)");
+    });
+
+    it("targets only virtual servers with outbound Basic authentication (RouteAction SMTP_AUTH_CLEARTEXT 0x100), not any with a user name", () => {
+        assert.match(IIS_SCRIPT, /^\$SMTP_AUTH_CLEARTEXT = 0x100$/m);
+        assert.match(IIS_SCRIPT, /^\$targets = @\(\$virtualServers \| Where-Object \{ \[string\]\$_\.SmartHost -ne '' -and \(\(Get-RouteAction \$_\) -band \$SMTP_AUTH_CLEARTEXT\) -ne 0 \}\)$/m);
+    });
+
     it("check mode: reports each check with the marker contract and stops before any metabase write", () => {
         const checkEnd = IIS_SCRIPT.indexOf("if ($Mode -ceq 'check') {\n    $credential = $null\n    Complete-Check\n}");
         const firstWrite = IIS_SCRIPT.search(/\.Put\(|\.SetInfo\(\)|\.Invoke\('Stop'\)/);
         assert.ok(checkEnd > 0, "check mode ends with Complete-Check");
         assert.ok(firstWrite < 0 || IIS_SCRIPT.slice(0, checkEnd).search(/\$vs\.Put\(|\$vs\.SetInfo\(\)|Restart-VirtualServer \$vs/) < 0, "no write before check mode ends");
-        for (const name of ["tools", "basic-auth", "fetch", "smarthost"]) assert.match(IIS_SCRIPT, new RegExp(`Write-Check '${name}' \\$(true|false)`), name);
+        for (const name of ["tools", "basic-auth", "tls", "fetch", "smarthost"]) assert.match(IIS_SCRIPT, new RegExp(`Write-Check '${name}' \\$(true|false)`), name);
         assert.match(IIS_SCRIPT, /Write-Output "SES-ROTATOR-CHECK: \$Name \$state \$Detail"/);
         assert.match(IIS_SCRIPT, /Write-Output 'SES-ROTATOR-RESULT: check-passed'/);
         assert.match(IIS_SCRIPT, /Write-Output 'SES-ROTATOR-RESULT: check-failed'/);

@@ -96,6 +96,7 @@ describe(`fault matrix (${SCENARIOS.length} scenarios, auto mode, faults injecte
                 results.push({ scenario, outcome, checkpoints: h.checkpointCount });
             } finally {
                 h.tearDown();
+                await scenario.cleanup?.(h.ctx);
             }
         });
     }

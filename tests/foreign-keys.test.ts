@@ -93,7 +93,7 @@ describe("foreign and orphan access keys (moto through the proxy)", function () 
 
         const handlerOf = (r: ManualRig) =>
             createCredentialHandler(
-                { iam: r.iam, ssm: r.ssm, log: () => undefined },
+                { iam: r.iam, ssm: r.ssm, log: r.log },
                 { iamUserName: r.userName, sesRegion: "eu-west-1", smtpPort: 587, parameterName: r.parameterName, kmsKeyId: r.kmsKeyId },
             );
 

@@ -17,7 +17,8 @@ import { CreateTopicCommand, PublishCommand, SNSClient } from "@aws-sdk/client-s
 import { CreateStateMachineCommand, GetExecutionHistoryCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { AwsProxy } from "../sandbox/aws-proxy";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
-import { LeakScanner, leakScanner, liveObservations, sweepMoto, tapProxy, tempRoots, verdict } from "./support/leak-scanner";
+import { LeakScanner, leakScanner, liveObservations, scannedLogger, sweepMoto, tapProxy, tempRoots, verdict } from "./support/leak-scanner";
+import { ManualRig } from "./support/manual-rig";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { serializeCredential } from "../runtime/credential";
 
@@ -260,6 +261,15 @@ describe("leak scanner: exemptions by field, derived forms, child processes, tem
         assert.deepStrictEqual(scanner.scan().map((f) => f.where.replace(dir, "<root>")), ["file <root>/a/b/debug.json"]);
     });
 
+    it("reads the log lines of every manual-mode handler the rig builds, and of any handler given scannedLogger", () => {
+        liveObservations.scanner = scanner;
+        const rig = new ManualRig({ servers: [] });
+        rig.log("credential stored", { note: `planted ${password}` }); // the logger each of the rig's handlers gets
+        scannedLogger("retirement")("old keys: observe", { note: `planted ${secretKey}` });
+        assert.deepStrictEqual(scanner.scan().map((f) => `${f.kind} ${f.where}`).sort(), ["iam-secret-access-key log retirement", "smtp-password log manual-rig"]);
+        assert.strictEqual(rig.logs.length, 1, "the rig still keeps its lines for the tests' own assertions");
+    });
+
     it("a failed sweep fails the run", async () => {
         await assert.rejects(sweepMoto("http://127.0.0.1:9", scanner));
         assert.throws(() => verdict(new LeakScanner(), ["ListExecutions: 500"]), /sweep failed 1 time/);
@@ -283,5 +293,20 @@ describe("suite-wide leak check", () => {
         leakScanner.scan();
         assert.strictEqual(leakScanner.findings.length, findings);
         assert.ok(key.SecretAccessKey && key.SecretAccessKey.length === 40);
+    });
+
+    it("no test hands the code under test a silent logger (its lines would bypass the scan)", async () => {
+        const silent = /log: \(\) => (undefined|\{\s*\})|\bsilentLogger\b/;
+        const files = (await fs.readdir(path.join(__dirname), { recursive: true })).map(String).filter((f) => f.endsWith(".ts"));
+        const offenders: string[] = [];
+        for (const file of files) {
+            if (file === path.join("support", "leak-scanner.ts") || file === "leak-check.test.ts") continue; // they name the pattern
+            const text = await fs.readFile(path.join(__dirname, file), "utf8");
+            text.split("\n").forEach((line, i) => {
+                if (silent.test(line)) offenders.push(`tests/${file}:${i + 1}: ${line.trim()}`);
+            });
+        }
+        assert.ok(files.length > 50, "the test tree was read");
+        assert.deepStrictEqual(offenders, [], "use scannedLogger(...) or a rig's logger instead");
     });
 });

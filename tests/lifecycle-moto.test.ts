@@ -31,7 +31,7 @@ import { bootstrapCredentialProvider, BootstrapCredentialInputs, BootstrapCreden
 import { serializeCredential, parseCredential } from "../runtime/credential";
 import { smtpCredentialForKey } from "../runtime/access-keys";
 import { listRetirements, scheduleRetirement } from "../runtime/retirement";
-import { silentLogger } from "../runtime/notify";
+import { scannedLogger } from "./support/leak-scanner";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { hosted } from "./support/dynamic-provider-host";
 import { optionsOf } from "./support/registration-options";
@@ -134,7 +134,7 @@ describe("a pulumi up life against moto: refresh, parameter ownership, changed s
             const oldKey = (await iam().send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!.AccessKeyId!;
             const newKey = (await iam().send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!.AccessKeyId!;
             // A rotation switched the servers and recorded the old key's retirement in the user's tags.
-            await scheduleRetirement({ iam: iam(), log: silentLogger }, { userName, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(), observationHours: 24 });
+            await scheduleRetirement({ iam: iam(), log: scannedLogger("retirement") }, { userName, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(), observationHours: 24 });
             return { userName, oldKey };
         }
 

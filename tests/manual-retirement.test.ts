@@ -94,7 +94,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
 
         // The next rotation refuses clearly while the retirement is held.
         const create = createCredentialHandler(
-            { iam: r.iam, ssm: r.ssm, log: () => undefined },
+            { iam: r.iam, ssm: r.ssm, log: r.log },
             { iamUserName: r.userName, sesRegion: "eu-west-1", smtpPort: 587, parameterName: r.parameterName, kmsKeyId: r.kmsKeyId },
         );
         await assert.rejects(create({ executionName: "password-rotation-next", executionStartTime: new Date().toISOString() }), (e: Error) => {
@@ -144,7 +144,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
     it("two keys that do not tell which one is in use: CreateCredential refuses, naming the keys and what to do", async () => {
         const r = (rig = await new ManualRig({ servers: serverList(1) }).setUp());
         const create = createCredentialHandler(
-            { iam: r.iam, ssm: r.ssm, log: () => undefined },
+            { iam: r.iam, ssm: r.ssm, log: r.log },
             { iamUserName: r.userName, sesRegion: "eu-west-1", smtpPort: 587, parameterName: r.parameterName, kmsKeyId: r.kmsKeyId },
         );
         const event = { executionName: "password-rotation-x", executionStartTime: new Date(Date.now() + 60_000).toISOString() };

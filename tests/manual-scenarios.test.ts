@@ -81,7 +81,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         assert.strictEqual((await r.api("POST", id, "action=maybe")).statusCode, 400);
         assert.strictEqual((await r.api("PUT", id, "action=confirm")).statusCode, 405);
         // An id that has expired by the clock (the task still waits): 410, nothing changes.
-        const tomorrowApi = createConfirmationApiHandler({ store: r.store, sfn: r.sfn, log: () => undefined, now: () => new Date(Date.now() + 2 * 3600 * 1000) });
+        const tomorrowApi = createConfirmationApiHandler({ store: r.store, sfn: r.sfn, log: r.log, now: () => new Date(Date.now() + 2 * 3600 * 1000) });
         const expired = await tomorrowApi({ pathParameters: { id }, requestContext: { http: { method: "POST" } }, body: "action=confirm" });
         assert.strictEqual(expired.statusCode, 410);
         assert.strictEqual(taskCompletions().length, 0, "no task completed by forged/GET/bad/expired requests");

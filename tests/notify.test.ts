@@ -2,6 +2,7 @@ import * as assert from "assert";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { MAX_LISTED_SERVERS, publishNotice, renderNotice, serverReport } from "../runtime/notify";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { scannedLogger } from "./support/leak-scanner";
 
 const fleet = (n: number, failing: number[]) =>
     Array.from({ length: n }, (_, i) => ({
@@ -40,7 +41,7 @@ describe("notices: per-server status stays inside SNS's message limit", () => {
         const servers = fleet(10_000, Array.from({ length: 50 }, (_, i) => i * 200));
         const notice = { kind: "rotation-failed" as const, summary: "rotation FAILED (setSecret)", details: { step: "setSecret", ...serverReport(servers) } };
         assert.ok(Buffer.byteLength(renderNotice(notice)) < 256 * 1024);
-        const published = await publishNotice(sns, topic, notice, { log: () => undefined });
+        const published = await publishNotice(sns, topic, notice, { log: scannedLogger("notify") });
         assert.strictEqual(published, true);
         const call = testEnv().proxy.calls.find((c) => c.operation === "Publish");
         assert.strictEqual(call?.status, 200);
@@ -50,7 +51,7 @@ describe("notices: per-server status stays inside SNS's message limit", () => {
         const sns = new SNSClient(clientConfig());
         const topic = (await sns.send(new CreateTopicCommand({ Name: "alerts" }))).TopicArn!;
         const notice = { kind: "rotation-failed" as const, summary: "unbounded", details: { servers: fleet(10_000, [1]) } };
-        const published = await publishNotice(sns, topic, notice, { log: () => undefined });
+        const published = await publishNotice(sns, topic, notice, { log: scannedLogger("notify") });
         assert.strictEqual(published, false);
     });
 });

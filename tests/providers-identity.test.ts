@@ -17,13 +17,12 @@ import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secre
 import { SSMClient, GetParameterCommand } from "@aws-sdk/client-ssm";
 import { STSClient, AssumeRoleCommand } from "@aws-sdk/client-sts";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
-import { leakScanner } from "./support/leak-scanner";
+import { leakScanner, scannedLogger } from "./support/leak-scanner";
 import { hosted } from "./support/dynamic-provider-host";
 import { bootstrapCredentialProvider, BootstrapCredentialInputs } from "../components/providers/bootstrap-credential";
 import { retirementGuardProvider, RetirementGuardInputs } from "../components/providers/retirement-guard";
 import { rotateNowProvider } from "../components/providers/rotate-now";
 import { scheduleRetirement } from "../runtime/retirement";
-import { silentLogger } from "../runtime/notify";
 import { smtpCredentialForKey } from "../runtime/access-keys";
 import { serializeCredential } from "../runtime/credential";
 
@@ -155,7 +154,7 @@ describe("providers: the stack's AWS identity (two accounts)", () => {
         // the rotated secret in account B: the store the retirement re-reads (AWSCURRENT names the new key)
         const value = serializeCredential(smtpCredentialForKey({ accessKeyId: newKey, secretAccessKey: current.SecretAccessKey! }, { sesRegion: region }));
         const secretArn = (await b.sm.send(new CreateSecretCommand({ Name: "smtp-credential-bu-b-guard", SecretString: value }))).ARN!;
-        await scheduleRetirement({ iam: b.iam, log: silentLogger }, { userName, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(), observationHours: 24 });
+        await scheduleRetirement({ iam: b.iam, log: scannedLogger("retirement") }, { userName, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(), observationHours: 24 });
         const base: RetirementGuardInputs = { iamUserName: userName, region, secretArn, observationHours: 24, graceDays: 3 };
         await withProfileB(async () => {
             const outs = (await guard.create({ ...base, awsProfile: "stack-b", accountId: ACCOUNT_B })).outs!;

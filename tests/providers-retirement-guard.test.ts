@@ -18,7 +18,7 @@ import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
 import { createSmtpCheck } from "../runtime/smtp-check";
 import { smtpCredentialForKey, NewAccessKey } from "../runtime/access-keys";
 import { scheduleRetirement } from "../runtime/retirement";
-import { silentLogger } from "../runtime/notify";
+import { scannedLogger } from "./support/leak-scanner";
 import { retirementGuardProvider, RetirementGuardInputs, transitionDue } from "../components/providers/retirement-guard";
 import { retirementLambdaConfigFromEnv } from "../components/providers/retirement-lambda";
 import { RotationWorld, USER as ROTATED_USER } from "./support/rotation-driver";
@@ -54,7 +54,7 @@ async function rotatedUser(observationHours: number): Promise<{ oldKey: NewAcces
     const value = serializeCredential(smtpCredentialForKey(current, { sesRegion }));
     secretArn = (await new SecretsManagerClient(clientConfig(region)).send(new CreateSecretCommand({ Name: "smtp-bu-b", SecretString: value }))).ARN!;
     await scheduleRetirement(
-        { iam: iam(), log: silentLogger },
+        { iam: iam(), log: scannedLogger("retirement") },
         { userName, oldAccessKeyId: oldKey.accessKeyId, newAccessKeyId: current.accessKeyId, switchedAt: new Date(Date.now() - 60_000), observationHours },
     );
     return { oldKey, newKey: current };

@@ -28,7 +28,7 @@ async function secretNaming(key: { AccessKeyId?: string; SecretAccessKey?: strin
     const value = serializeCredential(smtpCredentialForKey({ accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }, { sesRegion: "eu-west-1" }));
     return (await new SecretsManagerClient(clientConfig("us-east-1")).send(new CreateSecretCommand({ Name: `${name}-smtp`, SecretString: value }))).ARN!;
 }
-import { silentLogger } from "../runtime/notify";
+import { scannedLogger } from "./support/leak-scanner";
 import * as pulumi from "@pulumi/pulumi";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -148,7 +148,7 @@ describe("providers: serialized __provider text loads and runs in a fresh proces
         const created2 = [await iam.send(new CreateAccessKeyCommand({ UserName: "serialized-guard" })), await iam.send(new CreateAccessKeyCommand({ UserName: "serialized-guard" }))].map((r) => r.AccessKey!);
         const [oldKey, newKey] = created2.map((k) => k.AccessKeyId!);
         const secretArn = await secretNaming(created2[1], "serialized-guard");
-        await scheduleRetirement({ iam, log: silentLogger }, { userName: "serialized-guard", oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(Date.now() - 60_000), observationHours: 0 });
+        await scheduleRetirement({ iam, log: scannedLogger("retirement") }, { userName: "serialized-guard", oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(Date.now() - 60_000), observationHours: 0 });
         const inputs = { iamUserName: "serialized-guard", region, secretArn, observationHours: 0, graceDays: 3 };
         const { file, text } = await serializedProvider("pulumi-nodejs:dynamic/ses-rotator:RetirementGuard", () => {
             new RetirementGuard("guard", inputs);
@@ -164,7 +164,7 @@ describe("providers: serialized __provider text loads and runs in a fresh proces
         const created2 = [await iam.send(new CreateAccessKeyCommand({ UserName: "scheduled-retire" })), await iam.send(new CreateAccessKeyCommand({ UserName: "scheduled-retire" }))].map((r) => r.AccessKey!);
         const [oldKey, newKey] = created2.map((k) => k.AccessKeyId!);
         const secretArn = await secretNaming(created2[1], "scheduled-retire");
-        await scheduleRetirement({ iam, log: silentLogger }, { userName: "scheduled-retire", oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(Date.now() - 60_000), observationHours: 0 });
+        await scheduleRetirement({ iam, log: scannedLogger("retirement") }, { userName: "scheduled-retire", oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: new Date(Date.now() - 60_000), observationHours: 0 });
         const serialized = await pulumi.runtime.serializeFunction(retirementLambdaFactory, { isFactoryFunction: true });
         assertLean(serialized.text);
         const file = path.join(tmpDir, "retirement-lambda.js");

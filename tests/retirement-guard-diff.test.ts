@@ -12,7 +12,7 @@ import { smtpCredentialForKey } from "../runtime/access-keys";
 import { serializeCredential } from "../runtime/credential";
 import { hosted } from "./support/dynamic-provider-host";
 import { scheduleRetirement } from "../runtime/retirement";
-import { silentLogger } from "../runtime/notify";
+import { scannedLogger } from "./support/leak-scanner";
 import { retirementGuardProvider, RetirementGuardInputs } from "../components/providers/retirement-guard";
 
 const provider = hosted(retirementGuardProvider);
@@ -37,7 +37,7 @@ describe("providers: RetirementGuard diff shows only what up would change", () =
         const secretArn = (await new SecretsManagerClient(clientConfig(region)).send(new CreateSecretCommand({ Name: "smtp-bu-diff", SecretString: value }))).ARN!;
         await iam().send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: replacement, Status: "Inactive" }));
         await scheduleRetirement(
-            { iam: iam(), log: silentLogger },
+            { iam: iam(), log: scannedLogger("retirement") },
             { userName, oldAccessKeyId: oldKey, newAccessKeyId: replacement, switchedAt: new Date(Date.now() - 3600_000), observationHours: 0 },
         );
         const inputs: RetirementGuardInputs = { iamUserName: userName, region, secretArn, observationHours: 0, graceDays: 7 };

@@ -14,7 +14,7 @@ import { serializeCredential } from "../runtime/credential";
 import { secretCredentialReader } from "../runtime/current-credential";
 import { parameterCredentialReader } from "../runtime/manual/current-parameter";
 import { createRetireHandler } from "../runtime/manual/retire-task";
-import { silentLogger } from "../runtime/notify";
+import { scannedLogger } from "./support/leak-scanner";
 import { advanceRetirements, listRetirements, overrideHold, RetirementPolicy, retirementTagKey, scheduleRetirement } from "../runtime/retirement";
 import { retirementLambdaFactory } from "../components/providers/retirement-lambda";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
@@ -36,7 +36,7 @@ describe("retirement safety: re-activated keys, records checked against the cred
     const policy: RetirementPolicy = { observationHours: 24, graceDays: 7 };
 
     const value = (k: NewAccessKey) => serializeCredential(smtpCredentialForKey(k, { sesRegion: "eu-west-1" }));
-    const deps = () => ({ iam, sns, log: silentLogger, store: secretCredentialReader(secrets, secretArn) });
+    const deps = () => ({ iam, sns, log: scannedLogger("retirement"), store: secretCredentialReader(secrets, secretArn) });
     const status = async (id: string) => (await listAccessKeys(iam, USER)).find((k) => k.accessKeyId === id)?.status ?? "absent";
     const advance = (now: Date, p = policy) => advanceRetirements(deps(), { userName: USER, policy: p, notifyTopicArn: topicArn, now });
     const tagRecord = (keyId: string, value: string) => iam.send(new TagUserCommand({ UserName: USER, Tags: [{ Key: retirementTagKey(keyId), Value: value }] }));
@@ -162,7 +162,7 @@ describe("retirement safety: re-activated keys, records checked against the cred
         it("manual mode: RetireOldKeys re-reads the latest parameter version; a record naming its key is refused (blocked), key untouched", async () => {
             const ssm = new SSMClient(clientConfig());
             await ssm.send(new PutParameterCommand({ Name: PARAMETER, Type: "SecureString", Value: value(newKey) }));
-            const retire = createRetireHandler({ iam, ssm, log: silentLogger }, { iamUserName: USER, parameterName: PARAMETER });
+            const retire = createRetireHandler({ iam, ssm, log: scannedLogger("retirement") }, { iamUserName: USER, parameterName: PARAMETER });
             // A record (hostile or mistaken) says the key the parameter holds is the old one.
             await tagRecord(newKey.accessKeyId, `phase=observing new=${oldKey.accessKeyId} switched=2026-11-01T00:00:00Z deactivate=2026-11-02T00:00:00Z`);
             const result = await retire({ action: "advance", accessKeyIds: [newKey.accessKeyId], keepAccessKeyId: oldKey.accessKeyId, observationSeconds: 0, graceSeconds: 0 });

@@ -5,7 +5,7 @@ import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secre
 import { serializeCredential } from "../runtime/credential";
 import { secretCredentialReader } from "../runtime/current-credential";
 import { createAccessKeyForSmtp, listAccessKeys, smtpCredentialForKey } from "../runtime/access-keys";
-import { silentLogger } from "../runtime/notify";
+import { scannedLogger } from "./support/leak-scanner";
 import {
     advanceRetirements,
     decodeRetirement,
@@ -34,7 +34,7 @@ describe("usage-guarded retirement of old keys (IAM in moto)", () => {
     const policy: RetirementPolicy = { observationHours: 24, graceDays: 7 };
     let secretArn: string;
     // The credential store the retirement re-reads: a secret whose AWSCURRENT names the new key.
-    const deps = () => ({ iam, sns, log: silentLogger, store: secretCredentialReader(new SecretsManagerClient(clientConfig()), secretArn) });
+    const deps = () => ({ iam, sns, log: scannedLogger("retirement"), store: secretCredentialReader(new SecretsManagerClient(clientConfig()), secretArn) });
 
     beforeEach(async () => {
         await resetAws();

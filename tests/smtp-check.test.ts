@@ -6,6 +6,7 @@ import { SmtpCredentialValue } from "../runtime/credential";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { createSmtpCheck, SmtpCheckError } from "../runtime/smtp-check";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { scannedLogger } from "./support/leak-scanner";
 import { freePort } from "../sandbox/moto";
 import { createUserWithKey, SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
 
@@ -24,8 +25,10 @@ describe("SMTP AUTH check (nodemailer against the local SES-compatible endpoint)
         sleeps.push(ms);
         clockMs += ms;
     };
+    const scanned = scannedLogger("smtp-check");
     const log = (msg: string, fields?: object) => {
         logLines.push(`${msg} ${JSON.stringify(fields ?? {})}`);
+        scanned(msg, fields);
     };
     const cred = (over: Partial<SmtpCredentialValue> = {}): SmtpCredentialValue => ({
         username: key.id,

@@ -91,8 +91,11 @@ export interface Scenario {
     repair?: (c: ScenarioContext) => Promise<"new-rotation" | void>;
     /** right before a step invocation (attempt 0 = first try of that step in that round) */
     beforeStep?: (c: ScenarioContext, step: Step, attempt: number, round: number) => Promise<void>;
-    /** what server `instanceId` does with the n-th command it receives (n from 0) */
-    server?: (c: ScenarioContext, instanceId: string, n: number) => ServerOutcome;
+    /**
+     * what server `instanceId` does with the n-th command it receives (n from 0); a promise when a real server
+     * (a fleet agent running the real document) answers: the harness waits for it
+     */
+    server?: (c: ScenarioContext, instanceId: string, n: number) => ServerOutcome | Promise<ServerOutcome>;
     /** a fixed invocation sequence (steps, and "end" for Secrets Manager removing AWSPENDING) instead of the SM model */
     sequence?: (Step | "end")[];
     /** strings a failure alert must contain (besides the failed servers, which are always required) */
@@ -106,6 +109,8 @@ export interface Scenario {
      * invocation failed, so an absorbed fault is never reported as a retried one.
      */
     absorbed?: string;
+    /** stops what the scenario started (real servers, agents); runs whether the scenario passed or not */
+    cleanup?: (c: ScenarioContext) => Promise<void>;
 }
 
 const direct = () => ({ ...clientConfig(), endpoint: testEnv().moto.url });
@@ -249,7 +254,7 @@ export class FaultHarness {
                 this.answered.add(key);
                 const n = this.commandsSeen.get(instanceId) ?? 0;
                 this.commandsSeen.set(instanceId, n + 1);
-                const outcome = this.repaired ? "success" : (this.scenario.server?.(this.ctx, instanceId, n) ?? "success");
+                const outcome = this.repaired ? "success" : ((await this.scenario.server?.(this.ctx, instanceId, n)) ?? "success");
                 if (outcome !== "success") this.unusualOutcomes++;
                 if (outcome !== "success" && outcome !== "late") this.failedServers.add(instanceId);
                 if (outcome === "success" || outcome === "late") {

@@ -7,7 +7,7 @@ import { CreateAccessKeyCommand, DeleteAccessKeyCommand, TagUserCommand, UpdateA
 import { listAccessKeys } from "../../runtime/access-keys";
 import { secretCredentialReader } from "../../runtime/current-credential";
 import { advanceRetirements, listRetirements, retirementTagKey } from "../../runtime/retirement";
-import { silentLogger } from "../../runtime/notify";
+import { scannedLogger } from "../support/leak-scanner";
 import { testEnv } from "../support/hooks";
 import { SES_REGION, USER } from "../support/rotation-driver";
 import type { Scenario, ScenarioContext } from "./harness";
@@ -75,7 +75,7 @@ export const KEY_SCENARIOS: Scenario[] = [
             if ((await statusOf(c, old)) !== "Inactive") throw new Error(`expected the old key Inactive in its grace period, found ${await statusOf(c, old)}`);
             await c.world.iam.send(new UpdateAccessKeyCommand({ UserName: USER, AccessKeyId: old, Status: "Active" }));
             // The hourly retirement run, past the grace period.
-            const deps = { iam: c.world.iam, sns: c.world.sns, log: silentLogger, store: secretCredentialReader(c.world.secrets, c.world.secretArn) };
+            const deps = { iam: c.world.iam, sns: c.world.sns, log: scannedLogger("retirement"), store: secretCredentialReader(c.world.secrets, c.world.secretArn) };
             const report = await advanceRetirements(deps, { userName: USER, policy: { observationHours: 0, graceDays: 30 }, notifyTopicArn: c.world.topicArn, now: new Date(c.world.clock + 31 * DAY_MS) });
             if ((await statusOf(c, old)) !== "Active") throw new Error("the re-activated old key was deleted");
             if (!report.held.includes(old)) throw new Error(`not held: ${JSON.stringify(report.keys)}`);

@@ -19,7 +19,7 @@ import { createSmtpCheck } from "../../runtime/smtp-check";
 import { bridgeRotateSecret, BridgedRotation } from "../../sandbox/rotation-bridge";
 import { startSesEndpoint } from "../../sandbox/ses-endpoint";
 import { resetAws, testEnv } from "./hooks";
-import { leakScanner } from "./leak-scanner";
+import { leakScanner, scannedLogger } from "./leak-scanner";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -88,7 +88,7 @@ export async function autoCliRig(opts: { servers: number; failServer?: string })
             ...clients,
             smtpCheck: createSmtpCheck({ host: ses.host, port: ses.port, tlsMode: "starttls", ca: ses.ca, budgetMs: 20000, initialDelayMs: 200 }),
             fleetPollIntervalMs: 300,
-            log: () => undefined,
+            log: scannedLogger("cli-rig rotation-handler"),
         },
         auto.config,
     );

@@ -16,7 +16,7 @@
  *  - the root `afterAll` fails the run, listing every finding (never the secret), if anything leaked, and also
  *    if a sweep failed (a sweep that did not look proves nothing).
  *
- * Tests use: `leakScanner.log("name")` as the `log` dependency of the code under test,
+ * Tests use: `scannedLogger("name")` (or `leakScanner.log("name")`) as the `log` dependency of the code under test,
  * `leakScanner.watchDirectory(dir, ["sasl_passwd", ...])` for a server's files, `leakScanner.observe(where, text)`
  * for anything else they see (an HTML page, an email body), `leakScanner.addSecret("task-token", t)` for
  * tokens handled outside the proxy.
@@ -68,6 +68,15 @@ export function tapProxy(proxy: AwsProxy, scanner: LeakScanner = leakScanner): v
  * at a private scanner for its planted leaks).
  */
 export const liveObservations: { scanner: LeakScanner } = { scanner: leakScanner };
+
+/**
+ * The `log` dependency for code under test whose lines nobody asserts on: every line is observed by the live
+ * scanner ({@link liveObservations}, looked up per line, so a planted-leak test can point it at a private one).
+ * Use it instead of a silent logger (`() => undefined`, `silentLogger`), which would hide a handler's logs.
+ */
+export function scannedLogger(channel: string): (msg: string, fields?: object) => void {
+    return (msg, fields) => liveObservations.scanner.log(channel)(msg, fields);
+}
 
 let childrenTeed = false;
 /** Every child process's stdout/stderr, observed chunk by chunk without changing how its reader consumes it. */

@@ -26,6 +26,7 @@ import { RotationTally } from "../../runtime/manual/rotation-tally";
 import { createStarterHandler } from "../../runtime/manual/starter";
 import { deriveSmtpPassword } from "../../runtime/smtp-password";
 import { clientConfig, testEnv } from "./hooks";
+import { scannedLogger } from "./leak-scanner";
 import { SfnBridge } from "../../sandbox/sfn-bridge";
 
 export const ACCOUNT = "123456789012";
@@ -102,8 +103,11 @@ export class ManualRig {
 
     constructor(readonly opts: RigOptions) {}
 
-    private log = (msg: string, fields?: object) => {
+    private readonly scanned = scannedLogger("manual-rig");
+    /** The logger every handler of the rig gets: lines are kept in {@link logs} and observed by the leak scanner. */
+    readonly log = (msg: string, fields?: object) => {
         this.logs.push(JSON.stringify({ msg, ...(fields ?? {}) }));
+        this.scanned(msg, fields);
     };
 
     async setUp(): Promise<this> {
