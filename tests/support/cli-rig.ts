@@ -47,6 +47,8 @@ export function runCli(args: string[], opts: { stdin?: string; onSpawn?: (child:
         child.on("close", (code) => {
             // What the operator sees is scanned for secrets like every log line of the suite.
             leakScanner.observe(`log cli ${args.join(" ")}`, stdout + stderr);
+            // CLI_TRANSCRIPT=<file> keeps what an operator would have seen (for the README and closing notes).
+            if (process.env.CLI_TRANSCRIPT) fs.appendFileSync(process.env.CLI_TRANSCRIPT, `$ ses-smtp-rotator ${args.join(" ")}\n${stdout}${stderr}(exit ${code})\n\n`);
             resolve({ code, stdout, stderr });
         }),
     );

@@ -88,11 +88,15 @@ function teeChildProcesses(): void {
     proto.spawn = function (this: childProcess.ChildProcess, options: { file?: string }, ...rest: unknown[]) {
         const out = spawn.call(this, options, ...rest);
         const name = path.basename(String(options?.file ?? "child"));
+        // `postmap -q <relay host> <password map>` answers with the map's entry: a test reading a server's password map
+        // back sees the live SMTP password there, as in the map file itself (PASSWORD_FILES). Nothing else is exempt.
+        const mapLookup = name === "postmap" && ((options as { args?: string[] })?.args ?? []).includes("-q");
         for (const [channel, stream] of [["stdout", this.stdout], ["stderr", this.stderr]] as const) {
             if (!stream) continue;
             const push = stream.push;
+            const allow: ReadonlySet<SecretKind> = mapLookup && channel === "stdout" ? new Set<SecretKind>(["smtp-password"]) : new Set<SecretKind>();
             (stream as any).push = function (chunk: any, ...more: any[]) {
-                if (chunk !== null && chunk !== undefined) liveObservations.scanner.observe(`child ${name} ${channel}`, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+                if (chunk !== null && chunk !== undefined) liveObservations.scanner.observe(`child ${name} ${channel}`, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"), allow);
                 return push.call(this, chunk, ...more);
             };
         }
