@@ -4,7 +4,7 @@
  * otherwise (pipes, CI, the demo's `--json` where it goes to stderr). Nothing secret is ever passed in here.
  */
 import logUpdate = require("log-update");
-import pc = require("picocolors");
+import { colors as pc } from "./colors";
 
 /** State of one rotation step. */
 export type StepState = "pending" | "running" | "done" | "failed" | "skipped";

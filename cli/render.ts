@@ -1,9 +1,9 @@
 /**
  * Text rendering of the CLI's reports: tables (cli-table3) for a terminal or a pipe. Colour only on a
- * terminal (picocolors decides from the stream). Pure: report in, text out.
+ * terminal (cli/colors.ts). Pure: report in, text out.
  */
 import Table = require("cli-table3");
-import pc = require("picocolors");
+import { colors as pc } from "./colors";
 import type { CheckReport } from "./check";
 import type { ServerView } from "./servers";
 import type { ConfirmationView, RotatorStatus } from "./status";
