@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 /** mocha without .mocharc.json's root hooks (moto, proxy, leak scanner), for tests that make no AWS call */
-const PURE = ["--no-config", "-r", "ts-node/register/transpile-only", "--extension", "ts"];
+const PURE = ["--no-config", "-r", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "120000"];
 
 /** runtime file → the fast test files that exercise it (and any extra mocha arguments, no quoting) */
 export const TARGETS = {
