@@ -379,7 +379,7 @@ describe("components under Pulumi mocks", () => {
         assert.strictEqual(ofType("aws:sns/topic:Topic", children).filter((t) => t.name === "manual-unit-alerts").length, 1);
         assert.strictEqual(ofType("aws:ssm/document:Document", children).length, 2);
         assert.strictEqual(ofType("aws:secretsmanager/secret:Secret").length, 0, "manual mode keeps the credential in Parameter Store");
-        assert.strictEqual(ofType("aws:sfn/stateMachine:StateMachine", descendantsOf(one(ROTATOR).urn)).length, 2);
+        assert.strictEqual(ofType("aws:sfn/stateMachine:StateMachine", descendantsOf(one(ROTATOR).urn)).length, 3, "CredentialRotation, ConfirmationPage, ManualConfirmation");
         const read = ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.inputs.role === "mail-a")!;
         assert.deepStrictEqual(JSON.parse(read.inputs.policy).Statement, [
             { Sid: "ReadSmtpCredential", Effect: "Allow", Action: "ssm:GetParameter", Resource: store.kind === "parameter" ? store.parameterArn : "" },
