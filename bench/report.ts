@@ -73,8 +73,11 @@ export function evaluateGoals(r: BenchResults): Goal[] {
         goals.push({ name: `bundle ${b.name} size`, target: "≤ 256 KiB", measured: formatBytes(b.zipBytes), met: b.zipBytes <= 256 * KIB });
         goals.push({ name: `bundle ${b.name} vs naive`, target: "≥ 100× smaller", measured: `${b.ratio.toFixed(0)}×`, met: b.ratio >= 100 });
     }
-    const big = r.program?.find((p) => p.rotators === 20);
-    if (big) goals.push({ name: "program evaluation, 20 rotators under mocks", target: "< 5 s", measured: formatMs(big.evalMs), met: big.evalMs < 5000 });
+    for (const big of r.program?.filter((p) => p.rotators === 20) ?? []) {
+        // Judged by CPU time: the evaluation is single-threaded, so on an idle machine its wall time is its CPU time;
+        // on this shared machine the wall time also counts other processes' turns.
+        goals.push({ name: `program evaluation, 20 rotators under mocks (${big.mode})`, target: "< 5 s", measured: `${formatMs(big.evalCpuMs)} CPU (${formatMs(big.evalMs)} wall)`, met: big.evalCpuMs < 5000 });
+    }
     for (const a of r.bundleConsumer?.archives ?? []) {
         const limit = a.kind === "rotation" ? 100 : 256;
         goals.push({ name: `bundle from node_modules: ${a.kind} size`, target: `≤ ${limit} KiB`, measured: formatBytes(a.zipBytes), met: a.zipBytes <= limit * KIB });
@@ -278,13 +281,27 @@ export function renderMarkdown(r: BenchResults): string {
     }
     if (r.program?.length) {
         out.push("", "### Program evaluation under Pulumi mocks (fresh process each)", "");
-        const one = r.program.find((p) => p.rotators === 1);
         out.push(
-            "Odd units auto mode, even units manual mode, tag and table fleets alternating (bench/program-eval-child.ts). Each Lambda factory is serialized once per process (components/shared-code-function.ts).",
+            "Odd units auto mode, even units manual mode, tag and table fleets alternating (bench/program-eval-child.ts). Each Lambda factory is serialized once per process (components/shared-code-function.ts). " +
+                "**ts-node**: the TypeScript sources through ts-node, as the tests and `pulumi up` of a TypeScript program run them (ts-node's source-map hook maps every stack trace Pulumi's SDK captures: one per resource, one per output property). " +
+                "**compiled**: the built package (bin/) in plain node. **floor**: as many plain AWS resources (roles, log groups, topics, role policies) under the same mocks: Pulumi's own cost, no code of this library.",
             "",
             table(
-                ["business-unit rotators", "resources registered", "evaluation (median)", "× 1 rotator (same run)", "runs", "process wall (median)"],
-                r.program.map((p) => [p.rotators, p.resources, formatMs(p.evalMs), one ? `${(p.evalMs / one.evalMs).toFixed(1)}×` : "n/a", p.runs, formatMs(p.processMs)]),
+                ["mode", "program", "resources registered", "evaluation CPU (median)", "evaluation wall (median)", "× 1 rotator (CPU)", "above the floor (CPU)", "runs"],
+                r.program.map((p) => {
+                    const one = r.program!.find((q) => q.mode === p.mode && q.rotators === 1);
+                    const floor = r.program!.find((q) => q.mode === p.mode && q.rotators === 0 && q.resources === p.resources);
+                    return [
+                        p.mode ?? "ts-node",
+                        p.rotators === 0 ? "floor (plain resources)" : `${p.rotators} rotator${p.rotators === 1 ? "" : "s"}`,
+                        p.resources,
+                        p.evalCpuMs === undefined ? "n/a" : formatMs(p.evalCpuMs),
+                        formatMs(p.evalMs),
+                        one?.evalCpuMs && p.rotators > 0 ? `${(p.evalCpuMs / one.evalCpuMs).toFixed(1)}×` : "",
+                        floor?.evalCpuMs && p.rotators > 0 ? formatMs(p.evalCpuMs - floor.evalCpuMs) : "",
+                        p.runs,
+                    ];
+                }),
             ),
         );
     }

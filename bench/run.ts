@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     });
 
     await attempt("program", async () => {
-        results.program = await measureProgramEvaluation({ rotatorCounts: [1, 20], runs: opts.runs, log });
+        results.program = await measureProgramEvaluation({ rotatorCounts: [1, 20], runs: opts.runs, resultsDir, log });
     });
 
     results.durationMs = performance.now() - started;

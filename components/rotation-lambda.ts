@@ -95,8 +95,8 @@ export interface LambdaCodePathRequest {
     entries?: readonly string[];
 }
 
-/** Cache of traces: the same Lambda code is traced once per process, however many rotators a program builds. */
-const traces = new Map<string, string[]>();
+/** Cache of code path options: the same Lambda code is traced (and node_modules listed) once per process, however many rotators a program builds. */
+const traces = new Map<string, LambdaCodePathOptions>();
 
 /**
  * The `codePathOptions` of every Lambda in this library (SharedCodeFunction) (rotation, retirement, manual mode).
@@ -118,23 +118,26 @@ export function lambdaCodePathOptions(request: LambdaCodePathRequest = {}): Lamb
     }
     const key = JSON.stringify([projectDir, entries]);
     if (!traces.has(key)) {
-        const files = entries.map((entry) => {
-            try {
-                return require.resolve(path.join(__dirname, "..", entry));
-            } catch {
-                throw new Error(`lambdaCodePathOptions: entry "${entry}" is not a module of this package (${path.join(__dirname, "..")})`);
-            }
+        const files = lambdaCode.traceNodeModules(
+            entries.map((entry) => {
+                try {
+                    return require.resolve(path.join(__dirname, "..", entry));
+                } catch {
+                    throw new Error(`lambdaCodePathOptions: entry "${entry}" is not a module of this package (${path.join(__dirname, "..")})`);
+                }
+            }),
+            projectDir,
+        );
+        const scoped = (scope: string) => {
+            const dir = path.join(projectDir, "node_modules", scope);
+            return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith(".")).map((n) => `${scope}/${n}`) : [];
+        };
+        const shipped = files.map(lambdaCode.packageOfPath);
+        traces.set(key, {
+            extraExcludePackages: [...new Set([...scoped("@aws-sdk"), ...scoped("@pulumi"), ...lambdaCode.projectDependencies(projectDir), ...shipped])].sort(),
+            extraIncludePaths: files,
         });
-        traces.set(key, lambdaCode.traceNodeModules(files, projectDir));
     }
-    const scoped = (scope: string) => {
-        const dir = path.join(projectDir, "node_modules", scope);
-        return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith(".")).map((n) => `${scope}/${n}`) : [];
-    };
-    const files = traces.get(key)!;
-    const shipped = files.map(lambdaCode.packageOfPath);
-    return {
-        extraExcludePackages: [...new Set([...scoped("@aws-sdk"), ...scoped("@pulumi"), ...lambdaCode.projectDependencies(projectDir), ...shipped])].sort(),
-        extraIncludePaths: [...files],
-    };
+    const cached = traces.get(key)!;
+    return { extraExcludePackages: [...cached.extraExcludePackages], extraIncludePaths: [...cached.extraIncludePaths] };
 }
