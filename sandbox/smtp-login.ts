@@ -12,17 +12,20 @@ export interface LoginOutcome {
     reason?: string;
 }
 
-/** Logs in as `user`/`pass`; the endpoint's auth log says why a refused login was refused. */
-export async function smtpLogin(ep: SesEndpoint, user: string, pass: string): Promise<LoginOutcome> {
-    const transport = nodemailer.createTransport({ host: ep.host, port: ep.port, requireTLS: true, forceAuth: true, auth: { user, pass }, tls: { ca: ep.ca } } as any);
+/**
+ * Logs in as `user`/`pass`; the endpoint's auth log says why a refused login was refused. `transport` overrides
+ * nodemailer's SMTP options (another port, implicit TLS, no STARTTLS ...).
+ */
+export async function smtpLogin(ep: SesEndpoint, user: string, pass: string, transport: Record<string, unknown> = {}): Promise<LoginOutcome> {
+    const client = nodemailer.createTransport({ host: ep.host, port: ep.port, requireTLS: true, forceAuth: true, auth: { user, pass }, tls: { ca: ep.ca }, ...transport } as any);
     const logged = ep.authLog.length;
     try {
-        await transport.verify();
+        await client.verify();
         return { code: 235 };
     } catch (e: any) {
         const entry = ep.authLog.slice(logged).find((x) => x.username === user && !x.ok);
         return { code: e.responseCode ?? -1, reason: entry?.reason ?? String(e.message ?? e).slice(0, 200) };
     } finally {
-        transport.close();
+        client.close();
     }
 }

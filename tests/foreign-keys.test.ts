@@ -11,25 +11,18 @@ import { CreateAccessKeyCommand, IAMClient, ListUserTagsCommand } from "@aws-sdk
 import { listAccessKeys } from "../runtime/access-keys";
 import { KEY_INTENT_TAG } from "../runtime/key-intent";
 import { createCredentialHandler } from "../runtime/manual/credential-task";
-import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { clientConfig, testEnv } from "./support/hooks";
 import { ManualRig, serverList } from "./support/manual-rig";
 import { RotationWorld, USER } from "./support/rotation-driver";
-import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
 import { SES_REGION } from "./support/rotation-driver";
+import { useManualRigs, useRotationWorld } from "./support/suite-hooks";
 
 describe("foreign and orphan access keys (moto through the proxy)", function () {
     this.timeout(120000);
-    let endpoint: SesEndpoint;
-    before(async () => {
-        endpoint = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: SES_REGION });
-    });
-    after(() => endpoint.stop());
-
     describe("auto mode: createSecret", () => {
         let world: RotationWorld;
-        beforeEach(async () => {
-            await resetAws();
-            world = await new RotationWorld(endpoint).setUp();
+        useRotationWorld((_endpoint, w) => {
+            world = w;
         });
         const keys = () => listAccessKeys(new IAMClient(clientConfig()), USER);
         const keyStatus = async (id: string) => (await keys()).find((k) => k.accessKeyId === id)?.status ?? "absent";
@@ -84,12 +77,7 @@ describe("foreign and orphan access keys (moto through the proxy)", function () 
     });
 
     describe("manual mode: CreateCredential", () => {
-        let rig: ManualRig | undefined;
-        beforeEach(async () => {
-            rig = undefined;
-            await resetAws();
-        });
-        afterEach(async () => rig?.tearDown());
+        const track = useManualRigs();
 
         const handlerOf = (r: ManualRig) =>
             createCredentialHandler(
@@ -98,7 +86,7 @@ describe("foreign and orphan access keys (moto through the proxy)", function () 
             );
 
         it("a key someone made after the run started is not deleted: the run stops naming it, its creation date and last use", async () => {
-            const r = (rig = await new ManualRig({ servers: serverList(1) }).setUp());
+            const r = track(await new ManualRig({ servers: serverList(1) }).setUp());
             const event = { executionName: "password-rotation-1", executionStartTime: new Date(Date.now() - 60_000).toISOString() };
             const foreign = (await r.iam.send(new CreateAccessKeyCommand({ UserName: r.userName }))).AccessKey!;
             r.secrets.push(foreign.SecretAccessKey!);
@@ -112,7 +100,7 @@ describe("foreign and orphan access keys (moto through the proxy)", function () 
         });
 
         it("an orphan of ours (crash between CreateAccessKey and PutParameter), never used, is deleted by the retry", async () => {
-            const r = (rig = await new ManualRig({ servers: serverList(1) }).setUp());
+            const r = track(await new ManualRig({ servers: serverList(1) }).setUp());
             const event = { executionName: "password-rotation-2", executionStartTime: new Date(Date.now() - 60_000).toISOString() };
             testEnv().proxy.addFault({ service: "iam", operation: "CreateAccessKey", kind: "passThenFail", times: 1 });
             await assert.rejects(handlerOf(r)(event));

@@ -25,7 +25,7 @@ import smtpCheck = require("../runtime/smtp-check");
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { validateRotatorArgs } from "../components/settings";
 import { argsLabel } from "../components/validation";
-import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { clientConfig, resetAws, testEnv, childAwsEnv } from "./support/hooks";
 import { FLEET, RotationWorld, SES_REGION, USER } from "./support/rotation-driver";
 import { NodeScriptRun, runNodeScript } from "./support/node-script";
 import { createUserWithKey, SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
@@ -212,14 +212,8 @@ describe("rotation Lambda archive", function () {
                 fleet: { target: pulumi.output(FLEET), serverRoleNames: [] },
                 retirement: { observationHours: 0, graceDays: 7 },
             });
-            env = {
-                PATH: process.env.PATH ?? "",
+            env = childAwsEnv({
                 NODE_PATH: sdkRuntimeDir,
-                AWS_ENDPOINT_URL: testEnv().endpoint,
-                AWS_REGION: "us-east-1",
-                AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-                AWS_SECRET_ACCESS_KEY: "test-secret",
-                AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
                 ...rotationLambdaEnvironment(settings, {
                     iamUserName: USER,
                     fleetTarget: FLEET,
@@ -227,7 +221,7 @@ describe("rotation Lambda archive", function () {
                     iisDocument: world.config.iisDocument,
                     notifyTopicArn: world.topicArn,
                 }),
-            };
+            });
         });
 
         it("runs createSecret against moto: a new key, stored as AWSPENDING, nothing secret in its output", async () => {

@@ -22,14 +22,13 @@ import { ManualRig } from "./support/manual-rig";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { serializeCredential } from "../runtime/credential";
 
-describe("leak scanner", () => {
+/**
+ * A proxy of its own for the suite and, before each test, fresh AWS state and a private scanner tapped into that
+ * proxy (the suite-wide scanner never learns the secrets these tests plant).
+ */
+function usePrivateScanner(use: (scanner: LeakScanner, cfg: ReturnType<typeof clientConfig>) => void): void {
     let proxy: AwsProxy;
-    let scanner: LeakScanner;
     let cfg: ReturnType<typeof clientConfig>;
-    let secretKey: string;
-    let accessKeyId: string;
-    let password: string;
-
     before(async () => {
         proxy = new AwsProxy(testEnv().moto.url);
         cfg = { ...clientConfig(), endpoint: await proxy.start() };
@@ -40,8 +39,24 @@ describe("leak scanner", () => {
     beforeEach(async () => {
         await resetAws();
         proxy.reset();
-        scanner = new LeakScanner();
+        const scanner = new LeakScanner();
         tapProxy(proxy, scanner);
+        use(scanner, cfg);
+    });
+}
+
+describe("leak scanner", () => {
+    let scanner: LeakScanner;
+    let cfg: ReturnType<typeof clientConfig>;
+    let secretKey: string;
+    let accessKeyId: string;
+    let password: string;
+
+    usePrivateScanner((s, c) => {
+        scanner = s;
+        cfg = c;
+    });
+    beforeEach(async () => {
         const iam = new IAMClient(cfg);
         await iam.send(new CreateUserCommand({ UserName: "leaky" }));
         const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "leaky" }))).AccessKey!;
@@ -159,25 +174,17 @@ describe("leak scanner", () => {
 });
 
 describe("leak scanner: exemptions by field, derived forms, child processes, temp roots, failed sweeps", () => {
-    let proxy: AwsProxy;
     let scanner: LeakScanner;
     let cfg: ReturnType<typeof clientConfig>;
     let password: string;
     let secretKey: string;
     const credential = () => serializeCredential({ username: "AKIAEXAMPLEEXAMPLE01", password, endpoint: "email-smtp.eu-west-1.amazonaws.com", port: 587, region: "eu-west-1" });
 
-    before(async () => {
-        proxy = new AwsProxy(testEnv().moto.url);
-        cfg = { ...clientConfig(), endpoint: await proxy.start() };
-    });
-    after(async () => {
-        await proxy.stop();
+    usePrivateScanner((s, c) => {
+        scanner = s;
+        cfg = c;
     });
     beforeEach(async () => {
-        await resetAws();
-        proxy.reset();
-        scanner = new LeakScanner();
-        tapProxy(proxy, scanner);
         // a planted secret the private scanner knows (the suite-wide one never learns it)
         secretKey = `wJalr${Math.random().toString(36).slice(2)}XUtnFEMI/K7MDENGbPxRfiCY`.slice(0, 40);
         scanner.addSecret("iam-secret-access-key", secretKey);

@@ -14,7 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateStateMachineCommand, ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { confirmationApiFactory, starterFactory } from "../components/manual/lambdas";
-import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { clientConfig, resetAws, testEnv, childAwsEnv } from "./support/hooks";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -44,17 +44,6 @@ function invoke(dir: string, env: Record<string, string>, event: object): Promis
     });
 }
 
-function awsEnv(extra: Record<string, string>): Record<string, string> {
-    return {
-        PATH: process.env.PATH ?? "",
-        AWS_ENDPOINT_URL: testEnv().endpoint,
-        AWS_REGION: "us-east-1",
-        AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY: "test-secret",
-        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
-        ...extra,
-    };
-}
 
 describe("manual mode Lambda archives load and run in a fresh node", function () {
     this.timeout(180000);
@@ -68,7 +57,7 @@ describe("manual mode Lambda archives load and run in a fresh node", function ()
         );
         const { dir, text } = await serializedDir(starterFactory);
         assert.ok(!/require\("@pulumi/.test(text), "nothing of Pulumi in the archive");
-        const out = await invoke(dir, awsEnv({ STATE_MACHINE_ARN: sm.stateMachineArn!, TIME_ZONE: "Europe/Berlin" }), { scheduledTime: "2026-12-31T23:30:00Z" });
+        const out = await invoke(dir, childAwsEnv({ STATE_MACHINE_ARN: sm.stateMachineArn!, TIME_ZONE: "Europe/Berlin" }), { scheduledTime: "2026-12-31T23:30:00Z" });
         assert.strictEqual(out.code, 0, out.stderr);
         // 23:30 UTC on 31 Dec is already 1 Jan in Berlin.
         assert.match(out.stdout, /RESULT .*"name":"password-rotation-01-01-27"/);
@@ -83,7 +72,7 @@ describe("manual mode Lambda archives load and run in a fresh node", function ()
         );
         const { dir } = await serializedDir(confirmationApiFactory);
         const id = "A".repeat(43);
-        const out = await invoke(dir, awsEnv({ CONFIRMATION_TABLE: "confirmations" }), { rawPath: `/confirm/${id}`, pathParameters: { id }, requestContext: { http: { method: "POST" } }, body: "action=confirm" });
+        const out = await invoke(dir, childAwsEnv({ CONFIRMATION_TABLE: "confirmations" }), { rawPath: `/confirm/${id}`, pathParameters: { id }, requestContext: { http: { method: "POST" } }, body: "action=confirm" });
         assert.strictEqual(out.code, 0, out.stderr);
         assert.match(out.stdout, /RESULT \{"statusCode":404/);
         assert.ok(testEnv().proxy.calls.some((c) => c.service === "dynamodb" && c.operation === "GetItem"), "the archived handler reached DynamoDB");

@@ -7,23 +7,16 @@
 import * as assert from "assert";
 import { createHash } from "crypto";
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { clientConfig, testEnv } from "./support/hooks";
 import { ManualRig, serverList, until } from "./support/manual-rig";
+import { useManualRigs } from "./support/suite-hooks";
 
 describe("manual mode: confirmation links are stored only as SHA-256 hashes", function () {
-    let rig: ManualRig | undefined;
-    beforeEach(async () => {
-        rig = undefined;
-        await resetAws();
-    });
-    afterEach(async function () {
-        if (this.currentTest?.state === "failed" && rig) console.log(await rig.explain());
-        await rig?.tearDown();
-    });
+    const track = useManualRigs();
 
     it("a scan of the table finds no link id (first mail or reminder); the page looks ids up by hash; a hash confirms nothing", async () => {
         const servers = serverList(2);
-        const r = (rig = await new ManualRig({ servers, reminderSeconds: 1, confirmationTimeoutSeconds: 120, maxConcurrency: 2 }).setUp());
+        const r = track(await new ManualRig({ servers, reminderSeconds: 1, confirmationTimeoutSeconds: 120, maxConcurrency: 2 }).setUp());
         await r.startRotation({ requestId: "link-hash" });
         const owner = servers[0].ownerEmail;
         // The first mail and at least one reminder, and the other owner's first mail.

@@ -12,19 +12,12 @@ import { retirementGuardProvider } from "../components/providers/retirement-guar
 import { createCredentialHandler } from "../runtime/manual/credential-task";
 import { listRetirements } from "../runtime/retirement";
 import { hosted } from "./support/dynamic-provider-host";
-import { resetAws, testEnv } from "./support/hooks";
+import { testEnv } from "./support/hooks";
 import { ManualRig, REGION, serverList, until } from "./support/manual-rig";
+import { useManualRigs } from "./support/suite-hooks";
 
 describe("manual mode: usage-guarded retirement and resuming after a failed run (moto Step Functions + real handlers)", function () {
-    let rig: ManualRig | undefined;
-    beforeEach(async () => {
-        rig = undefined;
-        await resetAws();
-    });
-    afterEach(async function () {
-        if (this.currentTest?.state === "failed" && rig) console.log(await rig.explain());
-        await rig?.tearDown();
-    });
+    const track = useManualRigs();
 
     /** The IAM calls this run made on the old key and the user's retirement tags, in order. */
     function retirementCalls(oldKey: string): string[] {
@@ -37,7 +30,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
 
     it("all confirm → observed → not used after the switch → deactivated → deleted after the grace; records kept as user tags", async () => {
         const servers = serverList(2);
-        const r = (rig = await new ManualRig({ servers, observationSeconds: 2, graceSeconds: 2 }).setUp());
+        const r = track(await new ManualRig({ servers, observationSeconds: 2, graceSeconds: 2 }).setUp());
         const owners = r.ownersAnswer(() => "confirm");
         const started = await r.startRotation({ requestId: "unused-old-key" });
 
@@ -65,7 +58,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
 
     it("all confirm → old key used after the switch → held, old key still Active, alert names the evidence; override → deactivated", async () => {
         const servers = serverList(2);
-        const r = (rig = await new ManualRig({ servers, observationSeconds: 3, graceSeconds: 1 }).setUp());
+        const r = track(await new ManualRig({ servers, observationSeconds: 3, graceSeconds: 1 }).setUp());
         const owners = r.ownersAnswer(() => "confirm");
         const started = await r.startRotation({ requestId: "missed-consumer" });
 
@@ -113,7 +106,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
 
     it("a failed run, then a new run reuses the unfinished key (same parameter version) and completes", async () => {
         const servers = serverList(3);
-        const r = (rig = await new ManualRig({ servers, observationSeconds: 1, graceSeconds: 1, confirmationTimeoutSeconds: 60 }).setUp());
+        const r = track(await new ManualRig({ servers, observationSeconds: 1, graceSeconds: 1, confirmationTimeoutSeconds: 60 }).setUp());
         let rejecting = true;
         const owners = r.ownersAnswer((to) => (rejecting && to === servers[1].ownerEmail ? "reject" : "confirm"));
         const first = await r.startRotation({ requestId: "first" });
@@ -142,7 +135,7 @@ describe("manual mode: usage-guarded retirement and resuming after a failed run 
     });
 
     it("two keys that do not tell which one is in use: CreateCredential refuses, naming the keys and what to do", async () => {
-        const r = (rig = await new ManualRig({ servers: serverList(1) }).setUp());
+        const r = track(await new ManualRig({ servers: serverList(1) }).setUp());
         const create = createCredentialHandler(
             { iam: r.iam, ssm: r.ssm, log: r.log },
             { iamUserName: r.userName, sesRegion: "eu-west-1", smtpPort: 587, parameterName: r.parameterName, kmsKeyId: r.kmsKeyId },

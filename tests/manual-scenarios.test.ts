@@ -7,25 +7,18 @@ import * as assert from "assert";
 import { DescribeExecutionCommand, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
 import { createConfirmationApiHandler } from "../runtime/manual/confirmation-api";
 import { newConfirmationId } from "../runtime/manual/confirmation-store";
-import { resetAws, testEnv } from "./support/hooks";
+import { testEnv } from "./support/hooks";
 import { ManualRig, serverList, until } from "./support/manual-rig";
+import { useManualRigs } from "./support/suite-hooks";
 
 describe("manual mode scenarios (moto Step Functions + real handlers)", function () {
-    let rig: ManualRig | undefined;
-    beforeEach(async () => {
-        rig = undefined;
-        await resetAws();
-    });
-    afterEach(async function () {
-        if (this.currentTest?.state === "failed" && rig) console.log(await rig.explain());
-        await rig?.tearDown();
-    });
+    const track = useManualRigs();
 
     const taskCompletions = () => testEnv().proxy.calls.filter((c) => c.service === "states" && (c.operation === "SendTaskSuccess" || c.operation === "SendTaskFailure"));
 
     it("one server never confirms and one rejects: reminders, the run fails clearly, the old key stays Active, operators are told", async () => {
         const servers = serverList(3);
-        const r = (rig = await new ManualRig({ servers, confirmationTimeoutSeconds: 10, reminderSeconds: 1, maxConcurrency: 3 }).setUp());
+        const r = track(await new ManualRig({ servers, confirmationTimeoutSeconds: 10, reminderSeconds: 1, maxConcurrency: 3 }).setUp());
         const owners = r.ownersAnswer((to) => (to === servers[0].ownerEmail ? "confirm" : to === servers[1].ownerEmail ? "reject" : "ignore"));
         const started = await r.startRotation({ requestId: "timeout-case" });
         const done = await r.finished(started.executionArn);
@@ -66,7 +59,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
 
     it("forged, malformed, replayed, expired and GET-only confirmations change nothing; one POST confirms once", async () => {
         const servers = serverList(1);
-        const r = (rig = await new ManualRig({ servers, confirmationTimeoutSeconds: 3600 }).setUp());
+        const r = track(await new ManualRig({ servers, confirmationTimeoutSeconds: 3600 }).setUp());
         const started = await r.startRotation({ requestId: "abuse-case" });
         const id = await r.linkFor(servers[0].ownerEmail);
         const childName = `${servers[0].serverId}-${started.name}`;
@@ -128,7 +121,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         this.timeout(300000);
         const servers = serverList(30);
         const maxConcurrency = 10;
-        const r = (rig = await new ManualRig({ servers, maxConcurrency, pageSize: 10, graceSeconds: 0 }).setUp());
+        const r = track(await new ManualRig({ servers, maxConcurrency, pageSize: 10, graceSeconds: 0 }).setUp());
         const starts = watchStarts(r);
         const started = await r.startRotation({ requestId: "all-at-once" });
         // Nobody answers until every owner has a link (the old waves never got past the first ten).
@@ -152,7 +145,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
     });
 
     it("a fleet above the run's bound is refused at the start, before any key is created", async function () {
-        const r = (rig = await new ManualRig({ servers: serverList(6), maxServers: 5 }).setUp());
+        const r = track(await new ManualRig({ servers: serverList(6), maxServers: 5 }).setUp());
         const started = await r.startRotation({ requestId: "too-large" });
         const done = await r.finished(started.executionArn);
         assert.strictEqual(done.status, "FAILED");
@@ -172,7 +165,7 @@ describe("manual mode scenarios (moto Step Functions + real handlers)", function
         this.timeout(900000);
         const servers = serverList(500);
         const maxConcurrency = 10;
-        const r = (rig = await new ManualRig({ servers, maxConcurrency, pageSize: 100, graceSeconds: 0 }).setUp());
+        const r = track(await new ManualRig({ servers, maxConcurrency, pageSize: 100, graceSeconds: 0 }).setUp());
         const recorded: string[] = [];
         const starts = watchStarts(r, async (p) => {
             const executionName = `${p.server.serverId}-${p.rotation}`;

@@ -9,21 +9,17 @@
 import * as assert from "assert";
 import { IAMClient, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { listAccessKeys } from "../runtime/access-keys";
-import { clientConfig, resetAws, testEnv } from "./support/hooks";
-import { RotationWorld, SES_REGION, USER } from "./support/rotation-driver";
-import { SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
+import { clientConfig, testEnv } from "./support/hooks";
+import { RotationWorld, USER } from "./support/rotation-driver";
+import { useRotationWorld } from "./support/suite-hooks";
+import { SesEndpoint } from "../sandbox/ses-endpoint";
 
 describe("auto mode: Secrets Manager's configuration test (testSecret alone on a fresh AWSPENDING version)", () => {
     let endpoint: SesEndpoint;
     let world: RotationWorld;
-    before(async () => {
-        endpoint = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: SES_REGION });
-    });
-    after(() => endpoint.stop());
-    beforeEach(async () => {
-        await resetAws();
-        endpoint.authLog.length = 0;
-        world = await new RotationWorld(endpoint).setUp();
+    useRotationWorld((e, w) => {
+        endpoint = e;
+        world = w;
     });
 
     const counts = () => testEnv().proxy.callCounts();

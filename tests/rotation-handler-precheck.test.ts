@@ -4,24 +4,16 @@
  * command and setSecret would succeed: these tests fail then.
  */
 import * as assert from "assert";
-import { resetAws, testEnv } from "./support/hooks";
-import { RotationWorld, SES_REGION } from "./support/rotation-driver";
-import { SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
+import { RotationWorld } from "./support/rotation-driver";
+import { useRotationWorld } from "./support/suite-hooks";
+import { SesEndpoint } from "../sandbox/ses-endpoint";
 
 describe("auto-mode setSecret: the SMTP pre-check comes before the fleet", () => {
     let endpoint: SesEndpoint;
     let world: RotationWorld;
-    before(async () => {
-        endpoint = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: SES_REGION });
-    });
-    after(() => endpoint.stop());
-    beforeEach(async () => {
-        await resetAws();
-        endpoint.authLog.length = 0;
-        world = await new RotationWorld(endpoint).setUp();
-    });
-    afterEach(() => {
-        endpoint.refuseLogin = undefined;
+    useRotationWorld((e, w) => {
+        endpoint = e;
+        world = w;
     });
 
     it("a pending key SES refuses fails setSecret with no SSM command sent", async () => {

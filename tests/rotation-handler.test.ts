@@ -12,18 +12,15 @@ import { createAccessKeyWithIntent } from "../runtime/key-intent";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { rotationConfigFromEnv } from "../runtime/auto/rotation-handler";
 import { RotationWorld, SES_REGION, STEPS, USER } from "./support/rotation-driver";
-import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
+import { useRotationWorld } from "./support/suite-hooks";
+import { SesEndpoint } from "../sandbox/ses-endpoint";
 
 describe("auto-mode rotation handler (Secrets Manager contract, moto + SES-compatible endpoint)", () => {
     let endpoint: SesEndpoint;
     let world: RotationWorld;
-    before(async () => {
-        endpoint = await startSesEndpoint({ motoUrl: testEnv().moto.url, region: SES_REGION });
-    });
-    after(() => endpoint.stop());
-    beforeEach(async () => {
-        await resetAws();
-        world = await new RotationWorld(endpoint).setUp();
+    useRotationWorld((e, w) => {
+        endpoint = e;
+        world = w;
     });
 
     const keys = () => listAccessKeys(new IAMClient(clientConfig()), USER);

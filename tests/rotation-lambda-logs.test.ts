@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { rotationLambdaEnvironment } from "../components/auto-rotation";
 import { validateRotatorArgs } from "../components/settings";
 import { argsLabel } from "../components/validation";
-import { resetAws, testEnv } from "./support/hooks";
+import { resetAws, testEnv, childAwsEnv } from "./support/hooks";
 import { leakScanner } from "./support/leak-scanner";
 import { runNodeScript } from "./support/node-script";
 import { RotationWorld, SES_REGION, USER } from "./support/rotation-driver";
@@ -92,13 +92,7 @@ describe("rotation Lambda logs in production wiring (rotationLambdaFactory, fres
             smtpPort: 465,
             fleet: { target: pulumi.output(world.config.fleet), serverRoleNames: [] },
         });
-        const env: Record<string, string> = {
-            PATH: process.env.PATH ?? "",
-            AWS_ENDPOINT_URL: testEnv().endpoint,
-            AWS_REGION: "us-east-1",
-            AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-            AWS_SECRET_ACCESS_KEY: "test-secret",
-            AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+        const env = childAwsEnv({
             NODE_EXTRA_CA_CERTS: caFile,
             ...rotationLambdaEnvironment(settings, {
                 iamUserName: USER,
@@ -107,7 +101,7 @@ describe("rotation Lambda logs in production wiring (rotationLambdaFactory, fres
                 iisDocument: world.config.iisDocument,
                 notifyTopicArn: world.topicArn,
             }),
-        };
+        });
         assert.strictEqual(env.ALLOW_NON_SES_SMTP_ENDPOINT, "true");
         const event = { Step: "testSecret", SecretId: world.secretArn, ClientRequestToken: token };
         const script = `

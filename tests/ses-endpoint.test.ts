@@ -4,21 +4,12 @@ import { IAMClient, UpdateAccessKeyCommand, DeleteAccessKeyCommand } from "@aws-
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { createUserWithKey, SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
+import { smtpLogin } from "../sandbox/smtp-login";
 
 const REGION = "eu-west-1";
 
-/** One AUTH attempt with nodemailer; resolves to the SMTP reply code of the failure, or 235 on success. */
-async function login(ep: SesEndpoint, user: string, pass: string, extra: object = {}): Promise<number> {
-    const transport = nodemailer.createTransport({ host: ep.host, port: ep.port, requireTLS: true, forceAuth: true, auth: { user, pass }, tls: { ca: ep.ca }, ...extra } as any);
-    try {
-        await transport.verify();
-        return 235;
-    } catch (e: any) {
-        return e.responseCode ?? -1;
-    } finally {
-        transport.close();
-    }
-}
+/** One AUTH attempt: 235 on success, else the SMTP reply code of the failure. */
+const login = async (...args: Parameters<typeof smtpLogin>): Promise<number> => (await smtpLogin(...args)).code;
 
 describe("SES-compatible SMTP endpoint (emulation: smtp-server deciding logins from moto's IAM keys)", () => {
     let ep: SesEndpoint;

@@ -9,11 +9,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { randomBytes } from "crypto";
 import * as ts from "typescript";
-import nodemailer = require("nodemailer");
 import { IAMClient } from "@aws-sdk/client-iam";
 import { deriveSmtpPassword } from "../runtime/smtp-password";
 import { referenceSmtpPassword } from "../sandbox/ses-password-reference";
 import { createUserWithKey, SesEndpoint, startSesEndpoint } from "../sandbox/ses-endpoint";
+import { smtpLogin } from "../sandbox/smtp-login";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 
 const RUNTIME_SOURCE = path.join(__dirname, "..", "runtime", "smtp-password.ts");
@@ -29,17 +29,8 @@ function mutatedRuntime(mutate: (src: string) => string): { deriveSmtpPassword: 
     return mod.exports;
 }
 
-async function login(ep: SesEndpoint, user: string, pass: string): Promise<number> {
-    const transport = nodemailer.createTransport({ host: ep.host, port: ep.port, requireTLS: true, forceAuth: true, auth: { user, pass }, tls: { ca: ep.ca } } as any);
-    try {
-        await transport.verify();
-        return 235;
-    } catch (e: any) {
-        return e.responseCode ?? -1;
-    } finally {
-        transport.close();
-    }
-}
+/** One AUTH attempt: 235 on success, else the SMTP reply code of the failure. */
+const login = async (...args: Parameters<typeof smtpLogin>): Promise<number> => (await smtpLogin(...args)).code;
 
 describe("SES SMTP password: the emulator's independent derivation (Python hmac in a child process)", () => {
     const vectors: [string, string, string][] = [

@@ -42,6 +42,20 @@ export function clientConfig(region = "us-east-1"): { region: string; endpoint: 
     };
 }
 
+/** The environment of a child process (a Lambda archive run in node) whose SDK reaches the test world as {@link clientConfig} does. */
+export function childAwsEnv(extra: Record<string, string> = {}): Record<string, string> {
+    const c = clientConfig();
+    return {
+        PATH: process.env.PATH ?? "",
+        AWS_ENDPOINT_URL: c.endpoint,
+        AWS_REGION: c.region,
+        AWS_ACCESS_KEY_ID: c.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: c.credentials.secretAccessKey,
+        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+        ...extra,
+    };
+}
+
 export const mochaHooks = {
     async beforeAll(this: Mocha.Context) {
         this.timeout(60000);
