@@ -4,6 +4,7 @@ import type { ConsumerArchiveSize } from "./consumer-stack";
 import type { FleetScaleResult, FleetSeedTiming, Targeting } from "./fleet-scale";
 import type { ManualFanoutResult } from "./manual-fanout";
 import { ManualHistorySummary, STANDARD_HISTORY_EVENT_LIMIT } from "./manual-history";
+import { readmeHeadlines } from "./headlines";
 import type { ProgramEvalResult } from "./program-eval";
 import { formatBytes, formatMs, linearFit, powerLawExponent } from "./stats";
 
@@ -123,8 +124,10 @@ export function evaluateGoals(r: BenchResults): Goal[] {
         goals.push({
             name: `manual N=${p.n.toLocaleString("en")}: the largest single execution's history`,
             target: `≤ ${STANDARD_HISTORY_EVENT_LIMIT.toLocaleString("en")} events`,
-            measured: `${p.largestHistory.toLocaleString("en")} (page size 100), ${p.largestHistoryMaxPage.toLocaleString("en")} (page size 1,000); ${p.executions.toLocaleString("en")} executions`,
-            met: p.largestHistoryMaxPage <= STANDARD_HISTORY_EVENT_LIMIT,
+            measured:
+                `derived: ${p.largestHistory.toLocaleString("en")} (page size 100), ${p.largestHistoryMaxPage.toLocaleString("en")} (page size 1,000); ${p.executions.toLocaleString("en")} executions` +
+                (p.measured ? `; measured in moto at this N: ${p.measured.largestHistory.toLocaleString("en")}, ${p.measured.executions.toLocaleString("en")} executions` : ""),
+            met: p.largestHistoryMaxPage <= STANDARD_HISTORY_EVENT_LIMIT && (!p.measured || p.measured.largestHistory <= STANDARD_HISTORY_EVENT_LIMIT),
         });
     }
     return goals;
@@ -254,7 +257,7 @@ export function renderMarkdown(r: BenchResults): string {
     }
     if (r.manualHistory?.runs.length) {
         const h = r.manualHistory;
-        out.push("", "Manual mode end to end in moto (emitted state machines, real handlers via the bridge; owners answer only once every owner has a link):", "");
+        out.push("", "Manual mode end to end in moto (**measured**: emitted state machines run by moto's interpreter, real handlers via the bridge; owners answer only once every owner has a link):", "");
         out.push(
             table(
                 ["N", "status", "executions", "CredentialRotation events", "ConfirmationPage events (servers on the page)", "largest ManualConfirmation events", "start → last owner mailed", "whole run"],
@@ -265,11 +268,19 @@ export function renderMarkdown(r: BenchResults): string {
             out.push(
                 "",
                 `A page's history ≈ ${h.pageFixed!.toFixed(0)} + ${h.pagePerServer.toFixed(1)}·(servers on the page); the rotation's does not grow with N, a ManualConfirmation's only with its reminders. ` +
-                    `Derived from these runs (not run at that size in moto) — largest single history and executions (1 rotation + ⌈N/100⌉ pages + N servers), against ${STANDARD_HISTORY_EVENT_LIMIT.toLocaleString("en")} events:`,
+                    `**Derived** for large N, not run at that size in moto unless the last column says so. Derived from: ${h.projections[0]?.basis ?? "n/a"}. ` +
+                    `Executions = 1 rotation + ⌈N/100⌉ pages + N ManualConfirmations. Against ${STANDARD_HISTORY_EVENT_LIMIT.toLocaleString("en")} events:`,
                 "",
                 table(
-                    ["N", "executions", "largest history, page size 100", "largest history, page size 1,000", "headroom (page size 1,000)"],
-                    h.projections.map((p) => [p.n.toLocaleString("en"), p.executions.toLocaleString("en"), p.largestHistory, p.largestHistoryMaxPage, `${p.headroom.toLocaleString("en")} events (${((100 * p.headroom) / STANDARD_HISTORY_EVENT_LIMIT).toFixed(0)} %)`]),
+                    ["N", "executions (derived)", "largest history, page size 100 (derived)", "largest history, page size 1,000 (derived)", "headroom (page size 1,000)", "measured in moto at this N"],
+                    h.projections.map((p) => [
+                        p.n.toLocaleString("en"),
+                        p.executions.toLocaleString("en"),
+                        p.largestHistory,
+                        p.largestHistoryMaxPage,
+                        `${p.headroom.toLocaleString("en")} events (${((100 * p.headroom) / STANDARD_HISTORY_EVENT_LIMIT).toFixed(0)} %)`,
+                        p.measured ? `largest history ${p.measured.largestHistory.toLocaleString("en")}, ${p.measured.executions.toLocaleString("en")} executions` : "not run",
+                    ]),
                 ),
                 "",
                 `Above ${h.maxServersPerRun.toLocaleString("en")} servers a run refuses at its first step (CountServers → FleetTooLarge), before any key is created.`,
@@ -288,6 +299,8 @@ export function renderMarkdown(r: BenchResults): string {
             ),
         );
     }
+    out.push("", "### README headlines", "", "The README's Performance table, from this run (copy the third column).", "");
+    out.push(table(["measure", "goal", "measured"], readmeHeadlines(r)));
     out.push("", "### Goals", "");
     out.push(table(["goal or AWS limit", "target", "measured", "verdict"], r.goals.map((g) => [g.name, g.target, g.measured, g.met ? "met" : "**MISSED**"])));
     if (r.errors.length) out.push("", "Errors:", "", ...r.errors.map((e) => `- ${e}`));
