@@ -18,7 +18,7 @@ export function readmeHeadlines(r: BenchResults): string[][] {
     const rows: string[][] = [];
     const missing = (part: string) => `not measured in this run (${part})`;
     const bundles = (r.bundle ?? []).filter((b) => !b.error && !b.informational);
-    const rotation = bundles.find((b) => /rotation/i.test(b.name) && !/manual/i.test(b.name));
+    const rotation = bundles.find((b) => b.name === "auto: rotation"); // bench/lambdas.ts's name
     const others = bundles.filter((b) => b !== rotation);
     rows.push([
         "rotation Lambda archive (zip)",
@@ -70,7 +70,7 @@ export function readmeHeadlines(r: BenchResults): string[][] {
     const big = fleet.filter((f) => f.n === 30_000);
     rows.push([
         "auto rotation, N = 30,000, SSM calls / handler's own time",
-        `≤ ${big[0]?.ssmBudget ?? 1220}`,
+        `≤ ${en(big[0]?.ssmBudget ?? 1220)}`,
         big.length ? big.map((f) => `${f.targeting} ${f.ssmCallsAwsEquivalent} / ${secs(f.ownMs)} (the run's ${secs(f.totalMs)} are mostly moto's)`).join("; ") : missing("--sizes …,30000"),
     ]);
     const fan = r.manual ?? [];

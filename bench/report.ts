@@ -298,8 +298,8 @@ export function renderMarkdown(r: BenchResults): string {
                     h.projections.map((p) => [
                         p.n.toLocaleString("en"),
                         p.executions.toLocaleString("en"),
-                        p.largestHistory,
-                        p.largestHistoryMaxPage,
+                        p.largestHistory.toLocaleString("en"),
+                        p.largestHistoryMaxPage.toLocaleString("en"),
                         `${p.headroom.toLocaleString("en")} events (${((100 * p.headroom) / STANDARD_HISTORY_EVENT_LIMIT).toFixed(0)} %)`,
                         p.measured ? `largest history ${p.measured.largestHistory.toLocaleString("en")}, ${p.measured.executions.toLocaleString("en")} executions` : "not run",
                     ]),
