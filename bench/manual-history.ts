@@ -124,7 +124,12 @@ export async function measureManualHistory(opts: { sizes: number[]; projectSizes
     const fit = linearFit(runs.flatMap((r) => r.pageEvents.map((p) => ({ n: p.servers, y: p.events }))));
     const parent = Math.max(0, ...runs.map((r) => r.parentEvents));
     const child = Math.max(0, ...runs.map((r) => r.childEvents));
-    const page = (servers: number) => (fit ? Math.ceil(fit.intercept + fit.slope * servers) : 0);
+    // Without a fit (every page measured had the same size) only a measured page size can be given; others are NaN (n/a).
+    const measuredPage = (servers: number) => {
+        const events = runs.flatMap((r) => r.pageEvents.filter((p) => p.servers === servers).map((p) => p.events));
+        return events.length ? Math.max(...events) : NaN;
+    };
+    const page = (servers: number) => (fit ? Math.ceil(fit.intercept + fit.slope * servers) : measuredPage(servers));
     const pagesMeasured = runs.reduce((a, r) => a + r.pageEvents.length, 0);
     const basis = fit
         ? `rotation ${parent} events and ManualConfirmation ≤ ${child} events as measured (they do not depend on N); ` +

@@ -45,6 +45,8 @@ export interface Goal {
 }
 
 const KIB = 1024;
+/** A count for the report; NaN (not derivable from this run's measurements) as "n/a". */
+const count = (x: number) => (Number.isFinite(x) ? x.toLocaleString("en") : "n/a (one page size measured)");
 /** Lambda hard limit (15 min); "far inside" is read as at most a tenth of it. */
 const LAMBDA_LIMIT_MS = 900_000;
 
@@ -134,7 +136,7 @@ export function evaluateGoals(r: BenchResults): Goal[] {
             name: `manual N=${p.n.toLocaleString("en")}: the largest single execution's history`,
             target: `≤ ${STANDARD_HISTORY_EVENT_LIMIT.toLocaleString("en")} events`,
             measured:
-                `derived: ${p.largestHistory.toLocaleString("en")} (page size 100), ${p.largestHistoryMaxPage.toLocaleString("en")} (page size 1,000); ${p.executions.toLocaleString("en")} executions` +
+                `derived: ${count(p.largestHistory)} (page size 100), ${count(p.largestHistoryMaxPage)} (page size 1,000); ${p.executions.toLocaleString("en")} executions` +
                 (p.measured ? `; measured in moto at this N: ${p.measured.largestHistory.toLocaleString("en")}, ${p.measured.executions.toLocaleString("en")} executions` : ""),
             met: p.largestHistoryMaxPage <= STANDARD_HISTORY_EVENT_LIMIT && (!p.measured || p.measured.largestHistory <= STANDARD_HISTORY_EVENT_LIMIT),
         });
@@ -298,9 +300,9 @@ export function renderMarkdown(r: BenchResults): string {
                     h.projections.map((p) => [
                         p.n.toLocaleString("en"),
                         p.executions.toLocaleString("en"),
-                        p.largestHistory.toLocaleString("en"),
-                        p.largestHistoryMaxPage.toLocaleString("en"),
-                        `${p.headroom.toLocaleString("en")} events (${((100 * p.headroom) / STANDARD_HISTORY_EVENT_LIMIT).toFixed(0)} %)`,
+                        count(p.largestHistory),
+                        count(p.largestHistoryMaxPage),
+                        Number.isFinite(p.headroom) ? `${p.headroom.toLocaleString("en")} events (${((100 * p.headroom) / STANDARD_HISTORY_EVENT_LIMIT).toFixed(0)} %)` : "n/a",
                         p.measured ? `largest history ${p.measured.largestHistory.toLocaleString("en")}, ${p.measured.executions.toLocaleString("en")} executions` : "not run",
                     ]),
                 ),
