@@ -1,24 +1,14 @@
 /**
- * The benchmark's AWS side: the same moto_server and wire proxy the tests use (sandbox/), started
+ * The benchmark's AWS side: the same moto_server and wire proxy the tests use (sandbox/aws-world.ts), started
  * outside mocha, plus a per-operation timer on SDK clients so handler time can be split into time spent
  * waiting for the emulator and the handler's own time.
  */
-import { AwsProxy } from "../sandbox/aws-proxy";
-import { MotoServer, resetMoto, startMoto } from "../sandbox/moto";
-
-/** Credentials moto accepts; never real ones. */
-const FAKE_CREDENTIALS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "bench-secret" };
+import { AwsWorld, EMULATOR_CREDENTIALS, startAwsWorld } from "../sandbox/aws-world";
 
 /** A running moto + proxy pair and the SDK client settings that reach moto through the proxy. */
-export interface BenchAws {
-    moto: MotoServer;
-    proxy: AwsProxy;
-    region: string;
+export interface BenchAws extends Pick<AwsWorld, "moto" | "proxy" | "region" | "reset" | "stop"> {
     /** SDK client config (endpoint = the proxy, fake credentials, SDK retries on as in Lambda) */
-    clientConfig(): { region: string; endpoint: string; credentials: typeof FAKE_CREDENTIALS; maxAttempts: number };
-    /** clears moto and the proxy's record */
-    reset(): Promise<void>;
-    stop(): Promise<void>;
+    clientConfig(): ReturnType<AwsWorld["clientConfig"]>;
 }
 
 /** Starts moto (Step Functions execution enabled) and the wire proxy; sets AWS_* env for code that builds its own clients. */
@@ -27,27 +17,12 @@ export async function startBenchAws(region = "us-east-1"): Promise<BenchAws> {
     // moto's documented switch: without its ~1,200 default AMIs, each RunInstances instance skips a filter over
     // all of them (the bench's instances use an image id moto does not validate, as the tests do).
     process.env.MOTO_EC2_LOAD_DEFAULT_AMIS = "false";
-    const moto = await startMoto();
-    const proxy = new AwsProxy(moto.url);
-    const endpoint = await proxy.start();
-    process.env.AWS_ENDPOINT_URL = endpoint;
-    process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
+    // Fake credentials whatever the shell holds: nothing here may reach an AWS account.
+    process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
     process.env.AWS_REGION = region;
-    return {
-        moto,
-        proxy,
-        region,
-        clientConfig: () => ({ region, endpoint, credentials: FAKE_CREDENTIALS, maxAttempts: 3 }),
-        reset: async () => {
-            proxy.reset();
-            await resetMoto(moto.url);
-        },
-        stop: async () => {
-            await proxy.stop();
-            await moto.stop();
-        },
-    };
+    const world = await startAwsWorld({ region });
+    return { moto: world.moto, proxy: world.proxy, region, reset: world.reset, stop: world.stop, clientConfig: () => world.clientConfig(region, 3) };
 }
 
 /**

@@ -7,13 +7,20 @@
  * Against moto through the proxy; the ManualConfirmation state machine is created in moto from the emitted
  * definition, with moto's execution switched off for this part so StartExecution only records the child
  * (nothing in moto could answer its Lambda tasks; the children's own run is covered by the manual-mode tests).
+ * Each child's first task, RequestConfirmation (arm the link in the confirmation table, Publish the owner's mail to
+ * the owners' SNS topic), is run by the real handler as soon as its StartExecution returns, without holding up the
+ * Map's start calls (on AWS it runs in the child execution): the time until the last of those returns is the time
+ * until the last owner is mailed. Owner SNS subscriptions are left out here (`subscribeOwners: false`: moto matches
+ * every Publish against every subscription's filter policy, a cost AWS does not have); the end-to-end runs in
+ * moto (bench/manual-history.ts) include them.
  * The rotation's tally (PageDone, ReportOutcome) is not exercised here (no rotation execution runs).
  */
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DEFAULT_MAX_CONCURRENCY, manualConfirmationDefinition } from "../components/manual/definitions";
 import { ConfirmationStore } from "../runtime/manual/confirmation-store";
-import { createConfirmationTaskHandlers } from "../runtime/manual/confirmation-tasks";
+import { confirmationExecutionName, createConfirmationTaskHandlers } from "../runtime/manual/confirmation-tasks";
 import { createServersPageHandler } from "../runtime/manual/servers-page";
 import type { CredentialRef } from "../runtime/manual/types";
 import { createFleetTable, makeServers } from "../sandbox/ec2-fleet";
@@ -32,6 +39,9 @@ export interface ManualFanoutResult {
     maxConcurrency: number;
     /** wall time to read every page and start every child, ms */
     ms: number;
+    /** start → the last owner's mail published (every child's RequestConfirmation done), ms */
+    lastOwnerMailedMs: number;
+    ownersMailed: number;
     /** time with at least one SDK call in flight, ms */
     awsWaitMs: number;
     calls: Record<string, number>;
@@ -88,9 +98,11 @@ export async function measureManualFanout(aws: BenchAws, opts: { sizes: number[]
                 }),
             );
             const listPage = createServersPageHandler({ dynamodb }, { fleet: { kind: "table", tableName: fleetTable }, pageSize: BENCH_MANUAL_PAGE_SIZE, ownerEmailTagKey: "OwnerEmail" });
+            const sns = timer.instrument(new SNSClient(cfg), "sns");
+            const ownerTopicArn = (await new SNSClient(cfg).send(new CreateTopicCommand({ Name: `bench-owner-mail-${n}` }))).TopicArn!;
             const tasks = createConfirmationTaskHandlers(
-                { store: new ConfirmationStore(dynamodb, confirmationTable), sfn, log: () => undefined },
-                { confirmationStateMachineArn: machine.stateMachineArn! },
+                { store: new ConfirmationStore(dynamodb, confirmationTable), sfn, sns, log: () => undefined },
+                { confirmationStateMachineArn: machine.stateMachineArn!, ownerTopicArn, confirmationBaseUrl: "https://confirm.example.com/", confirmationTimeoutSeconds: 3600, subscribeOwners: false },
             );
             const rotation = "password-rotation-29-11-26";
             const credential: CredentialRef = { parameterName: "/ses-smtp/bench/credential", parameterVersion: 2, accessKeyId: "AKIAIOSFODNN7EXAMPLE" };
@@ -99,31 +111,54 @@ export async function measureManualFanout(aws: BenchAws, opts: { sizes: number[]
             let started = 0;
             const t0 = performance.now();
             let nextToken: string | null = null;
+            const mails: Promise<void>[] = [];
+            let ownersMailed = 0;
+            let lastMailAt = t0;
+            let mailError: Error | undefined;
             do {
                 const page = await listPage({ nextToken });
                 pagesRead++;
                 await eachLimited(page.servers, maxConcurrency, async (server) => {
                     await tasks.startConfirmation({ rotation, server, credential });
                     started++;
+                    // The child's first task (its own execution on AWS: the Map does not wait for it).
+                    const executionName = confirmationExecutionName(server.serverId, rotation);
+                    mails.push(
+                        tasks.requestConfirmation({ taskToken: `bench-token-${executionName}`, executionName }).then(
+                            () => {
+                                ownersMailed++;
+                                lastMailAt = performance.now();
+                            },
+                            (e) => {
+                                mailError ??= e as Error;
+                            },
+                        ),
+                    );
                 });
                 nextToken = page.nextToken;
             } while (nextToken);
             const ms = performance.now() - t0;
+            await Promise.all(mails);
+            if (mailError) throw new Error(`manual fan-out N=${n}: RequestConfirmation failed: ${mailError.message}`);
+            const lastOwnerMailedMs = lastMailAt - t0;
             const calls: Record<string, number> = {};
             for (const c of aws.proxy.calls.slice(firstCall)) calls[`${c.service}:${c.operation}`] = (calls[`${c.service}:${c.operation}`] ?? 0) + 1;
             if (started !== n) throw new Error(`manual fan-out N=${n}: started ${started} children, expected ${n}`);
+            if (ownersMailed !== n || (calls["sns:Publish"] ?? 0) !== n) throw new Error(`manual fan-out N=${n}: ${ownersMailed} owners mailed, the proxy saw ${calls["sns:Publish"] ?? 0} Publish calls, expected ${n}`);
             if ((calls["states:StartExecution"] ?? 0) !== n) throw new Error(`manual fan-out N=${n}: the proxy saw ${calls["states:StartExecution"] ?? 0} StartExecution calls, expected ${n}`);
             const r: ManualFanoutResult = {
                 n,
-                what: `ListServersPage (page size ${BENCH_MANUAL_PAGE_SIZE}) + StartConfirmation per server, in-process, MaxConcurrency ${maxConcurrency} start calls; start → last owner's confirmation started`,
+                what: `ListServersPage (page size ${BENCH_MANUAL_PAGE_SIZE}) + StartConfirmation per server, in-process, MaxConcurrency ${maxConcurrency} start calls; each child's RequestConfirmation (arm link, SNS Publish) as it starts`,
                 pagesRead,
                 childExecutionsStarted: started,
                 maxConcurrency,
                 ms,
+                lastOwnerMailedMs,
+                ownersMailed,
                 awsWaitMs: timer.totalMs(),
                 calls,
             };
-            opts.log(`manual: N=${n}: ${pagesRead} pages, ${started} children started in ${(ms / 1000).toFixed(1)} s`);
+            opts.log(`manual: N=${n}: ${pagesRead} pages, ${started} children started in ${(ms / 1000).toFixed(1)} s, last of ${ownersMailed} owners mailed after ${(lastOwnerMailedMs / 1000).toFixed(1)} s`);
             out.push(r);
         } finally {
             await setMotoExecution(aws.moto.url, true);

@@ -1,18 +1,13 @@
 /**
- * Mocha root hooks: one moto_server and one wire proxy for the whole run.
+ * Mocha root hooks: one moto_server and one wire proxy for the whole run (sandbox/aws-world.ts, which the
+ * benchmark starts the same way outside mocha).
  * Every AWS SDK client in the tests (and the production code they drive) reaches moto through the proxy
  * via AWS_ENDPOINT_URL, with fake credentials.
  */
-import { AwsProxy } from "../../sandbox/aws-proxy";
-import { freePort, MotoServer, resetMoto, startMoto } from "../../sandbox/moto";
+import { AwsWorld, startAwsWorld } from "../../sandbox/aws-world";
 
-export interface TestEnv {
-    moto: MotoServer;
-    proxy: AwsProxy;
-    /** the endpoint SDK clients use (the proxy) */
-    endpoint: string;
-    region: string;
-}
+/** The running world (moto, proxy, endpoint, region, ...). */
+export type TestEnv = AwsWorld;
 
 let env: TestEnv | undefined;
 
@@ -27,19 +22,12 @@ export function testEnv(): TestEnv {
 
 /** Clears moto and the proxy's rules, overlays and call record. */
 export async function resetAws(): Promise<void> {
-    const e = testEnv();
-    e.proxy.reset();
-    await resetMoto(e.moto.url);
+    await testEnv().reset();
 }
 
-/** Common SDK client config for tests. */
+/** Common SDK client config for tests (SDK retries off). */
 export function clientConfig(region = "us-east-1"): { region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number } {
-    return {
-        region,
-        endpoint: testEnv().endpoint,
-        credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "test-secret" },
-        maxAttempts: 1,
-    };
+    return testEnv().clientConfig(region, 1);
 }
 
 /** The environment of a child process (a Lambda archive run in node) whose SDK reaches the test world as {@link clientConfig} does. */
@@ -59,21 +47,11 @@ export function childAwsEnv(extra: Record<string, string> = {}): Record<string, 
 export const mochaHooks = {
     async beforeAll(this: Mocha.Context) {
         this.timeout(60000);
-        process.env.AWS_ACCESS_KEY_ID ??= "AKIAIOSFODNN7EXAMPLE";
-        process.env.AWS_SECRET_ACCESS_KEY ??= "test-secret";
-        process.env.AWS_REGION ??= "us-east-1";
-        // moto's Step Functions interpreter calls back through the proxy (recorded, bridgeable): see startMoto.
-        const proxyPort = await freePort();
-        const moto = await startMoto({ callbackPort: proxyPort });
-        const proxy = new AwsProxy(moto.url);
-        const endpoint = await proxy.start(proxyPort);
-        process.env.AWS_ENDPOINT_URL = endpoint;
-        env = { moto, proxy, endpoint, region: "us-east-1" };
+        env = await startAwsWorld({ region: "us-east-1" });
     },
     async afterAll() {
         if (!env) return;
-        await env.proxy.stop();
-        await env.moto.stop();
+        await env.stop();
         env = undefined;
     },
 };
