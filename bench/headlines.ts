@@ -93,12 +93,18 @@ export function readmeHeadlines(r: BenchResults): string[][] {
               ` (of 1,000: ≈ ${en(p30.largestHistoryMaxPage)} derived, ${((100 * p30.headroom) / STANDARD_HISTORY_EVENT_LIMIT).toFixed(0)} % headroom); ${en(p30.executions)} executions at N = ${en(p30.n)}`
             : missing("--only manual, manual e2e sizes"),
     ]);
-    const one = r.program?.find((p) => p.rotators === 1);
-    const twenty = r.program?.find((p) => p.rotators === 20);
-    rows.push([
-        "program evaluation under mocks",
-        "20 rotators < 5 s",
-        one && twenty ? `1 rotator ${secs(one.evalMs)}, 20 rotators ${secs(twenty.evalMs)} (${twenty.resources} resources; ${(twenty.evalMs / one.evalMs).toFixed(1)}× one)` : missing("--only program"),
-    ]);
+    for (const mode of ["ts-node", "compiled"] as const) {
+        const one = r.program?.find((p) => p.mode === mode && p.rotators === 1);
+        const twenty = r.program?.find((p) => p.mode === mode && p.rotators === 20);
+        const floor = r.program?.find((p) => p.mode === mode && p.rotators === 0);
+        rows.push([
+            `program evaluation under mocks (${mode === "ts-node" ? "TypeScript through ts-node" : "compiled bin/"}), CPU time`,
+            "20 rotators < 5 s",
+            one && twenty
+                ? `1 rotator ${secs(one.evalCpuMs)}, 20 rotators ${secs(twenty.evalCpuMs)} (${twenty.resources} resources; ${(twenty.evalCpuMs / one.evalCpuMs).toFixed(1)}× one)` +
+                  (floor ? `; Pulumi alone for as many plain resources: ${secs(floor.evalCpuMs)}` : "")
+                : missing("--only program"),
+        ]);
+    }
     return rows;
 }
