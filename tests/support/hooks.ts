@@ -42,19 +42,30 @@ export function clientConfig(region = "us-east-1"): { region: string; endpoint: 
     };
 }
 
+/** Starts moto_server and the wire proxy and points the SDK at them (the root hook's beforeAll). */
+export async function startTestEnv(): Promise<TestEnv> {
+    process.env.AWS_ACCESS_KEY_ID ??= "AKIAIOSFODNN7EXAMPLE";
+    process.env.AWS_SECRET_ACCESS_KEY ??= "test-secret";
+    process.env.AWS_REGION ??= "us-east-1";
+    // moto's Step Functions interpreter calls back through the proxy (recorded, bridgeable): see startMoto.
+    const proxyPort = await freePort();
+    const moto = await startMoto({ callbackPort: proxyPort });
+    const proxy = new AwsProxy(moto.url);
+    const endpoint = await proxy.start(proxyPort);
+    process.env.AWS_ENDPOINT_URL = endpoint;
+    env = { moto, proxy, endpoint, region: "us-east-1" };
+    return env;
+}
+
+/** true while the environment startTestEnv started is up (the root afterAll stops it) */
+export function testEnvStarted(): boolean {
+    return env !== undefined;
+}
+
 export const mochaHooks = {
     async beforeAll(this: Mocha.Context) {
         this.timeout(60000);
-        process.env.AWS_ACCESS_KEY_ID ??= "AKIAIOSFODNN7EXAMPLE";
-        process.env.AWS_SECRET_ACCESS_KEY ??= "test-secret";
-        process.env.AWS_REGION ??= "us-east-1";
-        // moto's Step Functions interpreter calls back through the proxy (recorded, bridgeable): see startMoto.
-        const proxyPort = await freePort();
-        const moto = await startMoto({ callbackPort: proxyPort });
-        const proxy = new AwsProxy(moto.url);
-        const endpoint = await proxy.start(proxyPort);
-        process.env.AWS_ENDPOINT_URL = endpoint;
-        env = { moto, proxy, endpoint, region: "us-east-1" };
+        await startTestEnv();
     },
     async afterAll() {
         if (!env) return;
