@@ -28,7 +28,7 @@ export default {
     reporters: ["clear-text", "json", "progress"],
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     concurrency: 1,
-    timeoutMS: 60000,
+    timeoutMS: 20000,
     ignorePatterns: ["bin", "reports", ".pulumi", "tests/artifacts", "bench/results", "*.log"],
     tempDirName: ".stryker-tmp",
     cleanTempDir: true,

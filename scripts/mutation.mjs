@@ -22,7 +22,9 @@ export const TARGETS = {
     // Stryker instruments.
     "runtime/smtp-password.ts": { spec: ["tests/smtp-password.test.ts", "tests/mutation-smtp-password.test.ts", "tests/ses-password-reference.test.ts"], grep: "^(?!.*decides with it)" },
     "runtime/server-report.ts": { spec: ["tests/server-report.test.ts"] },
-    "runtime/access-keys.ts": { spec: ["tests/access-keys.test.ts"], aws: true },
+    "runtime/retirement-record.ts": { spec: ["tests/mutation-retirement-record.test.ts"] },
+    "runtime/retirement.ts": { spec: ["tests/retirement.test.ts", "tests/retirement-safety.test.ts", "tests/mutation-retirement.test.ts"], aws: true },
+    "runtime/access-keys.ts": { spec: ["tests/access-keys.test.ts", "tests/mutation-access-keys.test.ts"], aws: true },
 };
 
 const wanted = process.argv.slice(2);
