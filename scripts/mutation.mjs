@@ -4,6 +4,7 @@
 // reports/mutation/<name>.incremental.json, so a re-run only re-tests mutants whose code or tests changed.
 //   npm run mutation                                  every file in the table
 //   npm run mutation -- runtime/smtp-password.ts      one (or several) files
+//   npm run mutation -- --force runtime/access-keys.ts   re-test every mutant (Stryker's --force), not only changed ones
 // Not part of `npm test` (it is slow). Scores are recorded in docs/mutation.md.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -27,7 +28,10 @@ export const TARGETS = {
     "runtime/access-keys.ts": { spec: ["tests/access-keys.test.ts", "tests/mutation-access-keys.test.ts"], aws: true },
 };
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+/** Stryker flags passed through, e.g. --force (re-test every mutant, ignoring the incremental file) */
+const flags = args.filter((a) => a.startsWith("--"));
+const wanted = args.filter((a) => !a.startsWith("--"));
 const files = wanted.length > 0 ? wanted : Object.keys(TARGETS);
 let failed = 0;
 for (const file of files) {
@@ -39,7 +43,7 @@ for (const file of files) {
     }
     const name = file.replace(/^runtime\//, "").replace(/\.ts$/, "").replace(/\//g, "-");
     console.log(`\n=== ${file}  (${JSON.stringify(tests)})`);
-    const run = spawnSync("npx", ["stryker", "run", "stryker.config.mjs", "--mutate", file], {
+    const run = spawnSync("npx", ["stryker", "run", "stryker.config.mjs", "--mutate", file, ...flags], {
         stdio: "inherit",
         env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${MOCHA12_RESOLVE}`.trim(), MUTATION_TARGET: JSON.stringify(tests), MUTATION_NAME: name },
     });
