@@ -167,4 +167,73 @@ describe("retirement: request checks, override, foreign tags, refusals (mutation
         report = await advanceRetirements(deps(), { userName: USER, policy: { observationHours: 1, graceDays: 1 }, now: hours(2) });
         assert.deepStrictEqual(report.held, []);
     });
+
+    it("scheduleRetirement and overrideHold act on the named key's record, not on another key's", async () => {
+        const third = "AKIA" + "T".repeat(16);
+        await writeRecord(iam, USER, { accessKeyId: third, phase: "held", newAccessKeyId: newKey, switchedAt: "2026-11-28T12:00:00Z", evidence: { lastUsedDate: "2026-11-28T13:00:00Z" } });
+        const mine = await scheduleRetirement(deps(), { userName: USER, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: T0 });
+        assert.strictEqual(mine.accessKeyId, oldKey);
+        assert.strictEqual(mine.switchedAt, "2026-11-29T12:00:00Z");
+        assert.deepStrictEqual((await listRetirements(iam, USER)).map((r) => r.accessKeyId).sort(), [oldKey, third].sort());
+        await assert.rejects(overrideHold(deps(), { userName: USER, accessKeyId: oldKey }), /not held \(phase observing\)/);
+        const released = await overrideHold(deps(), { userName: USER, accessKeyId: third, now: hours(1) });
+        assert.deepStrictEqual([released.accessKeyId, released.phase, released.overrideAt], [third, "held", "2026-11-29T13:00:00Z"]);
+    });
+
+    it("only held retirements without an override are listed in held", async () => {
+        await scheduleRetirement(deps(), { userName: USER, oldAccessKeyId: oldKey, newAccessKeyId: newKey, switchedAt: T0, observationHours: 24 });
+        const report = await advanceRetirements(deps(), { userName: USER, policy: { observationHours: 24, graceDays: 1 }, now: hours(1) });
+        assert.deepStrictEqual(report.keys.map((k) => [k.accessKeyId, k.phase, k.action]), [[oldKey, "observing", "none"]]);
+        assert.deepStrictEqual(report.held, []);
+    });
+
+    it("a failed alert for a refused record is logged to the retirement's logger", async () => {
+        await tagUser(retirementTagKey(oldKey), "phase=unknown");
+        testEnv().proxy.addFault({ service: "sns", operation: "Publish", kind: "error", code: "InternalError", status: 500, times: 1 });
+        const report = await advanceRetirements(deps(), { userName: USER, policy: { observationHours: 0, graceDays: 0 }, notifyTopicArn: topicArn, now: hours(1) });
+        assert.strictEqual(report.refused.length, 1);
+        assert.ok(logs.some((l) => l.message === "notification failed" && (l.fields as { kind?: string }).kind === "retirement-refused"), JSON.stringify(logs));
+    });
+
+    describe("a key AWSPREVIOUS holds without a record (an interrupted finish step)", () => {
+        let previous: string;
+        beforeEach(async () => {
+            // the store: AWSCURRENT holds newKey (from the outer beforeEach), AWSPREVIOUS holds the key put here first
+            const secrets = new SecretsManagerClient(clientConfig());
+            const { DeleteSecretCommand, PutSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+            await secrets.send(new DeleteSecretCommand({ SecretId: secretArn, ForceDeleteWithoutRecovery: true }));
+            const keys = await import("../runtime/access-keys");
+            const old = { accessKeyId: oldKey, secretAccessKey: "x".repeat(40) };
+            const current = (await keys.listAccessKeys(iam, USER)).find((k) => k.accessKeyId === newKey)!;
+            secretArn = (await secrets.send(new CreateSecretCommand({ Name: "smtp2", SecretString: serializeCredential(smtpCredentialForKey(old, { sesRegion: "eu-west-1" })) }))).ARN!;
+            await secrets.send(
+                new PutSecretValueCommand({ SecretId: secretArn, SecretString: serializeCredential(smtpCredentialForKey({ accessKeyId: current.accessKeyId, secretAccessKey: "y".repeat(40) }, { sesRegion: "eu-west-1" })), VersionStages: ["AWSCURRENT"] }),
+            );
+            previous = oldKey;
+        });
+
+        it("is scheduled and, with observation 0, deactivated in the same run: the report says deactivated, not scheduled", async () => {
+            const report = await advanceRetirements(deps(), { userName: USER, policy: { observationHours: 0, graceDays: 7 }, now: hours(1) });
+            assert.deepStrictEqual(report.keys.map((k) => [k.accessKeyId, k.action]), [[previous, "deactivated"]]);
+        });
+
+        it("is scheduled with a note naming the store and the current key", async () => {
+            const report = await advanceRetirements(deps(), { userName: USER, policy: { observationHours: 24, graceDays: 7 }, now: hours(1) });
+            assert.deepStrictEqual(report.keys.map((k) => [k.accessKeyId, k.action]), [[previous, "scheduled"]]);
+            assert.ok(
+                report.keys[0].note.startsWith(`replaced in secret ${secretArn} (AWSCURRENT) by ${newKey} without a retirement record (an interrupted finish step): retirement scheduled; `),
+                report.keys[0].note,
+            );
+        });
+
+        it("is not scheduled when AWSCURRENT names the same key", async () => {
+            const secrets = new SecretsManagerClient(clientConfig());
+            const { PutSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+            const same = serializeCredential(smtpCredentialForKey({ accessKeyId: newKey, secretAccessKey: "z".repeat(40) }, { sesRegion: "eu-west-1" }));
+            await secrets.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: same, VersionStages: ["AWSCURRENT"] }));
+            const report = await advanceRetirements(deps(), { userName: USER, policy: { observationHours: 24, graceDays: 7 }, now: hours(1) });
+            assert.deepStrictEqual(report.keys, []);
+            assert.deepStrictEqual(await listRetirements(iam, USER), []);
+        });
+    });
 });
