@@ -4,23 +4,34 @@
 // reports/mutation/<name>.incremental.json, so a re-run only re-tests mutants whose code or tests changed.
 //   npm run mutation                                  every file in the table
 //   npm run mutation -- runtime/smtp-password.ts      one (or several) files
+//   npm run mutation -- --force runtime/access-keys.ts   re-test every mutant (Stryker's --force), not only changed ones
 // Not part of `npm test` (it is slow). Scores are recorded in docs/mutation.md.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-/** mocha without .mocharc.json's root hooks (moto, proxy, leak scanner), for tests that make no AWS call */
-const PURE = ["--no-config", "-r", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "120000"];
+/** lets Stryker's mocha runner (written for mocha < 12) find mocha 12's CLI helpers: see that file */
+const MOCHA12_RESOLVE = fileURLToPath(new URL("./mocha12-resolve.cjs", import.meta.url));
 
-/** runtime file → the fast test files that exercise it (and any extra mocha arguments, no quoting) */
+/**
+ * runtime file → the fast test files that exercise it. `aws: true` loads tests/support/mutation-hooks.ts (one
+ * moto_server + wire proxy per Stryker worker); `grep` is a mocha --grep regular expression.
+ * @type {Record<string, { spec: string[], aws?: boolean, grep?: string }>}
+ */
 export const TARGETS = {
-    // no AWS needed: without the root hooks (no moto per run) a mutant takes ~4 s instead of ~20 s. The reference
-    // test's endpoint cases are left out: they compile runtime/smtp-password.ts's own text, which Stryker instruments.
-    "runtime/smtp-password.ts": [...PURE, "tests/smtp-password.test.ts", "tests/mutation-smtp-password.test.ts", "tests/ses-password-reference.test.ts", "--grep", "decides.with.it", "--invert"],
-    "runtime/server-report.ts": ["tests/server-report.test.ts"],
-    "runtime/access-keys.ts": ["tests/access-keys.test.ts"],
+    // The reference test's endpoint cases are left out: they compile runtime/smtp-password.ts's own text, which
+    // Stryker instruments.
+    "runtime/smtp-password.ts": { spec: ["tests/smtp-password.test.ts", "tests/mutation-smtp-password.test.ts", "tests/ses-password-reference.test.ts"], grep: "^(?!.*decides with it)" },
+    "runtime/server-report.ts": { spec: ["tests/server-report.test.ts"] },
+    "runtime/retirement-record.ts": { spec: ["tests/mutation-retirement-record.test.ts"] },
+    "runtime/retirement.ts": { spec: ["tests/retirement.test.ts", "tests/retirement-safety.test.ts", "tests/mutation-retirement.test.ts"], aws: true },
+    "runtime/access-keys.ts": { spec: ["tests/access-keys.test.ts", "tests/mutation-access-keys.test.ts"], aws: true },
 };
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+/** Stryker flags passed through, e.g. --force (re-test every mutant, ignoring the incremental file) */
+const flags = args.filter((a) => a.startsWith("--"));
+const wanted = args.filter((a) => !a.startsWith("--"));
 const files = wanted.length > 0 ? wanted : Object.keys(TARGETS);
 let failed = 0;
 for (const file of files) {
@@ -31,10 +42,10 @@ for (const file of files) {
         continue;
     }
     const name = file.replace(/^runtime\//, "").replace(/\.ts$/, "").replace(/\//g, "-");
-    console.log(`\n=== ${file}  (mocha ${tests.join(" ")})`);
-    const run = spawnSync("npx", ["stryker", "run", "stryker.config.mjs", "--mutate", file], {
+    console.log(`\n=== ${file}  (${JSON.stringify(tests)})`);
+    const run = spawnSync("npx", ["stryker", "run", "stryker.config.mjs", "--mutate", file, ...flags], {
         stdio: "inherit",
-        env: { ...process.env, MUTATION_TESTS: tests.join(" "), MUTATION_NAME: name },
+        env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${MOCHA12_RESOLVE}`.trim(), MUTATION_TARGET: JSON.stringify(tests), MUTATION_NAME: name },
     });
     if (run.status !== 0) failed++;
     try {

@@ -19,4 +19,21 @@ describe("server report markers (runtime/server-report.ts)", () => {
         assert.equal(parseServerReport("SES-ROTATOR-RESULT: maybe").result, undefined);
         assert.equal(parseServerReport("\r\nSES-ROTATOR-RESULT: updated\r\n").result, "updated");
     });
+
+    it("reads checks however they are spaced and skips lines that only look like markers", () => {
+        const report = parseServerReport(
+            [
+                "   SES-ROTATOR-CHECK: fetch ok   ", // indented marker, no detail
+                "SES-ROTATOR-CHECK: postmap \t fail  postmap exited 1", // tab and spaces between the fields
+                "SES-ROTATOR-CHEKK: relayhost ok misspelt marker", // same length as the marker, not the marker
+                "SES-ROTATOR-CHECK: two words ok a check name has no space",
+                "  SES-ROTATOR-RESULT: updated",
+            ].join("\n"),
+        );
+        assert.deepEqual(report.checks, [
+            { name: "fetch", ok: true, detail: "" },
+            { name: "postmap", ok: false, detail: "postmap exited 1" },
+        ]);
+        assert.equal(report.result, "updated");
+    });
 });

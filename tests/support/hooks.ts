@@ -44,10 +44,21 @@ export function childAwsEnv(extra: Record<string, string> = {}): Record<string, 
     };
 }
 
+/** Starts moto_server and the wire proxy and points the SDK at them (the root hook's beforeAll; mutation runs call it once per worker). */
+export async function startTestEnv(): Promise<TestEnv> {
+    env = await startAwsWorld({ region: "us-east-1" });
+    return env;
+}
+
+/** true while the environment startTestEnv started is up (the root afterAll stops it) */
+export function testEnvStarted(): boolean {
+    return env !== undefined;
+}
+
 export const mochaHooks = {
     async beforeAll(this: Mocha.Context) {
         this.timeout(60000);
-        env = await startAwsWorld({ region: "us-east-1" });
+        await startTestEnv();
     },
     async afterAll() {
         if (!env) return;
