@@ -77,9 +77,9 @@ export function evaluateGoals(r: BenchResults): Goal[] {
         goals.push({ name: `bundle ${b.name} vs naive`, target: "≥ 100× smaller", measured: `${b.ratio.toFixed(0)}×`, met: b.ratio >= 100 });
     }
     for (const big of r.program?.filter((p) => p.rotators === 20) ?? []) {
-        // Judged by CPU time: the evaluation is single-threaded, so on an idle machine its wall time is its CPU time;
-        // on this shared machine the wall time also counts other processes' turns.
-        goals.push({ name: `program evaluation, 20 rotators under mocks (${big.mode})`, target: "< 5 s", measured: `${formatMs(big.evalCpuMs)} CPU (${formatMs(big.evalMs)} wall)`, met: big.evalCpuMs < 5000 });
+        // Judged by wall time (the goal's measure); CPU time beside it, because on this shared machine the wall time
+        // also counts other processes' turns (and the CPU time node's helper threads: GC, the SDK's worker pool).
+        goals.push({ name: `program evaluation, 20 rotators under mocks (${big.mode})`, target: "< 5 s", measured: `${formatMs(big.evalMs)} wall (${formatMs(big.evalCpuMs)} CPU)`, met: big.evalMs < 5000 });
     }
     for (const a of r.bundleConsumer?.archives ?? []) {
         const limit = a.kind === "rotation" ? 100 : 256;
