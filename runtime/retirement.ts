@@ -22,7 +22,7 @@ import { listAccessKeys } from "./access-keys";
 import type { CurrentCredentialReader } from "./current-credential";
 import { jsonLineLogger, Logger, publishNotice } from "./notify";
 import { isoSeconds, parseRetirement, RETIREMENT_TAG_PREFIX, RetirementRecord, retirementTagKey } from "./retirement-record";
-import { advanceOne, isRefusal, RefusedRetirement, removeRecord, RetirementKeyReport, writeRecord } from "./retirement-step";
+import { advanceOne, isRefusal, RefusedRetirement, RetirementKeyReport, writeRecord } from "./retirement-step";
 
 export * from "./retirement-record";
 export type { CurrentCredentialReader } from "./current-credential";

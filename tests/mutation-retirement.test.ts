@@ -6,10 +6,10 @@
  * wire proxy.
  */
 import * as assert from "assert";
-import { CreateUserCommand, IAMClient, TagUserCommand } from "@aws-sdk/client-iam";
+import { IAMClient, TagUserCommand } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
-import { createAccessKeyForSmtp, smtpCredentialForKey } from "../runtime/access-keys";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { smtpCredentialForKey } from "../runtime/access-keys";
 import { serializeCredential } from "../runtime/credential";
 import { secretCredentialReader } from "../runtime/current-credential";
 import {
@@ -24,6 +24,7 @@ import {
 } from "../runtime/retirement";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { publishedMessages } from "./support/rotation-driver";
+import { createRetirementWorld } from "./support/retirement-world";
 
 const USER = "smtp-user";
 const T0 = new Date("2026-11-29T12:00:00Z");
@@ -45,15 +46,7 @@ describe("retirement: request checks, override, foreign tags, refusals (mutation
     beforeEach(async () => {
         await resetAws();
         logs = [];
-        iam = new IAMClient(clientConfig());
-        sns = new SNSClient(clientConfig());
-        await iam.send(new CreateUserCommand({ UserName: USER }));
-        topicArn = (await sns.send(new CreateTopicCommand({ Name: "rotation-alerts" }))).TopicArn!;
-        oldKey = (await createAccessKeyForSmtp(iam, USER, "eu-west-1")).accessKeyId;
-        const created = await createAccessKeyForSmtp(iam, USER, "eu-west-1");
-        newKey = created.accessKeyId;
-        const value = serializeCredential(smtpCredentialForKey(created, { sesRegion: "eu-west-1" }));
-        secretArn = (await new SecretsManagerClient(clientConfig()).send(new CreateSecretCommand({ Name: "smtp", SecretString: value }))).ARN!;
+        ({ iam, sns, topicArn, oldKey, newKey, secretArn } = await createRetirementWorld(USER));
     });
 
     it("assertRetirementPolicy: numbers >= 0 (0 included); anything else is refused naming the field and the value", () => {

@@ -12,7 +12,6 @@ import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { createAccessKeyForSmtp, listAccessKeys, smtpCredentialForKey, NewAccessKey } from "../runtime/access-keys";
 import { serializeCredential } from "../runtime/credential";
 import { secretCredentialReader } from "../runtime/current-credential";
-import { parameterCredentialReader } from "../runtime/manual/current-parameter";
 import { createRetireHandler } from "../runtime/manual/retire-task";
 import { scannedLogger } from "./support/leak-scanner";
 import { advanceRetirements, listRetirements, overrideHold, RetirementPolicy, retirementTagKey, scheduleRetirement } from "../runtime/retirement";

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { CreateUserCommand, IAMClient, ListUserTagsCommand } from "@aws-sdk/client-iam";
-import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { serializeCredential } from "../runtime/credential";
 import { secretCredentialReader } from "../runtime/current-credential";
@@ -19,6 +19,7 @@ import {
 import { createSmtpCheck } from "../runtime/smtp-check";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
 import { publishedMessages } from "./support/rotation-driver";
+import { createRetirementWorld } from "./support/retirement-world";
 import { startSesEndpoint, SesEndpoint } from "../sandbox/ses-endpoint";
 
 const USER = "smtp-user";
@@ -38,15 +39,7 @@ describe("usage-guarded retirement of old keys (IAM in moto)", () => {
 
     beforeEach(async () => {
         await resetAws();
-        iam = new IAMClient(clientConfig());
-        sns = new SNSClient(clientConfig());
-        await iam.send(new CreateUserCommand({ UserName: USER }));
-        topicArn = (await sns.send(new CreateTopicCommand({ Name: "rotation-alerts" }))).TopicArn!;
-        oldKey = (await createAccessKeyForSmtp(iam, USER, "eu-west-1")).accessKeyId;
-        const created = await createAccessKeyForSmtp(iam, USER, "eu-west-1");
-        newKey = created.accessKeyId;
-        const value = serializeCredential(smtpCredentialForKey(created, { sesRegion: "eu-west-1" }));
-        secretArn = (await new SecretsManagerClient(clientConfig()).send(new CreateSecretCommand({ Name: "smtp", SecretString: value }))).ARN!;
+        ({ iam, sns, topicArn, oldKey, newKey, secretArn } = await createRetirementWorld(USER));
     });
 
     const status = async (id: string) => (await listAccessKeys(iam, USER)).find((k) => k.accessKeyId === id)?.status ?? "absent";
