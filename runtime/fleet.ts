@@ -4,7 +4,9 @@
  *
  * Cost (SSM API calls), with N servers and C commands:
  *  - send: tag target → 1 SendCommand per software (C = 2); table → 1 per 50 servers per software (C ≤ ⌈N/50⌉ + 1);
- *  - poll: each round costs min(pending commands, pages of one `ListCommands` listing filtered by InvokedAfter);
+ *  - poll: each round costs min(pending commands, pages of one `ListCommands` listing of the commands that
+ *    finished since the fan-out began: filters InvokedAfter and ExecutionStage=Complete, so a round lists only
+ *    what it can act on — early rounds, when little has finished, cost one page);
  *    rounds are spaced by a growing interval (×1.5, capped at 30 s), so a slow fleet costs few rounds;
  *  - detail: `ListCommandInvocations` with `Details` (50 invocations per page, each with its steps' output) for
  *    every command: SSM's "Success" is not enough (a step skipped for the wrong platform is a Success too), a
@@ -292,13 +294,21 @@ async function waitForCommands(ssm: SSMClient, commands: SentCommand[], ctx: Pol
     }
 }
 
-/** One paginated `ListCommands` listing of everything invoked since the fan-out began; returns the page count. */
+/**
+ * One paginated `ListCommands` listing of the commands invoked since the fan-out began that have finished
+ * (ExecutionStage=Complete); returns the page count. Only positive evidence counts: a command missing from the
+ * listing (still running, or not yet visible to the listing) stays pending and is looked at again next round.
+ */
 async function pollByListing(ssm: SSMClient, pending: SentCommand[], invokedAfter: Date): Promise<number> {
     const byId = new Map(pending.map((c) => [c.commandId, c]));
+    const filters = [
+        { key: "InvokedAfter" as const, value: invokedAfter.toISOString().replace(/\.\d{3}Z$/, "Z") },
+        { key: "ExecutionStage" as const, value: "Complete" },
+    ];
     let pages = 0;
     let token: string | undefined;
     do {
-        const out = await ssm.send(new ssmSdk.ListCommandsCommand({ Filters: [{ key: "InvokedAfter", value: invokedAfter.toISOString().replace(/\.\d{3}Z$/, "Z") }], MaxResults: 50, NextToken: token }));
+        const out = await ssm.send(new ssmSdk.ListCommandsCommand({ Filters: filters, MaxResults: 50, NextToken: token }));
         pages++;
         for (const c of out.Commands ?? []) {
             const mine = byId.get(c.CommandId!);

@@ -416,6 +416,8 @@ export class AwsProxy {
  * moto's ListCommands ignores `Filters` and pagination. SSM applies the filters and returns at most `MaxResults`
  * (≤ 50) per page: emulated here when the caller asks for pages (MaxResults) or filters, so call counts are honest.
  */
+const COMMAND_STILL_RUNNING = ["Pending", "InProgress", "Cancelling"];
+
 function listCommandsPage(json: any, input: any): any {
     if (input.CommandId || (input.MaxResults === undefined && !input.Filters)) return json;
     const seconds = (v: unknown) => (typeof v === "number" ? v : Date.parse(String(v)) / 1000);
@@ -425,6 +427,8 @@ function listCommandsPage(json: any, input: any): any {
         if (f.key === "InvokedBefore") commands = commands.filter((c) => seconds(c.RequestedDateTime) <= seconds(f.value));
         if (f.key === "Status") commands = commands.filter((c) => c.Status === f.value);
         if (f.key === "DocumentName") commands = commands.filter((c) => c.DocumentName === f.value);
+        // SSM: "Executing" = still running, "Complete" = finished (whatever the outcome)
+        if (f.key === "ExecutionStage") commands = commands.filter((c) => COMMAND_STILL_RUNNING.includes(c.Status) === (f.value === "Executing"));
     }
     const max = Math.min(input.MaxResults ?? 50, 50);
     const start = input.NextToken ? Number(input.NextToken) : 0;

@@ -8,7 +8,7 @@
 import * as assert from "assert";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { SSMClient } from "@aws-sdk/client-ssm";
+import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { checkFleet, FleetUpdateRequest, listFleetServers, updateFleet } from "../runtime/fleet";
 import { InvocationResult } from "../sandbox/aws-proxy";
 import { createFleetTable, createTaggedInstances, makeServers } from "../sandbox/ec2-fleet";
@@ -25,7 +25,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
     /** fake clock: moves only when updateFleet sleeps */
     let clock: number;
     let sleeps: number[];
-    let onSleep: () => void;
+    let onSleep: () => void | Promise<void>;
 
     const deps = () => ({
         ssm,
@@ -34,7 +34,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         sleep: async (ms: number) => {
             sleeps.push(ms);
             clock += ms;
-            onSleep();
+            await onSleep();
         },
     });
     const request = (target: FleetUpdateRequest["target"], over: Partial<FleetUpdateRequest> = {}): FleetUpdateRequest => ({
@@ -309,6 +309,29 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
             assert.strictEqual(counts["ssm:ListCommands"], sleeps.length, "one listing page per poll round");
             assert.strictEqual(counts["dynamodb:Scan"], 1);
             assert.ok(countSsm() <= budget, `${countSsm()} SSM calls > budget ${budget}: ${JSON.stringify(counts)}`);
+        });
+
+        it("table targets: a poll round lists only finished commands, so other Run Command work in the account adds no page", async () => {
+            await createFleetTable(dynamodb, "bu-a-fleet", makeServers(N));
+            const foreign = makeServers(60, { prefix: "mi", offset: 0xf000 }).map((s) => s.serverId);
+            serversAnswer((id, round) => (foreign.includes(id) ? undefined : round >= 2 ? { status: "Success", responseCode: 0 } : undefined));
+            const answer = onSleep;
+            let othersSent = false;
+            onSleep = async () => {
+                // during the first wait someone else starts 60 long-running commands (one server each) in the account
+                if (!othersSent) {
+                    othersSent = true;
+                    for (const id of foreign) await ssm.send(new SendCommandCommand({ DocumentName: "AWS-RunShellScript", InstanceIds: [id], Parameters: { commands: ["sleep 3600"] } }));
+                }
+                await answer();
+            };
+            const result = await updateFleet(deps(), request({ kind: "table", tableName: "bu-a-fleet" }));
+            assert.strictEqual(result.ok, true);
+            assert.strictEqual(result.servers.length, N);
+            const listings = ssmCalls().filter((c) => c.operation === "ListCommands").map((c) => JSON.parse(c.requestBody));
+            assert.strictEqual(listings.length, sleeps.length, "one listing page per poll round: the 64 commands invoked since the fan-out would take two");
+            for (const l of listings) assert.deepStrictEqual(l.Filters.map((f: { key: string }) => f.key), ["InvokedAfter", "ExecutionStage"]);
+            assert.deepStrictEqual(listings.map((l) => l.Filters[1].value), sleeps.map(() => "Complete"));
         });
     });
 
