@@ -34,6 +34,18 @@ describe("test harness: moto behind the wire proxy", () => {
         assert.strictEqual(cmds.Commands![0].ErrorCount, 1);
     });
 
+    it("applies ListCommands' ExecutionStage filter (moto ignores filters): Executing = still running, Complete = finished", async () => {
+        const ssm = new SSMClient(clientConfig());
+        testEnv().proxy.agentMode = true;
+        const send = async (instance: string) => (await ssm.send(new SendCommandCommand({ DocumentName: "AWS-RunShellScript", InstanceIds: [instance], Parameters: { commands: ["true"] } }))).Command!.CommandId!;
+        const [running, failed, succeeded] = [await send("mi-0000000000000000a"), await send("mi-0000000000000000b"), await send("mi-0000000000000000c")];
+        testEnv().proxy.setInvocation(failed, "mi-0000000000000000b", { status: "Failed", responseCode: 1 });
+        testEnv().proxy.setInvocation(succeeded, "mi-0000000000000000c", { status: "Success", responseCode: 0 });
+        const stage = async (value: string) => ((await ssm.send(new ListCommandsCommand({ Filters: [{ key: "ExecutionStage", value }] }))).Commands ?? []).map((c) => c.CommandId).sort();
+        assert.deepStrictEqual(await stage("Executing"), [running]);
+        assert.deepStrictEqual(await stage("Complete"), [failed, succeeded].sort());
+    });
+
     it("overlays IAM's last-used report for a key", async () => {
         const iam = new IAMClient(clientConfig());
         await iam.send(new CreateUserCommand({ UserName: "u" }));
