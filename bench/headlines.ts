@@ -102,7 +102,7 @@ export function readmeHeadlines(r: BenchResults): string[][] {
             "20 rotators < 5 s",
             one && twenty
                 ? `1 rotator ${secs(one.evalMs)} / ${secs(one.evalCpuMs)}, 20 rotators ${secs(twenty.evalMs)} / ${secs(twenty.evalCpuMs)} (${twenty.resources} resources; ${(twenty.evalMs / one.evalMs).toFixed(1)}× one)` +
-                  (floor ? `; Pulumi alone for as many plain resources: ${secs(floor.evalMs)} / ${secs(floor.evalCpuMs)}` : "")
+                  (floor ? `; Pulumi + @pulumi/aws alone for the same registrations: ${secs(floor.evalMs)} / ${secs(floor.evalCpuMs)}` : "")
                 : missing("--only program"),
         ]);
     }

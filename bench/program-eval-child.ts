@@ -4,8 +4,11 @@
  * SmtpCredentialRotator), with the example stack's settings (Pulumi.prod.yaml) and a distinct business unit
  * per unit: odd units auto mode, even units manual mode, tag and table fleets alternating within each mode;
  * then waits until every resource registration has settled.
- * `BENCH_FLOOR=N` instead registers N plain AWS resources (roles, log groups, topics, role policies) under the
- * same mocks: what Pulumi's SDK itself costs per resource, with no code of this library in the way.
+ * `BENCH_RECORD=file` writes, after the measurement, every registration the run made (type, name, parent,
+ * inputs). `BENCH_REPLAY=file` instead registers exactly those resources again (same types, names, parents and
+ * inputs, components included) under the same mocks, AWS resources with @pulumi/aws's own classes, the others as
+ * plain `CustomResource`/`ComponentResource`s: what Pulumi and @pulumi/aws cost for that graph, with no code of
+ * this library in the way (the floor).
  * `BENCH_FROM=bin` loads the compiled package (bin/, as `npm ci` builds it) instead of the TypeScript sources;
  * the runner then starts this file as plain JavaScript, without ts-node.
  * Prints one JSON line: {resources, moduleLoadMs, evalMs, evalCpuMs}.
@@ -20,7 +23,9 @@ const mocks: typeof import("../sandbox/pulumi-mocks") = require(path.join(from, 
 const config: typeof import("../components/config") = require(path.join(from, "components", "config"));
 const fleetModule: typeof import("../components/fleet") = require(path.join(from, "components", "fleet"));
 const rotatorModule: typeof import("../components/rotator") = require(path.join(from, "components", "rotator"));
+import pulumi = require("@pulumi/pulumi");
 import aws = require("@pulumi/aws");
+import fs = require("fs");
 
 /** The example stack's settings as `pulumi.Config.get` returns them (lists as JSON text). */
 function exampleStack(unit: string, i: number): Record<string, string> {
@@ -42,24 +47,62 @@ function exampleStack(unit: string, i: number): Record<string, string> {
     };
 }
 
-/** N plain resources, four kinds in turn: Pulumi's own cost per registration. */
-function plainResources(n: number): void {
-    for (let i = 0; i < n; i++) {
-        if (i % 4 === 0) new aws.iam.Role(`role-${i}`, { assumeRolePolicy: "{}" });
-        else if (i % 4 === 1) new aws.cloudwatch.LogGroup(`log-${i}`, { retentionInDays: 30 });
-        else if (i % 4 === 2) new aws.sns.Topic(`topic-${i}`, {});
-        else new aws.iam.RolePolicy(`policy-${i}`, { role: "role", policy: "{}" });
+/** What BENCH_RECORD writes per registration: enough to register the same resource again. */
+interface Registration {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    parent: string;
+    inputs: Record<string, unknown>;
+}
+
+class ReplayedCustom extends pulumi.CustomResource {
+    constructor(type: string, name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+        super(type, name, inputs, opts);
+    }
+}
+
+class ReplayedProvider extends pulumi.ProviderResource {
+    constructor(pkg: string, name: string, inputs: pulumi.Inputs, opts: pulumi.ResourceOptions) {
+        super(pkg, name, inputs, opts);
+    }
+}
+
+class ReplayedComponent extends pulumi.ComponentResource {
+    constructor(type: string, name: string, opts: pulumi.ComponentResourceOptions) {
+        super(type, name, {}, opts);
+        this.registerOutputs({});
+    }
+}
+
+/** An `aws:<module>/<x>:<Kind>` registration made with @pulumi/aws's own class (`aws.<module>.<Kind>`), as a program would. */
+function awsResource(r: Registration, opts: pulumi.CustomResourceOptions): pulumi.CustomResource | undefined {
+    const m = /^aws:([^/:]+)\/[^:]+:(\w+)$/.exec(r.type);
+    const kind = m ? (aws as any)[m[1]]?.[m[2]] : undefined;
+    return typeof kind === "function" ? new kind(r.name, r.inputs, opts) : undefined;
+}
+
+/** Registers `registrations` again, in their order (a parent registers before its children), as plain resources. */
+function replay(registrations: Registration[]): void {
+    const byUrn = new Map<string, pulumi.Resource>();
+    for (const r of registrations) {
+        const opts = { parent: byUrn.get(r.parent) };
+        const provider = /^pulumi:providers:(.+)$/.exec(r.type);
+        if (provider) byUrn.set(r.urn, new ReplayedProvider(provider[1], r.name, r.inputs as pulumi.Inputs, opts));
+        else if (r.custom) byUrn.set(r.urn, awsResource(r, opts) ?? new ReplayedCustom(r.type, r.name, r.inputs as pulumi.Inputs, opts));
+        else byUrn.set(r.urn, new ReplayedComponent(r.type, r.name, opts));
     }
 }
 
 async function main(): Promise<void> {
-    const floor = process.env.BENCH_FLOOR === undefined ? undefined : Number(process.env.BENCH_FLOOR);
+    const replayFile = process.env.BENCH_REPLAY;
     const count = Number(process.env.BENCH_ROTATORS);
-    if (floor !== undefined && !(Number.isInteger(floor) && floor > 0)) throw new Error(`BENCH_FLOOR must be a positive integer, got ${JSON.stringify(process.env.BENCH_FLOOR)}`);
-    if (floor === undefined && !(Number.isInteger(count) && count > 0)) throw new Error(`BENCH_ROTATORS must be a positive integer, got ${JSON.stringify(process.env.BENCH_ROTATORS)}`);
+    if (replayFile === undefined && !(Number.isInteger(count) && count > 0)) throw new Error(`BENCH_ROTATORS must be a positive integer, got ${JSON.stringify(process.env.BENCH_ROTATORS)}`);
+    const registrations: Registration[] | undefined = replayFile === undefined ? undefined : JSON.parse(fs.readFileSync(replayFile, "utf8"));
     const loaded = performance.now();
     const cpuAtLoad = process.cpuUsage();
-    if (floor !== undefined) plainResources(floor);
+    if (registrations) replay(registrations);
     else
         for (let i = 1; i <= count; i++) {
             const values = exampleStack(`bu${String(i).padStart(2, "0")}`, i);
@@ -70,6 +113,10 @@ async function main(): Promise<void> {
     await mocks.settled();
     const done = performance.now();
     const cpu = process.cpuUsage(cpuAtLoad);
+    if (process.env.BENCH_RECORD) {
+        const record: Registration[] = mocks.recorded().map(({ urn, type, name, custom, parent, inputs }) => ({ urn, type, name, custom, parent, inputs }));
+        fs.writeFileSync(process.env.BENCH_RECORD, JSON.stringify(record));
+    }
     process.stdout.write(JSON.stringify({ resources: mocks.recorded().length, moduleLoadMs: loaded - start, evalMs: done - loaded, evalCpuMs: (cpu.user + cpu.system) / 1000 }) + "\n");
 }
 

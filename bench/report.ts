@@ -320,7 +320,7 @@ export function renderMarkdown(r: BenchResults): string {
         out.push(
             "Odd units auto mode, even units manual mode, tag and table fleets alternating (bench/program-eval-child.ts). Each Lambda factory is serialized once per process (components/shared-code-function.ts). " +
                 "**ts-node**: the TypeScript sources through ts-node, as the tests and `pulumi up` of a TypeScript program run them (ts-node's source-map hook maps every stack trace Pulumi's SDK captures: one per resource, one per output property). " +
-                "**compiled**: the built package (bin/) in plain node. **floor**: as many plain AWS resources (roles, log groups, topics, role policies) under the same mocks: Pulumi's own cost, no code of this library.",
+                "**compiled**: the built package (bin/) in plain node. **floor**: the 20-rotator run's registrations replayed (same types, names, parents and inputs; AWS resources through @pulumi/aws's own classes) under the same mocks: what Pulumi and @pulumi/aws cost for exactly that graph, no code of this library.",
             "",
             table(
                 ["mode", "program", "resources registered", "evaluation CPU (median)", "evaluation wall (median)", "× 1 rotator (CPU)", "above the floor (CPU)", "runs"],
@@ -329,7 +329,7 @@ export function renderMarkdown(r: BenchResults): string {
                     const floor = r.program!.find((q) => q.mode === p.mode && q.rotators === 0 && q.resources === p.resources);
                     return [
                         p.mode ?? "ts-node",
-                        p.rotators === 0 ? "floor (plain resources)" : `${p.rotators} rotator${p.rotators === 1 ? "" : "s"}`,
+                        p.rotators === 0 ? "floor (the same registrations replayed)" : `${p.rotators} rotator${p.rotators === 1 ? "" : "s"}`,
                         p.resources,
                         p.evalCpuMs === undefined ? "n/a" : formatMs(p.evalCpuMs),
                         formatMs(p.evalMs),
