@@ -26,6 +26,7 @@ export const TARGETS = {
     "runtime/retirement-record.ts": { spec: ["tests/mutation-retirement-record.test.ts"] },
     "runtime/retirement.ts": { spec: ["tests/retirement.test.ts", "tests/retirement-safety.test.ts", "tests/mutation-retirement.test.ts"], aws: true },
     "runtime/access-keys.ts": { spec: ["tests/access-keys.test.ts", "tests/mutation-access-keys.test.ts"], aws: true },
+    "runtime/fleet.ts": { spec: ["tests/fleet.test.ts"], aws: true },
 };
 
 const args = process.argv.slice(2);
