@@ -110,7 +110,9 @@ export async function runRotation(
     const cfg = aws.clientConfig();
     const t = opts.timer;
     const config = rotationConfigFromEnv(rotator.env);
-    const smtpCheck = createSmtpCheck({ host: opts.ses.host, port: opts.ses.port, tlsMode: "starttls", ca: opts.ses.ca });
+    // The SES-compatible endpoint runs in this process, whose event loop also carries the emulated fleet's
+    // 30,000-server answers: on a loaded machine its greeting can take longer than the Lambda's 15 s default.
+    const smtpCheck = createSmtpCheck({ host: opts.ses.host, port: opts.ses.port, tlsMode: "starttls", ca: opts.ses.ca, connectTimeoutMs: 120_000 });
     let smtpMs = 0;
     const handler = createRotationHandler(
         {
