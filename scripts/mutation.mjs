@@ -29,6 +29,7 @@ export const TARGETS = {
     // The manual flow tests (manual-flow, manual-scenarios, manual-link-hash, hostile-input) run whole Step
     // Functions executions (tens of seconds per test): these drive the store and the API handler directly.
     "runtime/manual/confirmation-store.ts": { spec: ["tests/mutation-confirmation-store.test.ts"], aws: true },
+    "runtime/manual/confirmation-api.ts": { spec: ["tests/mutation-confirmation-api.test.ts"], aws: true },
 };
 
 const args = process.argv.slice(2);
