@@ -5,6 +5,7 @@
 //   npm run mutation                                  every file in the table
 //   npm run mutation -- runtime/smtp-password.ts      one (or several) files
 //   npm run mutation -- --force runtime/access-keys.ts   re-test every mutant (Stryker's --force), not only changed ones
+//   npm run mutation -- runtime/fleet.ts:262-357      only the mutants on those lines (Stryker's file:start-end)
 // Not part of `npm test` (it is slow). Scores are recorded in docs/mutation.md.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -39,7 +40,9 @@ const flags = args.filter((a) => a.startsWith("--"));
 const wanted = args.filter((a) => !a.startsWith("--"));
 const files = wanted.length > 0 ? wanted : Object.keys(TARGETS);
 let failed = 0;
-for (const file of files) {
+for (const wantedFile of files) {
+    // "file:12-80" mutates only those lines; the test set and the incremental file are the whole file's
+    const [file, lines] = wantedFile.split(/:(?=\d)/);
     const tests = TARGETS[file];
     if (!tests) {
         console.error(`mutation: no test set for ${file}; add it to TARGETS in scripts/mutation.mjs`);
@@ -47,8 +50,8 @@ for (const file of files) {
         continue;
     }
     const name = file.replace(/^runtime\//, "").replace(/\.ts$/, "").replace(/\//g, "-");
-    console.log(`\n=== ${file}  (${JSON.stringify(tests)})`);
-    const run = spawnSync("npx", ["stryker", "run", "stryker.config.mjs", "--mutate", file, ...flags], {
+    console.log(`\n=== ${wantedFile}  (${JSON.stringify(tests)})`);
+    const run = spawnSync("npx", ["stryker", "run", "stryker.config.mjs", "--mutate", lines ? `${file}:${lines}` : file, ...flags], {
         stdio: "inherit",
         env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${MOCHA12_RESOLVE}`.trim(), MUTATION_TARGET: JSON.stringify(tests), MUTATION_NAME: name },
     });
@@ -59,7 +62,7 @@ for (const file of files) {
         for (const m of Object.values(report.files).flatMap((f) => f.mutants)) counts[m.status] = (counts[m.status] ?? 0) + 1;
         const killed = (counts.Killed ?? 0) + (counts.Timeout ?? 0);
         const valid = killed + (counts.Survived ?? 0) + (counts.NoCoverage ?? 0);
-        console.log(`mutation: ${file} ${((100 * killed) / Math.max(valid, 1)).toFixed(1)}% ${JSON.stringify(counts)}`);
+        console.log(`mutation: ${wantedFile} ${((100 * killed) / Math.max(valid, 1)).toFixed(1)}% ${JSON.stringify(counts)}`);
     } catch { /* the run failed before writing its report */ }
 }
 if (failed > 0) process.exitCode = 1;
