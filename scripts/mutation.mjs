@@ -26,6 +26,9 @@ export const TARGETS = {
     "runtime/retirement-record.ts": { spec: ["tests/mutation-retirement-record.test.ts"] },
     "runtime/retirement.ts": { spec: ["tests/retirement.test.ts", "tests/retirement-safety.test.ts", "tests/mutation-retirement.test.ts"], aws: true },
     "runtime/access-keys.ts": { spec: ["tests/access-keys.test.ts", "tests/mutation-access-keys.test.ts"], aws: true },
+    // The rotation steps are driven directly (no handler, SSM or SMTP): tests/rotation-handler.test.ts runs whole
+    // rotations, tens of seconds per covering test.
+    "runtime/auto/create-secret.ts": { spec: ["tests/mutation-create-secret.test.ts"], aws: true },
 };
 
 const args = process.argv.slice(2);
