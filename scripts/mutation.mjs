@@ -29,6 +29,7 @@ export const TARGETS = {
     // The rotation steps are driven directly (no handler, SSM or SMTP): tests/rotation-handler.test.ts runs whole
     // rotations, tens of seconds per covering test.
     "runtime/auto/create-secret.ts": { spec: ["tests/mutation-create-secret.test.ts"], aws: true },
+    "runtime/auto/rotation-handler.ts": { spec: ["tests/mutation-rotation-handler.test.ts"], aws: true },
 };
 
 const args = process.argv.slice(2);
