@@ -127,6 +127,27 @@ describe("createSecret step: outcomes, blocking messages, orphans, reuse (mutati
         assert.ok(!ctx.secrets.includes(firstSecretKey));
         assert.strictEqual(calls("iam:CreateAccessKey"), 2, "the first key and exactly one new key");
         assert.strictEqual(calls("iam:DeleteAccessKey"), 0);
+        assert.deepStrictEqual(ctx.secret.versions[token], ["AWSPENDING"]);
+        assert.deepStrictEqual((await describeSecret(secrets, secretArn)).versions[token], ["AWSPENDING"], "the value went into the AWSPENDING version");
+    });
+
+    it("a failed start notice is logged through the step's logger and does not fail the step", async () => {
+        testEnv().proxy.addFault({ service: "sns", operation: "Publish", kind: "error", code: "InternalError", status: 500 });
+        const token = await createPendingVersion(secrets, secretArn);
+        assert.strictEqual(await createSecretStep(await context(token)), "created");
+        assert.deepStrictEqual(messages(), ["createSecret: new access key stored in AWSPENDING", "notification failed"]);
+        assert.deepStrictEqual(notices(), []);
+    });
+
+    it("with no credential of ours in AWSCURRENT and no key at all, a key is created and the notice names no current key", async () => {
+        await iam.send(new DeleteAccessKeyCommand({ UserName: USER, AccessKeyId: first.username }));
+        await secrets.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: "placeholder", VersionStages: ["AWSCURRENT"] }));
+        const token = await createPendingVersion(secrets, secretArn);
+        const ctx = await context(token);
+        assert.strictEqual(await createSecretStep(ctx), "created");
+        const pending = await value({ versionId: token });
+        assert.deepStrictEqual(notices()[0].body.details, { newAccessKeyId: pending.username, reusedFromEarlierAttempt: false, currentAccessKeyId: null });
+        assert.deepStrictEqual(ctx.secrets.slice(0, 1), [pending.password], "no current or pending password to keep");
     });
 
     it("a retry after PutSecretValue finds its own Active key: already-created, nothing new, no second notice", async () => {
