@@ -165,6 +165,7 @@ describe("rotation handler: events, logs, SSM request, notices, finish (mutation
         const [started, succeeded] = notices();
         assert.strictEqual(started.body.kind, "rotation-started");
         assert.strictEqual(succeeded.subject, `SES SMTP credential rotated for ${USER}`);
+        assert.strictEqual(succeeded.body.kind, "rotation-succeeded");
         assert.deepStrictEqual(succeeded.body.subject, { secretArn: world.secretArn, iamUser: USER, versionId: token });
         assert.deepStrictEqual(Object.keys(succeeded.body.details), ["retirement"]);
         assert.deepStrictEqual(succeeded.body.details.retirement.keys.map((k: any) => [k.accessKeyId, k.action]), [[world.firstKeyId, "deactivated"]]);
@@ -177,6 +178,8 @@ describe("rotation handler: events, logs, SSM request, notices, finish (mutation
         for (const s of ["createSecret", "setSecret", "testSecret", "finishSecret"]) await step(s, token, h);
         const [record] = await listRetirements(world.iam, USER);
         assert.strictEqual(record.phase, "observing");
+        // scheduled by finishSecret itself (not picked up afterwards as a forgotten AWSPREVIOUS key)
+        assert.deepStrictEqual(notices().at(-1)!.body.details.retirement.keys.map((k: any) => [k.accessKeyId, k.action, k.note]), [[world.firstKeyId, "none", `observing until ${record.deactivateAfter}`]]);
         assert.strictEqual(record.deactivateAfter, new Date(world.clock + 24 * 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z"));
 
     });
@@ -303,8 +306,17 @@ describe("rotation handler: events, logs, SSM request, notices, finish (mutation
         assert.deepStrictEqual(notices(), []);
         assert.ok(copy);
 
+        // a real rotation whose AWSCURRENT lost its credential after createSecret: the pending credential is tested
+        const real = await world.beginRotation();
+        await step("createSecret", real, handler());
+        const pending = await world.value({ versionId: real });
         await world.secrets.send(new PutSecretValueCommand({ SecretId: world.secretArn, SecretString: "placeholder", VersionStages: ["AWSCURRENT"] }));
         let token = "";
+        checks = [];
+        await step("testSecret", real, handler({ check: passes }));
+        assert.deepStrictEqual(checks.map((c) => c.username), [pending.username]);
+        await world.secrets.send(new UpdateSecretVersionStageCommand({ SecretId: world.secretArn, VersionStage: "AWSPENDING", RemoveFromVersionId: real }));
+
         await assert.rejects(
             world.configurationTest("copy", async (event) => {
                 token = event.ClientRequestToken;
@@ -341,6 +353,9 @@ describe("rotation handler: events, logs, SSM request, notices, finish (mutation
         assert.strictEqual(notices().at(-1)!.body.details.error, "535 refused");
         await assert.rejects(h({ Step: "setSecret", SecretId: "no-such-secret", ClientRequestToken: token }), { name: "ResourceNotFoundException" });
         assert.deepStrictEqual(notices().at(-1)!.body.subject, { secretArn: "no-such-secret", iamUser: USER, versionId: token });
+        logs = [];
+        await assert.rejects(step("setSecret", token, handler({ check: () => Promise.reject(undefined) })), (e: unknown) => e === undefined);
+        assert.deepStrictEqual(logOf("rotation step failed"), [{ step: "setSecret", versionId: token, error: "undefined" }]);
     });
 
     it("the logger redacts every password of 8 characters or more in messages and fields; a notice that would carry one is refused", async () => {
@@ -350,11 +365,13 @@ describe("rotation handler: events, logs, SSM request, notices, finish (mutation
         logs = [];
         const leaky = async (cred: SmtpCredentialValue, call?: { log?: Logger }) => {
             call!.log!(`trying ${cred.password} now`, { password: cred.password, nested: { again: `x${cred.password}x` } });
+            call!.log!("a line without fields");
             throw new Error(`refused ${cred.password}`);
         };
         await assert.rejects(step("setSecret", token, handler({ check: leaky })), { message: `refused ${pending.password}` });
         assert.deepStrictEqual(logs.slice(1), [
             { msg: "trying [redacted] now", fields: { password: "[redacted]", nested: { again: "x[redacted]x" } } },
+            { msg: "a line without fields", fields: {} },
             { msg: "rotation step failed", fields: { step: "setSecret", versionId: token, error: "refused [redacted]" } },
             { msg: "notification refused: it would contain a secret value", fields: { kind: "rotation-failed" } },
         ]);
