@@ -9,7 +9,7 @@
  * emulation of what IAM would report).
  */
 import * as assert from "assert";
-import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, ListUserTagsCommand, TagUserCommand } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, ListUserTagsCommand, TagUserCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SSMClient } from "@aws-sdk/client-ssm";
@@ -101,7 +101,9 @@ describe("createSecret step: outcomes, blocking messages, orphans, reuse (mutati
     it("creates a key: AWSPENDING holds its credential (configured endpoint and port), intent cleared, one log line, one start notice, secrets kept", async () => {
         const token = await createPendingVersion(secrets, secretArn);
         const ctx = await context(token, T0, { smtpEndpoint: "vpce-1.email-smtp.eu-west-1.vpce.amazonaws.com", smtpPort: 465 });
+        const lists = calls("iam:ListAccessKeys");
         assert.strictEqual(await createSecretStep(ctx), "created");
+        assert.strictEqual(calls("iam:ListAccessKeys") - lists, 3, "the step's, the retirement's and CreateAccessKey's check of the key count; no re-listing without a retirement");
         const pending = await value({ versionId: token });
         assert.notStrictEqual(pending.username, first.username);
         assert.deepStrictEqual({ ...pending, username: "", password: "" }, { username: "", password: "", endpoint: "vpce-1.email-smtp.eu-west-1.vpce.amazonaws.com", port: 465, region: REGION });
@@ -209,6 +211,41 @@ describe("createSecret step: outcomes, blocking messages, orphans, reuse (mutati
         });
         assert.strictEqual(await keyStatus(first.username), "Active");
         assert.deepStrictEqual((await listRetirements(iam, USER)).map((r) => r.phase), ["held"]);
+    });
+
+    it("a held key whose use IAM reports without service or region (N/A) is named with '?' for them", async () => {
+        await switchToSecondKey(24);
+        testEnv().proxy.setKeyLastUsed(first.username, { lastUsedDate: hours(2), serviceName: "N/A", region: "N/A" });
+        const token = await createPendingVersion(secrets, secretArn);
+        await assert.rejects(createSecretStep(await context(token, hours(25))), (e: Error) => e.message.includes(`IAM reported it used at ${hours(2).toISOString()} (?, ?) after the switch at ${iso(T0)}. `));
+    });
+
+    for (const used of [undefined, hours(25.5)]) {
+        it(`an old key someone re-activated after its deactivation is held: the message says so (IAM's last use: ${used ? "reported" : "none"})`, async () => {
+            await switchToSecondKey(24);
+            const token = await createPendingVersion(secrets, secretArn);
+            await assert.rejects(createSecretStep(await context(token, hours(25))), /phase deactivated/);
+            if (used) testEnv().proxy.setKeyLastUsed(first.username, { lastUsedDate: used, serviceName: "ses", region: REGION });
+            await iam.send(new UpdateAccessKeyCommand({ UserName: USER, AccessKeyId: first.username, Status: "Active" }));
+            await assert.rejects(createSecretStep(await context(token, hours(26))), {
+                message:
+                    `cannot create a new access key: old access key ${first.username} of IAM user "${USER}" is still being retired (phase held): ` +
+                    `it was found Active again after its deactivation (re-activated; IAM's last use: ${used ? used.toISOString() : "none"}). ` +
+                    `Move that consumer to the current credential, then override the hold (overrideHold / the stack's retirement override) and rotate again`,
+            });
+            assert.strictEqual(await keyStatus(first.username), "Active");
+        });
+    }
+
+    it("a refused record of a key that no longer exists blocks nothing else: the orphan is deleted and a key created", async () => {
+        const gone = "AKIA" + "Q".repeat(16);
+        await iam.send(new TagUserCommand({ UserName: USER, Tags: [{ Key: retirementTagKey(gone), Value: "garbage" }] }));
+        const orphan = await createAccessKeyWithIntent(iam, USER, REGION, "earlier-attempt");
+        const token = await createPendingVersion(secrets, secretArn);
+        assert.strictEqual(await createSecretStep(await context(token)), "created");
+        assert.strictEqual(await keyStatus(orphan.accessKeyId), "absent");
+        assert.deepStrictEqual(messages(), ["retirement: refused", "createSecret: deleted an orphan access key this rotator created and IAM shows never used", "createSecret: new access key stored in AWSPENDING"]);
+        assert.strictEqual(logs[0].fields.accessKeyId, gone);
     });
 
     it("after the observation window the old key is deactivated in the same run and still blocks until its grace period ends; then a key is created", async () => {
