@@ -237,15 +237,23 @@ describe("createSecret step: outcomes, blocking messages, orphans, reuse (mutati
         });
     }
 
-    it("a refused record of a key that no longer exists blocks nothing else: the orphan is deleted and a key created", async () => {
+    it("records of keys that no longer exist (one refused, one removed) block nothing else: the orphan is deleted and a key created", async () => {
         const gone = "AKIA" + "Q".repeat(16);
+        const removed = "AKIA" + "R".repeat(16);
         await iam.send(new TagUserCommand({ UserName: USER, Tags: [{ Key: retirementTagKey(gone), Value: "garbage" }] }));
+        await scheduleRetirement(retirementDeps(await context("unused")), { userName: USER, oldAccessKeyId: removed, newAccessKeyId: first.username, switchedAt: T0, observationHours: 24 });
         const orphan = await createAccessKeyWithIntent(iam, USER, REGION, "earlier-attempt");
         const token = await createPendingVersion(secrets, secretArn);
+        logs = [];
         assert.strictEqual(await createSecretStep(await context(token)), "created");
         assert.strictEqual(await keyStatus(orphan.accessKeyId), "absent");
-        assert.deepStrictEqual(messages(), ["retirement: refused", "createSecret: deleted an orphan access key this rotator created and IAM shows never used", "createSecret: new access key stored in AWSPENDING"]);
-        assert.strictEqual(logs[0].fields.accessKeyId, gone);
+        assert.deepStrictEqual(messages(), [
+            "retirement: refused",
+            "retirement: record-removed",
+            "createSecret: deleted an orphan access key this rotator created and IAM shows never used",
+            "createSecret: new access key stored in AWSPENDING",
+        ]);
+        assert.deepStrictEqual([logs[0].fields.accessKeyId, logs[1].fields.accessKeyId], [gone, removed]);
     });
 
     it("after the observation window the old key is deactivated in the same run and still blocks until its grace period ends; then a key is created", async () => {
