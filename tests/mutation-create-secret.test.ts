@@ -199,6 +199,18 @@ describe("createSecret step: outcomes, blocking messages, orphans, reuse (mutati
         assert.deepStrictEqual([await keyStatus(first.username), await keyStatus(second.username)], ["Active", "Active"]);
     });
 
+    it("an old key whose replacement is not Active stays in observation: the message gives the retirement's reason, not a time", async () => {
+        const second = await switchToSecondKey(24);
+        await deactivateAccessKey(iam, USER, second.username);
+        const token = await createPendingVersion(secrets, secretArn);
+        await assert.rejects(createSecretStep(await context(token, hours(25))), {
+            message:
+                `cannot create a new access key: old access key ${first.username} of IAM user "${USER}" is still being retired (phase observing): ` +
+                `not retiring: the replacement key ${second.username} is Inactive; the old key stays as it is`,
+        });
+        assert.strictEqual(await keyStatus(first.username), "Active");
+    });
+
     it("an old key IAM saw used after the switch is held: the message names the use and the way out", async () => {
         await switchToSecondKey(24);
         testEnv().proxy.setKeyLastUsed(first.username, { lastUsedDate: hours(2), serviceName: "ses", region: REGION });
