@@ -172,7 +172,7 @@ describe("rotation handler: events, logs, SSM request, notices, finish (mutation
         assert.strictEqual(notices().length, 2);
     });
 
-    it("the observation window comes from the configuration; a finishSecret retry after AWSCURRENT moved schedules the forgotten old key", async () => {
+    it("the observation window comes from the configuration, and finishSecret schedules the old key itself", async () => {
         const token = await world.beginRotation();
         const h = handler({ config: { retirement: { observationHours: 24, graceDays: 7 } } });
         for (const s of ["createSecret", "setSecret", "testSecret", "finishSecret"]) await step(s, token, h);
