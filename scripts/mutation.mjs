@@ -32,6 +32,10 @@ export const TARGETS = {
     // Functions executions (tens of seconds per test): these drive the store and the API handler directly.
     "runtime/manual/confirmation-store.ts": { spec: ["tests/mutation-confirmation-store.test.ts"], aws: true },
     "runtime/manual/confirmation-api.ts": { spec: ["tests/mutation-confirmation-api.test.ts"], aws: true },
+    // The rotation steps are driven directly (no handler, SSM or SMTP): tests/rotation-handler.test.ts runs whole
+    // rotations, tens of seconds per covering test.
+    "runtime/auto/create-secret.ts": { spec: ["tests/mutation-create-secret.test.ts"], aws: true },
+    "runtime/auto/rotation-handler.ts": { spec: ["tests/mutation-rotation-handler.test.ts"], aws: true },
 };
 
 const args = process.argv.slice(2);

@@ -45,13 +45,17 @@ function blockingMessage(userName: string, r: RetirementKeyReport): string {
     const base = `old access key ${r.accessKeyId} of IAM user "${userName}" is still being retired (phase ${r.phase})`;
     if (r.phase === "held") {
         const ev = r.evidence;
-        return (
-            `${base}: IAM reported it used at ${ev?.lastUsedDate ?? "?"} (${ev?.serviceName ?? "?"}, ${ev?.region ?? "?"}) after the switch at ${r.switchedAt}. ` +
-            `Move that consumer to the current credential, then override the hold (overrideHold / the stack's retirement override) and rotate again`
-        );
+        // held because someone re-activated the deactivated key: IAM may report no use at all
+        const why =
+            r.heldReason === "reactivated"
+                ? `it was found Active again after its deactivation (re-activated; IAM's last use: ${ev?.lastUsedDate ?? "none"})`
+                : `IAM reported it used at ${ev?.lastUsedDate ?? "?"} (${ev?.serviceName ?? "?"}, ${ev?.region ?? "?"}) after the switch at ${r.switchedAt}`;
+        return `${base}: ${why}. Move that consumer to the current credential, then override the hold (overrideHold / the stack's retirement override) and rotate again`;
     }
     if (r.phase === "observing") {
-        return `${base}: its observation window ends at ${r.nextStepAt ?? "?"}; rotate again after the retirement has deactivated and deleted it, or delete it yourself if you are sure nothing uses it`;
+        // no next step time: the retirement is stuck (e.g. the replacement key is not Active); its note says why
+        if (!r.nextStepAt) return `${base}: ${r.note}`;
+        return `${base}: its observation window ends at ${r.nextStepAt}; rotate again after the retirement has deactivated and deleted it, or delete it yourself if you are sure nothing uses it`;
     }
     return `${base}: it is Inactive and will be deleted after ${r.nextStepAt ?? r.deleteAfter ?? "?"}; rotate again after that, or delete it yourself once no consumer needs it`;
 }

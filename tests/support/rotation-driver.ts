@@ -137,9 +137,20 @@ export class RotationWorld {
         return this;
     }
 
+    /** The real SMTP AUTH check against the local SES-compatible endpoint (one try, no retry budget). */
+    smtpCheck(): ReturnType<typeof createSmtpCheck> {
+        const implicit = this.config.smtpPort === 465;
+        return createSmtpCheck({
+            host: this.endpoint.host,
+            port: implicit ? this.endpoint.implicitTlsPort : this.endpoint.port,
+            tlsMode: implicit ? "implicit" : "starttls",
+            ca: this.endpoint.ca,
+            budgetMs: 0,
+        });
+    }
+
     /** The handler as the Lambda builds it, with the real SMTP check against the local SES endpoint. */
     handler(overrides: Partial<RotationConfig> = {}): (event: RotationEvent, context?: { getRemainingTimeInMillis?: () => number }) => Promise<void> {
-        const implicit = this.config.smtpPort === 465;
         const scannerLog = leakScanner.log("rotation-handler");
         return createRotationHandler(
             {
@@ -148,13 +159,7 @@ export class RotationWorld {
                 ssm: this.ssm,
                 sns: this.sns,
                 dynamodb: this.dynamodb,
-                smtpCheck: createSmtpCheck({
-                    host: this.endpoint.host,
-                    port: implicit ? this.endpoint.implicitTlsPort : this.endpoint.port,
-                    tlsMode: implicit ? "implicit" : "starttls",
-                    ca: this.endpoint.ca,
-                    budgetMs: 0,
-                }),
+                smtpCheck: this.smtpCheck(),
                 now: () => new Date(this.clock),
                 sleep: async (ms) => {
                     this.clock += ms;
