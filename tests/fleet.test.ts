@@ -6,82 +6,24 @@
  * that overlay here; the real agent path (documents run by tests/support/fleet-agent.ts) is tested elsewhere.
  */
 import * as assert from "assert";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { checkFleet, FleetUpdateRequest, listFleetServers, updateFleet } from "../runtime/fleet";
-import { InvocationResult } from "../sandbox/aws-proxy";
+import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { checkFleet, listFleetServers, updateFleet } from "../runtime/fleet";
 import { createFleetTable, createTaggedInstances, makeServers } from "../sandbox/ec2-fleet";
-import { clientConfig, resetAws, testEnv } from "./support/hooks";
-
-const START = new Date("2026-11-29T19:00:00Z");
-const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-smtp-AbCdEf";
-const VERSION = "0f3c9a7e-5b1d-4c2a-9e8f-1a2b3c4d5e6f";
+import { testEnv } from "./support/hooks";
+import { FLEET_SECRET_ARN, FLEET_START, FLEET_VERSION, useFleetWorld } from "./support/fleet-world";
 
 describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)", () => {
-    let ssm: SSMClient;
-    let dynamodb: DynamoDBClient;
-    let ec2: EC2Client;
-    /** fake clock: moves only when updateFleet sleeps */
-    let clock: number;
-    let sleeps: number[];
-    let onSleep: () => void | Promise<void>;
-
-    const deps = () => ({
-        ssm,
-        dynamodb,
-        now: () => new Date(clock),
-        sleep: async (ms: number) => {
-            sleeps.push(ms);
-            clock += ms;
-            await onSleep();
-        },
-    });
-    const request = (target: FleetUpdateRequest["target"], over: Partial<FleetUpdateRequest> = {}): FleetUpdateRequest => ({
-        target,
-        documents: { postfix: "ses-postfix-doc", iis: "ses-iis-doc" },
-        credential: { source: "SecretsManager", id: SECRET_ARN, version: VERSION, region: "eu-west-1" },
-        deadline: new Date(START.getTime() + 600_000),
-        pollIntervalMs: 5_000,
-        ...over,
-    });
-    const ssmCalls = () => testEnv().proxy.calls.filter((c) => c.service === "ssm");
-    const sent = () =>
-        ssmCalls()
-            .filter((c) => c.operation === "SendCommand")
-            .map((c) => ({ request: JSON.parse(c.requestBody), command: JSON.parse(c.responseBody).Command }));
-    /** plays the servers: on each sleep, every instance of every sent command answers as `answer` says (undefined = silent) */
-    const serversAnswer = (answer: (instanceId: string, round: number) => InvocationResult | undefined) => {
-        let round = 0;
-        testEnv().proxy.agentMode = true;
-        onSleep = () => {
-            round++;
-            for (const { command } of sent()) {
-                for (const id of command.InstanceIds as string[]) {
-                    const r = answer(id, round);
-                    if (r) testEnv().proxy.setInvocation(command.CommandId, id, r);
-                }
-            }
-        };
-    };
-
-    beforeEach(async () => {
-        await resetAws();
-        ssm = new SSMClient(clientConfig());
-        dynamodb = new DynamoDBClient(clientConfig());
-        ec2 = new EC2Client(clientConfig());
-        clock = START.getTime();
-        sleeps = [];
-        onSleep = () => undefined;
-    });
+    const world = useFleetWorld();
+    const { deps, request, ssmCalls, sent, serversAnswer } = world;
+    const START = FLEET_START;
 
     describe("tag targets", () => {
         const target = { kind: "tag" as const, tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" };
 
         it("sends one command per software with a tag selector and only references to the credential", async () => {
-            const postfix = await createTaggedInstances(ec2, 3, { "ses-fleet": "bu-a", "mail-software": "postfix" });
-            const iis = await createTaggedInstances(ec2, 2, { "ses-fleet": "bu-a", "mail-software": "iis" });
-            await createTaggedInstances(ec2, 2, { "ses-fleet": "bu-b", "mail-software": "postfix" }); // another business unit
+            const postfix = await createTaggedInstances(world.ec2, 3, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const iis = await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "iis" });
+            await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-b", "mail-software": "postfix" }); // another business unit
             const result = await updateFleet(deps(), request(target));
             assert.strictEqual(result.ok, true);
             assert.deepStrictEqual(
@@ -97,7 +39,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
                 ],
             );
             for (const s of sends) {
-                assert.deepStrictEqual(s.Parameters, { CredentialSource: ["SecretsManager"], CredentialId: [SECRET_ARN], CredentialVersion: [VERSION], Region: ["eu-west-1"], Mode: ["update"] });
+                assert.deepStrictEqual(s.Parameters, { CredentialSource: ["SecretsManager"], CredentialId: [FLEET_SECRET_ARN], CredentialVersion: [FLEET_VERSION], Region: ["eu-west-1"], Mode: ["update"] });
                 assert.strictEqual(s.TimeoutSeconds, 600, "SSM stops delivering at the deadline");
                 assert.deepStrictEqual([s.MaxConcurrency, s.MaxErrors], ["100%", "100%"]);
             }
@@ -105,19 +47,19 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         });
 
         it("reports a software group that matches nobody as empty, not as a failure", async () => {
-            const postfix = await createTaggedInstances(ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const postfix = await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
             const result = await updateFleet(deps(), request(target));
             assert.strictEqual(result.ok, true);
             assert.deepStrictEqual(result.servers.map((s) => s.serverId), postfix);
         });
 
         it("refuses a fleet whose tags match no server at all, naming the fleet", async () => {
-            await createTaggedInstances(ec2, 1, { "ses-fleet": "bu-b", "mail-software": "postfix" });
+            await createTaggedInstances(world.ec2, 1, { "ses-fleet": "bu-b", "mail-software": "postfix" });
             await assert.rejects(updateFleet(deps(), request(target)), /fleet tag ses-fleet=bu-a matched no servers/);
         });
 
         it("names a failed and a never-answering server, after waiting until the deadline", async () => {
-            const ids = await createTaggedInstances(ec2, 4, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const ids = await createTaggedInstances(world.ec2, 4, { "ses-fleet": "bu-a", "mail-software": "postfix" });
             const [broken, silent] = [ids[1], ids[3]];
             serversAnswer((id) =>
                 id === silent ? undefined : id === broken ? { status: "Failed", responseCode: 3, stderr: "postfix reload failed: relayhost not set" } : { status: "Success", responseCode: 0 },
@@ -136,7 +78,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
 
         it("sends InstanceIds in chunks of at most 50 per software, covering every listed server once", async () => {
             const servers = makeServers(120); // 60 postfix + 60 iis
-            await createFleetTable(dynamodb, target.tableName, servers);
+            await createFleetTable(world.dynamodb, target.tableName, servers);
             const result = await updateFleet(deps(), request(target));
             assert.strictEqual(result.ok, true);
             const sends = sent().map((s) => s.request);
@@ -149,19 +91,19 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
 
         it("respects the deadline with an injected clock: stops polling, reports silent servers TimedOut", async () => {
             const servers = makeServers(6, { prefix: "mi" });
-            await createFleetTable(dynamodb, target.tableName, servers);
+            await createFleetTable(world.dynamodb, target.tableName, servers);
             const silent = new Set([servers[0].serverId, servers[5].serverId]);
             serversAnswer((id, round) => (silent.has(id) || round < 2 ? undefined : { status: "Success", responseCode: 0 }));
             const deadline = new Date(START.getTime() + 90_000);
             const result = await updateFleet(deps(), request(target, { deadline, pollIntervalMs: 10_000 }));
             assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.status]), [...silent].sort().map((id) => [id, "TimedOut"]));
-            assert.strictEqual(clock, deadline.getTime(), "waited exactly up to the deadline, not beyond");
-            assert.deepStrictEqual(sleeps, [10_000, 15_000, 22_500, 30_000, 12_500], "interval grows ×1.5 up to 30 s; the last wait is cut at the deadline");
+            assert.strictEqual(world.clock, deadline.getTime(), "waited exactly up to the deadline, not beyond");
+            assert.deepStrictEqual(world.sleeps, [10_000, 15_000, 22_500, 30_000, 12_500], "interval grows ×1.5 up to 30 s; the last wait is cut at the deadline");
         });
 
         it("reads every chunk's invocations with their output (Details, 50 per page) and names its failed servers", async () => {
             const servers = makeServers(60, { software: "postfix", prefix: "mi" }); // chunks: 0-49, 50-59
-            await createFleetTable(dynamodb, target.tableName, servers);
+            await createFleetTable(world.dynamodb, target.tableName, servers);
             const offline = servers[52].serverId;
             const broken = servers[57].serverId;
             serversAnswer((id) =>
@@ -177,15 +119,15 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         });
 
         it("stops on a non-transient polling error (e.g. AccessDenied) instead of waiting out the deadline", async () => {
-            await createFleetTable(dynamodb, target.tableName, makeServers(2));
+            await createFleetTable(world.dynamodb, target.tableName, makeServers(2));
             testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", code: "AccessDeniedException", message: "not authorized to perform ssm:ListCommands" });
             await assert.rejects(updateFleet(deps(), request(target)), /not authorized to perform ssm:ListCommands/);
-            assert.strictEqual(sleeps.length, 1);
+            assert.strictEqual(world.sleeps.length, 1);
         });
 
         it("keeps the other chunks going when SendCommand rejects one (e.g. an unregistered node) and reports its servers NotSent", async () => {
             const servers = makeServers(60, { software: "postfix" });
-            await createFleetTable(dynamodb, target.tableName, servers);
+            await createFleetTable(world.dynamodb, target.tableName, servers);
             testEnv().proxy.addFault({ service: "ssm", operation: "SendCommand", kind: "error", code: "InvalidInstanceId", bodyIncludes: servers[55].serverId });
             const result = await updateFleet(deps(), request(target));
             assert.strictEqual(result.ok, false);
@@ -195,27 +137,27 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         });
 
         it("skips a throttled poll round (no extra loop) and still finishes", async () => {
-            await createFleetTable(dynamodb, target.tableName, makeServers(3));
+            await createFleetTable(world.dynamodb, target.tableName, makeServers(3));
             testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", code: "ThrottlingException", times: 1 });
             const result = await updateFleet(deps(), request(target));
             assert.strictEqual(result.ok, true);
-            assert.strictEqual(sleeps.length, 2, "one throttled round, one good round");
+            assert.strictEqual(world.sleeps.length, 2, "one throttled round, one good round");
         });
 
         it("refuses an empty fleet table, naming the fleet", async () => {
-            await createFleetTable(dynamodb, target.tableName, []);
+            await createFleetTable(world.dynamodb, target.tableName, []);
             await assert.rejects(updateFleet(deps(), request(target)), /fleet table bu-a-fleet lists no servers/);
             assert.strictEqual(sent().length, 0);
         });
 
         it("lists the table page by page and names a bad item and attribute", async () => {
-            await createFleetTable(dynamodb, target.tableName, makeServers(20));
+            await createFleetTable(world.dynamodb, target.tableName, makeServers(20));
             const pages: number[] = [];
-            for await (const page of listFleetServers(dynamodb, target.tableName, { pageSize: 7 })) pages.push(page.length);
+            for await (const page of listFleetServers(world.dynamodb, target.tableName, { pageSize: 7 })) pages.push(page.length);
             assert.deepStrictEqual(pages, [7, 7, 6]);
-            await createFleetTable(dynamodb, "bad-fleet", makeServers(2), [{ serverId: { S: "i-0000000000000abcd" }, hostname: { S: "mx" }, software: { S: "exchange" }, ownerEmail: { S: "a@b.example" } }]);
+            await createFleetTable(world.dynamodb, "bad-fleet", makeServers(2), [{ serverId: { S: "i-0000000000000abcd" }, hostname: { S: "mx" }, software: { S: "exchange" }, ownerEmail: { S: "a@b.example" } }]);
             await assert.rejects(async () => {
-                for await (const _ of listFleetServers(dynamodb, "bad-fleet")) void _;
+                for await (const _ of listFleetServers(world.dynamodb, "bad-fleet")) void _;
             }, /fleet table bad-fleet: item serverId="i-0000000000000abcd": attribute "software" must be one of postfix, iis, got "exchange"/);
         });
     });
@@ -225,8 +167,8 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         const SKIPPED = `Step execution skipped due to unsatisfied preconditions: '"StringEquals": [platformType, Windows]'. Step name: updateSmtpCredentials\n`;
 
         it("a step SSM skipped for the wrong platform (Success, no marker) fails, naming the software tag", async () => {
-            const [linux] = await createTaggedInstances(ec2, 1, { "ses-fleet": "bu-a", "mail-software": "iis" }); // a Postfix node tagged iis
-            const [ok] = await createTaggedInstances(ec2, 1, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const [linux] = await createTaggedInstances(world.ec2, 1, { "ses-fleet": "bu-a", "mail-software": "iis" }); // a Postfix node tagged iis
+            const [ok] = await createTaggedInstances(world.ec2, 1, { "ses-fleet": "bu-a", "mail-software": "postfix" });
             serversAnswer((id) => (id === linux ? { status: "Success", responseCode: 0, stdout: SKIPPED } : { status: "Success", responseCode: 0, stdout: "update-smtp-credentials: updated\nSES-ROTATOR-RESULT: updated\n" }));
             const result = await updateFleet(deps(), request(target));
             assert.strictEqual(result.ok, false);
@@ -236,7 +178,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         });
 
         it("a script that exits 0 without printing the marker (or printing another one) is not counted as updated", async () => {
-            await createFleetTable(dynamodb, "bu-a-fleet", makeServers(3, { software: "postfix", prefix: "mi" }));
+            await createFleetTable(world.dynamodb, "bu-a-fleet", makeServers(3, { software: "postfix", prefix: "mi" }));
             const [silent, wrong, good] = makeServers(3, { software: "postfix", prefix: "mi" }).map((s) => s.serverId);
             serversAnswer((id) => ({ status: "Success", responseCode: 0, stdout: id === silent ? "" : id === wrong ? "SES-ROTATOR-RESULT: check-passed\n" : "SES-ROTATOR-RESULT: updated\n" }));
             const result = await updateFleet(deps(), request({ kind: "table", tableName: "bu-a-fleet" }));
@@ -247,7 +189,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         });
 
         it("reads GetCommandInvocation only for a server whose marker SSM's listed output (2,500 characters) may have cut", async () => {
-            await createFleetTable(dynamodb, "bu-a-fleet", makeServers(4, { software: "postfix", prefix: "mi" }));
+            await createFleetTable(world.dynamodb, "bu-a-fleet", makeServers(4, { software: "postfix", prefix: "mi" }));
             const [chatty] = makeServers(4, { software: "postfix", prefix: "mi" }).map((s) => s.serverId);
             serversAnswer((id) => ({ status: "Success", responseCode: 0, stdout: `${id === chatty ? "postmap: warning: noise\n".repeat(200) : ""}SES-ROTATOR-RESULT: updated\n` }));
             const result = await updateFleet(deps(), request({ kind: "table", tableName: "bu-a-fleet" }));
@@ -257,7 +199,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         });
 
         it("checkFleet sends Mode=check with the same targeting and returns each server's checks; a failed check names the server", async () => {
-            const postfix = await createTaggedInstances(ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            const postfix = await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
             const [bad, good] = postfix;
             serversAnswer((id) =>
                 id === bad
@@ -284,8 +226,8 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         };
 
         it("tag targets: 2 sends, one cheap poll per round, detail pages of 50", async () => {
-            await createTaggedInstances(ec2, N / 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
-            await createTaggedInstances(ec2, N / 2, { "ses-fleet": "bu-a", "mail-software": "iis" });
+            await createTaggedInstances(world.ec2, N / 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            await createTaggedInstances(world.ec2, N / 2, { "ses-fleet": "bu-a", "mail-software": "iis" });
             // servers answer over three poll rounds
             serversAnswer((id, round) => (round >= 1 + (parseInt(id.slice(-2), 16) % 3) ? { status: "Success", responseCode: 0 } : undefined));
             const result = await updateFleet(deps(), request({ kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" }));
@@ -298,7 +240,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         });
 
         it("table targets: ⌈N/50⌉+1 sends, polls by filtered listing, one detail page (with output) per chunk", async () => {
-            await createFleetTable(dynamodb, "bu-a-fleet", makeServers(N));
+            await createFleetTable(world.dynamodb, "bu-a-fleet", makeServers(N));
             serversAnswer((id, round) => (round >= 1 + (parseInt(id.slice(-2), 16) % 3) ? { status: "Success", responseCode: 0 } : undefined));
             const result = await updateFleet(deps(), request({ kind: "table", tableName: "bu-a-fleet" }));
             assert.strictEqual(result.ok, true);
@@ -306,22 +248,22 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
             assert.strictEqual(counts["ssm:SendCommand"], 4);
             assert.strictEqual(counts["ssm:ListCommandInvocations"], 4);
             assert.strictEqual(counts["ssm:GetCommandInvocation"] ?? 0, 0, "no per-server call in the common case");
-            assert.strictEqual(counts["ssm:ListCommands"], sleeps.length, "one listing page per poll round");
+            assert.strictEqual(counts["ssm:ListCommands"], world.sleeps.length, "one listing page per poll round");
             assert.strictEqual(counts["dynamodb:Scan"], 1);
             assert.ok(countSsm() <= budget, `${countSsm()} SSM calls > budget ${budget}: ${JSON.stringify(counts)}`);
         });
 
         it("table targets: a poll round lists only finished commands, so other Run Command work in the account adds no page", async () => {
-            await createFleetTable(dynamodb, "bu-a-fleet", makeServers(N));
+            await createFleetTable(world.dynamodb, "bu-a-fleet", makeServers(N));
             const foreign = makeServers(60, { prefix: "mi", offset: 0xf000 }).map((s) => s.serverId);
             serversAnswer((id, round) => (foreign.includes(id) ? undefined : round >= 2 ? { status: "Success", responseCode: 0 } : undefined));
-            const answer = onSleep;
+            const answer = world.onSleep;
             let othersSent = false;
-            onSleep = async () => {
+            world.onSleep = async () => {
                 // during the first wait someone else starts 60 long-running commands (one server each) in the account
                 if (!othersSent) {
                     othersSent = true;
-                    for (const id of foreign) await ssm.send(new SendCommandCommand({ DocumentName: "AWS-RunShellScript", InstanceIds: [id], Parameters: { commands: ["sleep 3600"] } }));
+                    for (const id of foreign) await world.ssm.send(new SendCommandCommand({ DocumentName: "AWS-RunShellScript", InstanceIds: [id], Parameters: { commands: ["sleep 3600"] } }));
                 }
                 await answer();
             };
@@ -329,9 +271,9 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
             assert.strictEqual(result.ok, true);
             assert.strictEqual(result.servers.length, N);
             const listings = ssmCalls().filter((c) => c.operation === "ListCommands").map((c) => JSON.parse(c.requestBody));
-            assert.strictEqual(listings.length, sleeps.length, "one listing page per poll round: the 64 commands invoked since the fan-out would take two");
+            assert.strictEqual(listings.length, world.sleeps.length, "one listing page per poll round: the 64 commands invoked since the fan-out would take two");
             for (const l of listings) assert.deepStrictEqual(l.Filters.map((f: { key: string }) => f.key), ["InvokedAfter", "ExecutionStage"]);
-            assert.deepStrictEqual(listings.map((l) => l.Filters[1].value), sleeps.map(() => "Complete"));
+            assert.deepStrictEqual(listings.map((l) => l.Filters[1].value), world.sleeps.map(() => "Complete"));
         });
     });
 
@@ -343,7 +285,7 @@ describe("fleet fan-out over SSM (moto + proxy-emulated ListCommandInvocations)"
         await assert.rejects(updateFleet(deps(), request(tag, { credential: { source: "ParameterStore", id: "/p", version: "1", region: "mars-1" } })), /req\.credential\.region "mars-1" is not an AWS region/);
         await assert.rejects(updateFleet(deps(), request(tag, { documents: { postfix: "p", iis: "" } })), /req\.documents\.iis/);
         await assert.rejects(updateFleet(deps(), request(tag, { deadline: new Date(START.getTime() - 1) })), /req\.deadline .* has already passed/);
-        await assert.rejects(updateFleet({ ssm, now: () => new Date(clock) }, request({ kind: "table", tableName: "t" })), /deps\.dynamodb is required/);
+        await assert.rejects(updateFleet({ ssm: world.ssm, now: () => new Date(world.clock) }, request({ kind: "table", tableName: "t" })), /deps\.dynamodb is required/);
         assert.strictEqual(sent().length, 0);
     });
 });
