@@ -1,0 +1,119 @@
+/**
+ * The fan-out's polling and per-server report, asserted call by call (written for mutation testing of
+ * runtime/fleet.ts; see docs/mutation.md): when polling stops, what each listing asks SSM for, how the listing is
+ * paged, the per-command path, the log lines, and servers SSM never lists. moto + wire proxy; the servers' answers
+ * are played through the proxy's agent mode (an emulation, as in tests/fleet.test.ts).
+ */
+import * as assert from "assert";
+import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { updateFleet } from "../runtime/fleet";
+import { createFleetTable, createTaggedInstances, makeServers } from "../sandbox/ec2-fleet";
+import { testEnv } from "./support/hooks";
+import { useFleetWorld } from "./support/fleet-world";
+
+const UPDATED = { status: "Success" as const, responseCode: 0, stdout: "SES-ROTATOR-RESULT: updated\n" };
+
+describe("fleet fan-out: polling and report, call by call (moto + proxy)", () => {
+    const world = useFleetWorld();
+    const { deps, request, ssmCalls, sent, serversAnswer } = world;
+    const table = { kind: "table" as const, tableName: "bu-a-fleet" };
+    const listings = () => ssmCalls().filter((c) => c.operation === "ListCommands").map((c) => JSON.parse(c.requestBody));
+    const logged = () => {
+        const lines: [string, any][] = [];
+        return { lines, log: (msg: string, fields?: object) => void lines.push([msg, fields]) };
+    };
+
+    it("stops polling in the round every command finished; the listing asks for finished commands since the fan-out, whole seconds", async () => {
+        await createFleetTable(world.dynamodb, table.tableName, makeServers(120));
+        serversAnswer((id, round) => (round >= 1 + (parseInt(id.slice(-2), 16) % 3) ? UPDATED : undefined));
+        const result = await updateFleet(deps(), request(table));
+        assert.strictEqual(result.ok, true);
+        assert.strictEqual(world.sleeps.length, 3, "servers answered over three rounds: three waits, no more");
+        const first = Math.min(...sent().map((s) => s.command.RequestedDateTime * 1000)); // SSM's clock, epoch seconds on the wire
+        const after = new Date(Math.floor(first / 1000) * 1000 - 1000).toISOString().replace(".000Z", "Z");
+        for (const l of listings()) assert.deepStrictEqual(l, { Filters: [{ key: "InvokedAfter", value: after }, { key: "ExecutionStage", value: "Complete" }], MaxResults: 50 });
+    });
+
+    it("pages the listing (50 a page) when more than 50 finished commands were invoked since the fan-out", async () => {
+        await createFleetTable(world.dynamodb, table.tableName, makeServers(4));
+        const others = makeServers(60, { prefix: "mi", offset: 0xf000 }).map((s) => s.serverId);
+        let round = 0;
+        testEnv().proxy.agentMode = true;
+        world.onSleep = async () => {
+            round++;
+            if (round === 1) {
+                // someone else's 60 one-server commands, all finished, then ours still running: our page is the second
+                for (const id of others) {
+                    const out = await world.ssm.send(new SendCommandCommand({ DocumentName: "AWS-RunShellScript", InstanceIds: [id], Parameters: { commands: ["true"] } }));
+                    testEnv().proxy.setInvocation(out.Command!.CommandId!, id, { status: "Success", responseCode: 0 });
+                }
+            }
+            if (round === 2) for (const { command } of sent()) for (const id of command.InstanceIds as string[]) testEnv().proxy.setInvocation(command.CommandId, id, UPDATED);
+        };
+        const result = await updateFleet(deps(), request(table));
+        assert.strictEqual(result.ok, true);
+        assert.strictEqual(world.sleeps.length, 2, "finished in the second round");
+        // round 1: the listing of 60 finished commands takes 2 pages; round 2: our 2 pending commands cost no more
+        // asked for one by one
+        assert.deepStrictEqual(listings().map((l) => (l.CommandId ? "by id" : (l.NextToken ?? "first page"))), ["first page", "50", "by id", "by id"]);
+    });
+
+    it("asks for the last pending command by id once that is cheaper than the listing", async () => {
+        await createFleetTable(world.dynamodb, table.tableName, makeServers(3, { software: "postfix" }).concat(makeServers(1, { software: "iis", offset: 3 })));
+        const postfix = new Set(makeServers(3).map((s) => s.serverId));
+        serversAnswer((id, round) => (round >= 2 || postfix.has(id) ? UPDATED : undefined));
+        const result = await updateFleet(deps(), request(table));
+        assert.strictEqual(result.ok, true);
+        assert.strictEqual(world.sleeps.length, 2);
+        const [listing, byId] = listings();
+        assert.ok(listing.Filters, "round 1: two commands pending, the listing (one page)");
+        assert.deepStrictEqual(byId, { CommandId: sent().find((s) => s.request.DocumentName === "ses-iis-doc")!.command.CommandId }, "round 2: only the iis command is pending: asked for by id");
+    });
+
+    it("logs the deadline with the commands still pending, and a skipped poll round with its number and error", async () => {
+        await createFleetTable(world.dynamodb, table.tableName, makeServers(2));
+        serversAnswer(() => undefined);
+        testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", code: "ThrottlingException", message: "Rate exceeded", times: 1 });
+        const { lines, log } = logged();
+        const result = await updateFleet({ ...deps(), log }, request(table, { deadline: new Date(world.clock + 12_000) }));
+        assert.strictEqual(result.ok, false);
+        const fleet = "table bu-a-fleet";
+        assert.deepStrictEqual(lines.find(([m]) => m === "fleet poll round failed, will poll again"), ["fleet poll round failed, will poll again", { fleet, round: 1, error: "ThrottlingException: Rate exceeded" }]);
+        assert.deepStrictEqual(lines.find(([m]) => m === "fleet deadline reached"), ["fleet deadline reached", { fleet, pendingCommands: 2 }]);
+    });
+
+    it("reports a listed server SSM gave no invocation for as TimedOut, naming the command's status", async () => {
+        const servers = makeServers(2, { software: "postfix", prefix: "mi" });
+        await createFleetTable(world.dynamodb, table.tableName, servers);
+        serversAnswer(() => UPDATED);
+        const [kept, missing] = servers.map((s) => s.serverId);
+        // SSM lists only one of the two invocations (the other never materialised)
+        testEnv().proxy.addInterceptor(async (req) => {
+            if (req.service !== "ssm" || req.operation !== "ListCommandInvocations") return undefined;
+            const { CommandId } = JSON.parse(req.body);
+            const inv = { CommandId, InstanceId: kept, Status: "Success", StatusDetails: "Success", CommandPlugins: [{ Name: "update", Status: "Success", ResponseCode: 0, Output: UPDATED.stdout }] };
+            return { status: 200, body: JSON.stringify({ CommandInvocations: [inv] }), headers: { "content-type": "application/x-amz-json-1.1" } };
+        });
+        const result = await updateFleet(deps(), request(table));
+        assert.deepStrictEqual(result.failed, [{ serverId: missing, software: "postfix", status: "TimedOut", detail: "no invocation reported by SSM (command Success)" }]);
+        assert.deepStrictEqual(result.servers.map((s) => [s.serverId, s.status]), [[kept, "Success"], [missing, "TimedOut"]]);
+    });
+
+    it("reads no full output for a failed server, however long its listed output", async () => {
+        await createFleetTable(world.dynamodb, table.tableName, makeServers(1, { software: "postfix" }));
+        serversAnswer(() => ({ status: "Failed", responseCode: 1, stdout: "x".repeat(3000) }));
+        const result = await updateFleet(deps(), request(table));
+        assert.strictEqual(result.failed[0].status, "Failed");
+        assert.strictEqual(testEnv().proxy.callCounts()["ssm:GetCommandInvocation"] ?? 0, 0);
+    });
+
+    it("does not read the invocations of a tag command that matched nobody", async () => {
+        await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+        serversAnswer(() => UPDATED);
+        const result = await updateFleet(deps(), request({ kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" }));
+        assert.strictEqual(result.servers.length, 2);
+        const postfix = sent().find((s) => s.request.DocumentName === "ses-postfix-doc")!.command.CommandId;
+        const read = ssmCalls().filter((c) => c.operation === "ListCommandInvocations").map((c) => JSON.parse(c.requestBody).CommandId);
+        assert.deepStrictEqual(read, [postfix], "only the postfix command's invocations are read");
+    });
+});
