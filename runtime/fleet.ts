@@ -351,5 +351,13 @@ async function reportCommand(ssm: SSMClient, cmd: SentCommand, mode: FleetComman
     for (const serverId of cmd.instanceIds ?? []) {
         if (!seen.has(serverId)) seen.set(serverId, { serverId, software: cmd.software, status: "TimedOut", detail: `no invocation reported by SSM (command ${cmd.status})` });
     }
+    // A tag command still running at the deadline with fewer invocations than targets (none at all while SSM has
+    // not resolved the tags): its other servers are unknown, so they cannot count as updated.
+    const targeted = cmd.targetCount ?? 0;
+    if (!cmd.instanceIds && !finished && seen.size < Math.max(targeted, 1)) {
+        const serverId = `(${cmd.software} servers of command ${cmd.commandId})`;
+        const listed = targeted > 0 ? `${seen.size} of its ${targeted} targets` : "none of its targets";
+        seen.set(serverId, { serverId, software: cmd.software, status: "TimedOut", detail: `SSM had listed ${listed} by the deadline (command ${cmd.status}): the others are unknown, not updated` });
+    }
     return [...seen.values()];
 }

@@ -107,6 +107,27 @@ describe("fleet fan-out: polling and report, call by call (moto + proxy)", () =>
         assert.strictEqual(testEnv().proxy.callCounts()["ssm:GetCommandInvocation"] ?? 0, 0);
     });
 
+    it("a tag command SSM had not resolved by the deadline fails the fan-out: its servers are unknown, not 'matched nobody'", async () => {
+        await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+        serversAnswer(() => UPDATED);
+        const id = (doc: string) => sent().find((s) => s.request.DocumentName === doc)?.command.CommandId;
+        // SSM's view: the postfix command finished; the iis one is still Pending with no targets resolved
+        testEnv().proxy.addInterceptor(async (req) => {
+            if (req.service !== "ssm" || req.operation !== "ListCommands") return undefined;
+            const asked = JSON.parse(req.body).CommandId;
+            const postfix = { CommandId: id("ses-postfix-doc"), Status: "Success", TargetCount: 2 };
+            const iis = { CommandId: id("ses-iis-doc"), Status: "Pending", TargetCount: 0 };
+            const commands = asked === undefined ? [postfix] : asked === iis.CommandId ? [iis] : [postfix];
+            return { status: 200, body: JSON.stringify({ Commands: commands }), headers: { "content-type": "application/x-amz-json-1.1" } };
+        });
+        const result = await updateFleet(deps(), request({ kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" }, { deadline: new Date(world.clock + 60_000) }));
+        assert.strictEqual(result.ok, false);
+        assert.deepStrictEqual(result.failed, [
+            { serverId: `(iis servers of command ${id("ses-iis-doc")})`, software: "iis", status: "TimedOut", detail: "SSM had listed none of its targets by the deadline (command Pending): the others are unknown, not updated" },
+        ]);
+        assert.strictEqual(result.servers.filter((s) => s.status === "Success").length, 2);
+    });
+
     it("does not read the invocations of a tag command that matched nobody", async () => {
         await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
         serversAnswer(() => UPDATED);
