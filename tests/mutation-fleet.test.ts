@@ -73,12 +73,15 @@ describe("fleet fan-out: polling and report, call by call (moto + proxy)", () =>
     it("logs the deadline with the commands still pending, and a skipped poll round with its number and error", async () => {
         await createFleetTable(world.dynamodb, table.tableName, makeServers(2));
         serversAnswer(() => undefined);
-        testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", code: "ThrottlingException", message: "Rate exceeded", times: 1 });
+        testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", code: "ThrottlingException", message: "Rate exceeded", times: 2 });
         const { lines, log } = logged();
         const result = await updateFleet({ ...deps(), log }, request(table, { deadline: new Date(world.clock + 12_000) }));
         assert.strictEqual(result.ok, false);
         const fleet = "table bu-a-fleet";
-        assert.deepStrictEqual(lines.find(([m]) => m === "fleet poll round failed, will poll again"), ["fleet poll round failed, will poll again", { fleet, round: 1, error: "ThrottlingException: Rate exceeded" }]);
+        assert.deepStrictEqual(
+            lines.filter(([m]) => m === "fleet poll round failed, will poll again").map(([, f]) => f),
+            [1, 2].map((round) => ({ fleet, round, error: "ThrottlingException: Rate exceeded" })),
+        );
         assert.deepStrictEqual(lines.find(([m]) => m === "fleet deadline reached"), ["fleet deadline reached", { fleet, pendingCommands: 2 }]);
     });
 
@@ -99,6 +102,20 @@ describe("fleet fan-out: polling and report, call by call (moto + proxy)", () =>
         assert.deepStrictEqual(result.servers.map((s) => [s.serverId, s.status]), [[kept, "Success"], [missing, "TimedOut"]]);
     });
 
+    it("a table chunk still running at the deadline with no invocation listed reports each of its servers, nothing more", async () => {
+        const servers = makeServers(2, { software: "postfix", prefix: "mi" });
+        await createFleetTable(world.dynamodb, table.tableName, servers);
+        serversAnswer(() => undefined);
+        testEnv().proxy.addInterceptor(async (req) =>
+            req.service === "ssm" && req.operation === "ListCommandInvocations" ? { status: 200, body: JSON.stringify({ CommandInvocations: [] }), headers: { "content-type": "application/x-amz-json-1.1" } } : undefined,
+        );
+        const result = await updateFleet(deps(), request(table, { deadline: new Date(world.clock + 20_000) }));
+        assert.deepStrictEqual(
+            result.failed,
+            servers.map((s) => ({ serverId: s.serverId, software: "postfix", status: "TimedOut", detail: "no invocation reported by SSM (command InProgress)" })),
+        );
+    });
+
     it("reads no full output for a failed server, however long its listed output", async () => {
         await createFleetTable(world.dynamodb, table.tableName, makeServers(1, { software: "postfix" }));
         serversAnswer(() => ({ status: "Failed", responseCode: 1, stdout: "x".repeat(3000) }));
@@ -107,26 +124,33 @@ describe("fleet fan-out: polling and report, call by call (moto + proxy)", () =>
         assert.strictEqual(testEnv().proxy.callCounts()["ssm:GetCommandInvocation"] ?? 0, 0);
     });
 
-    it("a tag command SSM had not resolved by the deadline fails the fan-out: its servers are unknown, not 'matched nobody'", async () => {
-        await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
-        serversAnswer(() => UPDATED);
-        const id = (doc: string) => sent().find((s) => s.request.DocumentName === doc)?.command.CommandId;
-        // SSM's view: the postfix command finished; the iis one is still Pending with no targets resolved
-        testEnv().proxy.addInterceptor(async (req) => {
-            if (req.service !== "ssm" || req.operation !== "ListCommands") return undefined;
-            const asked = JSON.parse(req.body).CommandId;
-            const postfix = { CommandId: id("ses-postfix-doc"), Status: "Success", TargetCount: 2 };
-            const iis = { CommandId: id("ses-iis-doc"), Status: "Pending", TargetCount: 0 };
-            const commands = asked === undefined ? [postfix] : asked === iis.CommandId ? [iis] : [postfix];
-            return { status: 200, body: JSON.stringify({ Commands: commands }), headers: { "content-type": "application/x-amz-json-1.1" } };
+    for (const targets of [0, 3]) {
+        it(`a tag command still running at the deadline with ${targets ? "fewer invocations than its targets" : "no target resolved"} fails the fan-out: its servers are unknown, not 'matched nobody'`, async () => {
+            await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
+            serversAnswer(() => UPDATED);
+            const id = (doc: string) => sent().find((s) => s.request.DocumentName === doc)?.command.CommandId;
+            // SSM's view: the postfix command finished; the iis one is still Pending (targets resolved or not), none listed
+            testEnv().proxy.addInterceptor(async (req) => {
+                if (req.service !== "ssm" || req.operation !== "ListCommands") return undefined;
+                const asked = JSON.parse(req.body).CommandId;
+                const postfix = { CommandId: id("ses-postfix-doc"), Status: "Success", TargetCount: 2 };
+                const iis = { CommandId: id("ses-iis-doc"), Status: "Pending", TargetCount: targets };
+                const commands = asked === undefined ? [postfix] : asked === iis.CommandId ? [iis] : [postfix];
+                return { status: 200, body: JSON.stringify({ Commands: commands }), headers: { "content-type": "application/x-amz-json-1.1" } };
+            });
+            const result = await updateFleet(deps(), request({ kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" }, { deadline: new Date(world.clock + 60_000) }));
+            assert.strictEqual(result.ok, false);
+            assert.deepStrictEqual(result.failed, [
+                {
+                    serverId: `(iis servers of command ${id("ses-iis-doc")})`,
+                    software: "iis",
+                    status: "TimedOut",
+                    detail: `SSM had listed ${targets ? "0 of its 3 targets" : "none of its targets"} by the deadline (command Pending): the others are unknown, not updated`,
+                },
+            ]);
+            assert.strictEqual(result.servers.filter((s) => s.status === "Success").length, 2);
         });
-        const result = await updateFleet(deps(), request({ kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" }, { deadline: new Date(world.clock + 60_000) }));
-        assert.strictEqual(result.ok, false);
-        assert.deepStrictEqual(result.failed, [
-            { serverId: `(iis servers of command ${id("ses-iis-doc")})`, software: "iis", status: "TimedOut", detail: "SSM had listed none of its targets by the deadline (command Pending): the others are unknown, not updated" },
-        ]);
-        assert.strictEqual(result.servers.filter((s) => s.status === "Success").length, 2);
-    });
+    }
 
     it("does not read the invocations of a tag command that matched nobody", async () => {
         await createTaggedInstances(world.ec2, 2, { "ses-fleet": "bu-a", "mail-software": "postfix" });
