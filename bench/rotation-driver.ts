@@ -22,6 +22,15 @@ import type { SesEndpoint } from "../sandbox/ses-endpoint";
 import { BenchAws, CallTimer } from "./aws-env";
 import type { SlowFleet } from "./fleet-emulation";
 
+/**
+ * The rotation's SMTP AUTH check against the bench's SES-compatible endpoint. That endpoint runs in this process,
+ * whose event loop also carries the emulated fleet's 30,000-server answers: on a loaded machine its greeting can
+ * take longer than the Lambda's 15 s default, so the bench allows 120 s.
+ */
+function benchSmtpCheck(ses: SesEndpoint): ReturnType<typeof createSmtpCheck> {
+    return createSmtpCheck({ host: ses.host, port: ses.port, tlsMode: "starttls", ca: ses.ca, connectTimeoutMs: 120_000 });
+}
+
 /** The four steps, in the order Secrets Manager invokes them. */
 export const ROTATION_STEPS = STEPS;
 export type RotationStep = (typeof ROTATION_STEPS)[number];
@@ -110,9 +119,7 @@ export async function runRotation(
     const cfg = aws.clientConfig();
     const t = opts.timer;
     const config = rotationConfigFromEnv(rotator.env);
-    // The SES-compatible endpoint runs in this process, whose event loop also carries the emulated fleet's
-    // 30,000-server answers: on a loaded machine its greeting can take longer than the Lambda's 15 s default.
-    const smtpCheck = createSmtpCheck({ host: opts.ses.host, port: opts.ses.port, tlsMode: "starttls", ca: opts.ses.ca, connectTimeoutMs: 120_000 });
+    const smtpCheck = benchSmtpCheck(opts.ses);
     let smtpMs = 0;
     const handler = createRotationHandler(
         {
@@ -186,7 +193,7 @@ export async function probeFailureAlert(
             ssm: new SSMClient(cfg),
             sns: new SNSClient(cfg),
             dynamodb: new DynamoDBClient(cfg),
-            smtpCheck: createSmtpCheck({ host: opts.ses.host, port: opts.ses.port, tlsMode: "starttls", ca: opts.ses.ca }),
+            smtpCheck: benchSmtpCheck(opts.ses),
             sleep: opts.fleet.sleep,
             now: opts.fleet.now,
             log: () => undefined,
