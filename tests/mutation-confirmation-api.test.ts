@@ -18,6 +18,7 @@ import { ConfirmationStore, newConfirmationId } from "../runtime/manual/confirma
 import { SfnBridge } from "../sandbox/sfn-bridge";
 import { ACCOUNT, until } from "../sandbox/manual-rig";
 import { clientConfig, resetAws, testEnv } from "./support/hooks";
+import { scannedLogger } from "./support/leak-scanner";
 
 const TABLE = "confirmations";
 const NOW = 1_900_000_000;
@@ -185,7 +186,7 @@ describe("confirmation API: pages, task-token calls and races (mutation testing,
 
     it("without an injected clock the handler uses the real time", async () => {
         const { id } = await waiting({ expiresAt: Math.floor(Date.now() / 1000) + 3600 });
-        const realTime = createConfirmationApiHandler({ store, sfn, log: () => undefined });
+        const realTime = createConfirmationApiHandler({ store, sfn, log: scannedLogger("confirmation-api") });
         assert.strictEqual((await realTime({ pathParameters: { id } })).statusCode, 200);
         const late = await waiting({ name: "late", expiresAt: Math.floor(Date.now() / 1000) - 1 });
         assert.strictEqual((await realTime({ pathParameters: { id: late.id } })).statusCode, 410);
