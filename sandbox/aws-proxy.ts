@@ -412,12 +412,13 @@ export class AwsProxy {
     }
 }
 
+/** Command statuses SSM's ExecutionStage filter counts as "Executing"; every other status is "Complete". */
+const COMMAND_STILL_RUNNING = ["Pending", "InProgress", "Cancelling"];
+
 /**
  * moto's ListCommands ignores `Filters` and pagination. SSM applies the filters and returns at most `MaxResults`
  * (≤ 50) per page: emulated here when the caller asks for pages (MaxResults) or filters, so call counts are honest.
  */
-const COMMAND_STILL_RUNNING = ["Pending", "InProgress", "Cancelling"];
-
 function listCommandsPage(json: any, input: any): any {
     if (input.CommandId || (input.MaxResults === undefined && !input.Filters)) return json;
     const seconds = (v: unknown) => (typeof v === "number" ? v : Date.parse(String(v)) / 1000);
