@@ -220,8 +220,30 @@ describe("rotation handler: events, logs, SSM request, notices, finish (mutation
         assert.deepStrictEqual(await timeouts({ getRemainingTimeInMillis: () => 630_000 }), [600]);
         assert.deepStrictEqual(await timeouts({ getRemainingTimeInMillis: () => 631_000 }), [600]);
         assert.deepStrictEqual(await timeouts({ getRemainingTimeInMillis: () => 629_000 }), [599]);
-        // less than the margin left: no time to wait, the fleet update refuses a deadline that has passed
-        await assert.rejects(step("setSecret", token, handler({ check: passes }), { getRemainingTimeInMillis: () => 29_000 }), { message: /^updateFleet: req\.deadline \S+ has already passed$/ });
+        // less than the margin left: nothing is sent, and the error says why
+        const before = calls("ssm:SendCommand");
+        await assert.rejects(step("setSecret", token, handler({ check: passes }), { getRemainingTimeInMillis: () => 29_000 }), {
+            message:
+                "setSecret: the Lambda has 29 s left after the SMTP check, within the 30 s kept back to report the fleet update: nothing was sent to any server; Secrets Manager retries the step (raise the rotation Lambda's timeout if this repeats)",
+        });
+        await assert.rejects(step("setSecret", token, handler({ check: passes }), { getRemainingTimeInMillis: () => 30_000 }), { message: /^setSecret: the Lambda has 30 s left after the SMTP check/ });
+        assert.strictEqual(calls("ssm:SendCommand"), before);
+    });
+
+    it("setSecret measures the Lambda's remaining time after the SMTP check, which may have waited minutes for IAM", async () => {
+        const token = await world.beginRotation();
+        await step("createSecret", token);
+        // the check waits out IAM propagation on the handler's clock: 170 s of the Lambda's 900 s
+        const slowCheck = async () => void (world.clock += 170_000);
+        const before = world.sentCommands().length;
+        await step("setSecret", token, handler({ config: { fleetDeadlineSeconds: 780 }, check: slowCheck }), { getRemainingTimeInMillis: () => 900_000 });
+        // 900 - 170 - 30 = 700 s, not the configured 780 s that would outlive the Lambda
+        assert.deepStrictEqual([...new Set(world.sentCommands().slice(before).map((c) => c.request.TimeoutSeconds))], [700]);
+        // a check that leaves too little: nothing is sent
+        const sends = calls("ssm:SendCommand");
+        const slowerCheck = async () => void (world.clock += 875_000);
+        await assert.rejects(step("setSecret", token, handler({ check: slowerCheck }), { getRemainingTimeInMillis: () => 900_000 }), { message: /^setSecret: the Lambda has 25 s left after the SMTP check/ });
+        assert.strictEqual(calls("ssm:SendCommand"), sends);
     });
 
     it("setSecret passes document versions, the poll interval and the sleep it was given", async () => {

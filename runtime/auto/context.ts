@@ -56,6 +56,6 @@ export interface StepContext {
     log: Logger;
     /** secret values seen during this invocation (passwords): kept out of logs and notifications */
     secrets: string[];
-    /** latest time the step may spend waiting (Lambda limit minus a margin) */
-    remainingMs?: number;
+    /** when Lambda stops this invocation, on the `now` clock (start + `getRemainingTimeInMillis()`); absent outside Lambda */
+    lambdaEndsAtMs?: number;
 }

@@ -76,7 +76,16 @@ async function setSecretStep(ctx: StepContext): Promise<FleetUpdateResult> {
     await ctx.deps.smtpCheck(pending.value, { log: ctx.log });
     const now = ctx.now();
     let waitMs = ctx.config.fleetDeadlineSeconds * 1000;
-    if (ctx.remainingMs !== undefined) waitMs = Math.max(0, Math.min(waitMs, ctx.remainingMs - LAMBDA_MARGIN_MS));
+    if (ctx.lambdaEndsAtMs !== undefined) {
+        // measured after the SMTP check, which may have spent minutes waiting out IAM propagation
+        const leftMs = ctx.lambdaEndsAtMs - now.getTime();
+        waitMs = Math.min(waitMs, leftMs - LAMBDA_MARGIN_MS);
+        if (waitMs <= 0) {
+            throw new Error(
+                `setSecret: the Lambda has ${Math.max(0, Math.floor(leftMs / 1000))} s left after the SMTP check, within the ${LAMBDA_MARGIN_MS / 1000} s kept back to report the fleet update: nothing was sent to any server; Secrets Manager retries the step (raise the rotation Lambda's timeout if this repeats)`,
+            );
+        }
+    }
     const result = await updateFleet(
         {
             ssm: ctx.deps.ssm,
@@ -196,11 +205,12 @@ export function createRotationHandler(deps: RotationDeps, config: RotationConfig
         const secrets: string[] = [];
         const log = redactingLogger(baseLog, secrets);
         const remainingMs = context?.getRemainingTimeInMillis?.();
+        const lambdaEndsAtMs = remainingMs === undefined ? undefined : now().getTime() + remainingMs;
         let secretArn = event.SecretId;
         try {
             const secret = await describeSecret(deps.secrets, event.SecretId);
             secretArn = secret.arn;
-            const ctx: StepContext = { deps, config, secret, token: event.ClientRequestToken, now, log, secrets, ...(remainingMs !== undefined ? { remainingMs } : {}) };
+            const ctx: StepContext = { deps, config, secret, token: event.ClientRequestToken, now, log, secrets, ...(lambdaEndsAtMs !== undefined ? { lambdaEndsAtMs } : {}) };
             const stage = checkStages(secret, ctx.token);
             log("rotation step", { step, secretArn, versionId: ctx.token, stage });
             if (stage === "already-current") {
