@@ -19,7 +19,7 @@
  * Runs inside the rotation Lambda: SDK modules via `import x = require()`, clients injected, no `@pulumi` import.
  */
 import ssmSdk = require("@aws-sdk/client-ssm");
-import type { SSMClient, Command as SsmCommand, CommandInvocation } from "@aws-sdk/client-ssm";
+import type { SSMClient, Command as SsmCommand } from "@aws-sdk/client-ssm";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FleetServer, FleetTarget, ServerSoftware, SERVER_SOFTWARE } from "./fleet-target";
 import { isAwsRegion } from "./smtp-password";
@@ -141,8 +141,17 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
     return out;
 }
 
+/** Node's connection-level error codes the SDK itself retries (a dropped or refused connection, a timeout). */
+const NETWORK_ERROR_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+
+/** An error worth one more poll round: throttling, a server-side error, a lost connection (the SDK's own retries are spent). */
 function isTransient(e: any): boolean {
-    return /throttl|rate exceeded|TooManyRequests|ServiceUnavailable|InternalServerError|InternalFailure/i.test(`${e?.name} ${e?.message}`) || e?.$metadata?.httpStatusCode >= 500 || e?.$retryable !== undefined;
+    return (
+        /throttl|rate exceeded|TooManyRequests|ServiceUnavailable|InternalServerError|InternalFailure|TimeoutError/i.test(`${e?.name} ${e?.message}`) ||
+        e?.$metadata?.httpStatusCode >= 500 ||
+        NETWORK_ERROR_CODES.has(e?.code) ||
+        e?.$retryable !== undefined
+    );
 }
 
 function errorText(e: any): string {

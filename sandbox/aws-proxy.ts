@@ -382,7 +382,7 @@ export class AwsProxy {
                 cmd.CompletedCount = done.length;
                 cmd.ErrorCount = errors.filter((r) => r.status !== "Undeliverable").length;
                 cmd.DeliveryTimedOutCount = errors.filter((r) => r.status === "Undeliverable").length;
-                cmd.Status = done.length < ids.length ? "InProgress" : errors.length ? "Failed" : "Success";
+                cmd.Status = done.length < ids.length ? "InProgress" : aggregateStatus(results);
                 cmd.StatusDetails = cmd.Status;
             }
             return JSON.stringify(listCommandsPage(json, JSON.parse(requestBody || "{}")));
@@ -410,6 +410,16 @@ export class AwsProxy {
         }
         return responseBody;
     }
+}
+
+/**
+ * A finished command's aggregate status, as SSM derives it with MaxErrors 100%: Success when every invocation
+ * succeeded; TimedOut or Cancelled when every invocation ended so; otherwise Failed (SSM's "Incomplete" details).
+ */
+function aggregateStatus(results: InvocationResult[]): string {
+    if (results.every((r) => r.status === "Success")) return "Success";
+    for (const all of ["TimedOut", "Cancelled"] as const) if (results.every((r) => r.status === all)) return all;
+    return "Failed";
 }
 
 /** Command statuses SSM's ExecutionStage filter counts as "Executing"; every other status is "Complete". */

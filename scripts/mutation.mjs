@@ -27,7 +27,7 @@ export const TARGETS = {
     "runtime/retirement-record.ts": { spec: ["tests/mutation-retirement-record.test.ts"] },
     "runtime/retirement.ts": { spec: ["tests/retirement.test.ts", "tests/retirement-safety.test.ts", "tests/mutation-retirement.test.ts"], aws: true },
     "runtime/access-keys.ts": { spec: ["tests/access-keys.test.ts", "tests/mutation-access-keys.test.ts"], aws: true },
-    "runtime/fleet.ts": { spec: ["tests/fleet.test.ts", "tests/mutation-fleet.test.ts"], aws: true },
+    "runtime/fleet.ts": { spec: ["tests/fleet.test.ts", "tests/mutation-fleet.test.ts", "tests/mutation-fleet-send.test.ts"], aws: true },
     // The manual flow tests (manual-flow, manual-scenarios, manual-link-hash, hostile-input) run whole Step
     // Functions executions (tens of seconds per test): these drive the store and the API handler directly.
     "runtime/manual/confirmation-store.ts": { spec: ["tests/mutation-confirmation-store.test.ts"], aws: true },

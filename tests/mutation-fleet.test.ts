@@ -6,7 +6,7 @@
  */
 import * as assert from "assert";
 import { SendCommandCommand } from "@aws-sdk/client-ssm";
-import { updateFleet } from "../runtime/fleet";
+import { FleetUpdateRequest, updateFleet, validateFleetUpdateRequest } from "../runtime/fleet";
 import { createFleetTable, createTaggedInstances, makeServers } from "../sandbox/ec2-fleet";
 import { testEnv } from "./support/hooks";
 import { useFleetWorld } from "./support/fleet-world";
@@ -160,5 +160,68 @@ describe("fleet fan-out: polling and report, call by call (moto + proxy)", () =>
         const postfix = sent().find((s) => s.request.DocumentName === "ses-postfix-doc")!.command.CommandId;
         const read = ssmCalls().filter((c) => c.operation === "ListCommandInvocations").map((c) => JSON.parse(c.requestBody).CommandId);
         assert.deepStrictEqual(read, [postfix], "only the postfix command's invocations are read");
+    });
+});
+
+describe("fleet fan-out: request validation, every field by name (no AWS call)", () => {
+    const good = (): FleetUpdateRequest => ({
+        target: { kind: "tag", tagKey: "ses-fleet", tagValue: "bu-a", softwareTagKey: "mail-software" },
+        documents: { postfix: "ses-postfix-doc", iis: "ses-iis-doc" },
+        credential: { source: "SecretsManager", id: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s", version: "v1", region: "eu-west-1" },
+        deadline: new Date("2026-12-02T10:00:00Z"),
+    });
+    const with_ = (change: (r: any) => void): FleetUpdateRequest => {
+        const r: any = good();
+        change(r);
+        return r;
+    };
+    const refuses = (req: unknown, message: string) => assert.throws(() => validateFleetUpdateRequest(req as FleetUpdateRequest), (e: Error) => e.message === `updateFleet: ${message}`, message);
+
+    it("accepts a whole tag request, a table request, document versions and a poll interval", () => {
+        validateFleetUpdateRequest(good());
+        validateFleetUpdateRequest(with_((r) => (r.target = { kind: "table", tableName: "bu-a-fleet" })));
+        validateFleetUpdateRequest(with_((r) => ((r.documentVersions = { postfix: "1", iis: "9999999999" }), (r.pollIntervalMs = 0.5))));
+        validateFleetUpdateRequest(with_((r) => ((r.credential.source = "ParameterStore"), (r.documentVersions = {}))));
+    });
+
+    it("names the request, the target and its kind", () => {
+        refuses(undefined, "req must be an object");
+        refuses("req", "req must be an object");
+        refuses(with_((r) => (r.target = undefined)), "req.target must be a fleet target object");
+        refuses(with_((r) => (r.target = "tag")), "req.target must be a fleet target object");
+        refuses(with_((r) => (r.target = { kind: "list" })), 'req.target.kind must be "tag" or "table", got "list"');
+        refuses(with_((r) => (r.target = {})), 'req.target.kind must be "tag" or "table", got undefined');
+    });
+
+    it("names each empty or missing text field", () => {
+        for (const k of ["tagKey", "tagValue", "softwareTagKey"]) {
+            refuses(with_((r) => (r.target[k] = " ")), `req.target.${k} must be a non-empty string`);
+            refuses(with_((r) => delete r.target[k]), `req.target.${k} must be a non-empty string`);
+        }
+        refuses(with_((r) => (r.target = { kind: "table", tableName: "" })), "req.target.tableName must be a non-empty string");
+        refuses(with_((r) => (r.target = { kind: "table", tableName: 7 })), "req.target.tableName must be a non-empty string");
+        refuses(with_((r) => (r.documents.postfix = "")), "req.documents.postfix must be a non-empty string");
+        refuses(with_((r) => (r.documents.iis = "\t")), "req.documents.iis must be a non-empty string");
+        refuses(with_((r) => (r.documents = undefined)), "req.documents.postfix must be a non-empty string");
+        refuses(with_((r) => (r.credential.id = "")), "req.credential.id must be a non-empty string");
+        refuses(with_((r) => (r.credential.version = " ")), "req.credential.version must be a non-empty string");
+    });
+
+    it("names a document version that is not a version number, for either software", () => {
+        for (const v of ["0", "01", "1.0", "$LATEST", "12345678901", " 1", "1 "]) {
+            refuses(with_((r) => (r.documentVersions = { postfix: v })), `req.documentVersions.postfix must be a document version number, got ${JSON.stringify(v)}`);
+            refuses(with_((r) => (r.documentVersions = { iis: v })), `req.documentVersions.iis must be a document version number, got ${JSON.stringify(v)}`);
+        }
+        validateFleetUpdateRequest(with_((r) => (r.documentVersions = { iis: 2 }))); // a number from configuration
+        refuses(with_((r) => (r.documentVersions = { iis: 0 })), "req.documentVersions.iis must be a document version number, got 0");
+    });
+
+    it("names the credential's source and region, the deadline and the poll interval", () => {
+        refuses(with_((r) => (r.credential.source = "S3")), 'req.credential.source must be "SecretsManager" or "ParameterStore", got "S3"');
+        refuses(with_((r) => (r.credential = undefined)), 'req.credential.source must be "SecretsManager" or "ParameterStore", got undefined');
+        refuses(with_((r) => (r.credential.region = "mars-1")), 'req.credential.region "mars-1" is not an AWS region');
+        refuses(with_((r) => (r.deadline = "2026-12-02T10:00:00Z")), "req.deadline must be a valid Date");
+        refuses(with_((r) => (r.deadline = new Date("not a date"))), "req.deadline must be a valid Date");
+        for (const p of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "5000"]) refuses(with_((r) => (r.pollIntervalMs = p)), "req.pollIntervalMs must be a positive number");
     });
 });
