@@ -7,10 +7,11 @@
 import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { DescribeParametersCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { documentParameters } from "../documents/parameters";
+import { TERMINAL_INVOCATION_STATUSES } from "../runtime/fleet";
 import { SERVER_SOFTWARE, ServerSoftware } from "../runtime/fleet-target";
 import type { CliClients } from "./clients";
 import { listServers, ServerView } from "./servers";
-import { commandRuns, ServerRun, TERMINAL } from "./ssm-runs";
+import { commandRuns, ServerRun } from "./ssm-runs";
 import type { RotatorRef } from "./target";
 
 export interface ServerCheckResult extends ServerRun {
@@ -87,7 +88,7 @@ export async function runCheck(c: CliClients, ref: RotatorRef, opts: CheckOption
     let runs: ServerRun[] = [];
     for (;;) {
         runs = await commandRuns(c, commandIds);
-        if (runs.every((r) => TERMINAL.has(r.status)) || Date.now() > deadline.getTime()) break;
+        if (runs.every((r) => TERMINAL_INVOCATION_STATUSES.has(r.status)) || Date.now() > deadline.getTime()) break;
         // SSM gives no event to wait on: poll.
         await sleep(opts.pollMs ?? 2000);
     }
@@ -95,7 +96,7 @@ export async function runCheck(c: CliClients, ref: RotatorRef, opts: CheckOption
         const s = servers.find((x) => x.serverId === run.serverId)!;
         const problems: string[] = [];
         if (s.pingStatus !== "Online" && s.pingStatus !== "not registered") problems.push(`SSM agent ${s.pingStatus}`);
-        if (!TERMINAL.has(run.status)) problems.push(`no answer by ${deadline.toISOString()} (${run.status})`);
+        if (!TERMINAL_INVOCATION_STATUSES.has(run.status)) problems.push(`no answer by ${deadline.toISOString()} (${run.status})`);
         else if (run.status !== "Success") problems.push(`SSM: ${run.status}${run.detail ? `: ${run.detail}` : ""}`);
         for (const x of run.checks.filter((x) => !x.ok)) problems.push(`${x.name}: ${x.detail}`);
         if (run.status === "Success" && run.result !== "check-passed") problems.push(run.result === "check-failed" ? "check-failed" : "the script printed no check result (document without check mode, or the step was skipped for this platform)");

@@ -3,6 +3,7 @@
  * (update or check mode), and each server's invocation with what its script reported (runtime/server-report).
  */
 import { Command, ListCommandInvocationsCommand, ListCommandsCommand } from "@aws-sdk/client-ssm";
+import { TERMINAL_INVOCATION_STATUSES } from "../runtime/fleet";
 import { parseServerReport, ServerCheck, ServerResult } from "../runtime/server-report";
 import type { CliClients } from "./clients";
 import { fleetServers } from "./servers";
@@ -29,8 +30,6 @@ export interface FleetRun {
     /** true when every invocation reached a final status */
     done: boolean;
 }
-
-export const TERMINAL = new Set(["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated", "InvalidPlatform", "AccessDenied"]);
 
 /** The document's mode a command ran in ("update" when the command has no Mode parameter). */
 export function commandMode(cmd: Command): string {
@@ -102,7 +101,7 @@ export async function fleetRun(c: CliClients, commands: Command[], hostnames: Ma
         ...(oldest ? { requestedAt: oldest.toISOString() } : {}),
         ...(commands[0]?.Parameters?.CredentialVersion?.[0] ? { credentialVersion: commands[0].Parameters.CredentialVersion[0] } : {}),
         servers,
-        done: servers.every((s) => TERMINAL.has(s.status)),
+        done: servers.every((s) => TERMINAL_INVOCATION_STATUSES.has(s.status)),
     };
 }
 

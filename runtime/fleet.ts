@@ -38,7 +38,7 @@ export const SSM_INSTANCE_IDS_PER_COMMAND = 50;
 const MAX_POLL_INTERVAL_MS = 30_000;
 const SEND_CONCURRENCY = 4;
 const TERMINAL_COMMAND_STATUSES = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
-const TERMINAL_INVOCATION_STATUSES = new Set(["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated", "InvalidPlatform", "AccessDenied"]);
+export const TERMINAL_INVOCATION_STATUSES: ReadonlySet<string> = new Set(["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated", "InvalidPlatform", "AccessDenied"]);
 
 export interface FleetUpdateRequest {
     target: FleetTarget;

@@ -11,7 +11,7 @@ import { checkFleet, updateFleet } from "../runtime/fleet";
 import { createFleetTable, makeServers } from "../sandbox/ec2-fleet";
 import type { InvocationResult } from "../sandbox/aws-proxy";
 import { testEnv } from "./support/hooks";
-import { FLEET_START, FLEET_VERSION, useFleetWorld } from "./support/fleet-world";
+import { FLEET_START, FLEET_VERSION, recordedLog, useFleetWorld } from "./support/fleet-world";
 
 const UPDATED: InvocationResult = { status: "Success", responseCode: 0, stdout: "SES-ROTATOR-RESULT: updated\n" };
 
@@ -19,10 +19,6 @@ describe("fleet fan-out: sending, send concurrency, terminal statuses, poll erro
     const world = useFleetWorld();
     const { deps, request, sent, serversAnswer } = world;
     const table = { kind: "table" as const, tableName: "bu-a-fleet" };
-    const logged = () => {
-        const lines: [string, any][] = [];
-        return { lines, log: (msg: string, fields?: object) => void lines.push([msg, fields]) };
-    };
 
     it("comments each command with the credential version, or the caller's comment cut at 100 characters; a preflight says so", async () => {
         await createFleetTable(world.dynamodb, table.tableName, makeServers(2));
@@ -80,7 +76,7 @@ describe("fleet fan-out: sending, send concurrency, terminal statuses, poll erro
         let reads = 0;
         // read 1: the deadline check; reads 2-3: the first two chunks; from read 4 on it is exactly the deadline
         const now = () => new Date(++reads <= 3 ? world.clock : deadline.getTime());
-        const { lines, log } = logged();
+        const { lines, log } = recordedLog();
         const result = await updateFleet({ ...deps(), now, log }, request(table, { deadline }));
         assert.strictEqual(sent().length, 2);
         assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.status, f.detail]), servers.slice(100).map((s) => [s.serverId, "NotSent", "deadline passed before the command was sent"]));
@@ -92,7 +88,7 @@ describe("fleet fan-out: sending, send concurrency, terminal statuses, poll erro
         await createFleetTable(world.dynamodb, table.tableName, servers);
         const message = "m".repeat(299) + "XY";
         testEnv().proxy.addFault({ service: "ssm", operation: "SendCommand", kind: "error", code: "InvalidDocument", message });
-        const { lines, log } = logged();
+        const { lines, log } = recordedLog();
         const result = await updateFleet({ ...deps(), log }, request(table));
         const error = `InvalidDocument: ${"m".repeat(299)}X`;
         assert.deepStrictEqual(result.failed.map((f) => [f.serverId, f.status, f.detail]), servers.map((s) => [s.serverId, "NotSent", `SendCommand failed: ${error}`]));
@@ -101,7 +97,7 @@ describe("fleet fan-out: sending, send concurrency, terminal statuses, poll erro
 
     it("logs each command sent (with its server count, or 'tag-resolved'), and a preflight's end as a check", async () => {
         await createFleetTable(world.dynamodb, table.tableName, makeServers(3));
-        const { lines, log } = logged();
+        const { lines, log } = recordedLog();
         await checkFleet({ ...deps(), log }, request(table));
         const ids = new Map(sent().map((s) => [s.request.DocumentName, s.command.CommandId]));
         // the two sends run concurrently, so their lines may come in either order
@@ -110,7 +106,7 @@ describe("fleet fan-out: sending, send concurrency, terminal statuses, poll erro
             ["fleet command sent", { fleet: "table bu-a-fleet", software: "postfix", commandId: ids.get("ses-postfix-doc"), servers: 2 }],
         ]);
         assert.deepStrictEqual(lines.slice(2), [["fleet check finished", { fleet: "table bu-a-fleet", servers: 3, failed: 0, commands: 2 }]]);
-        const tagLog = logged();
+        const tagLog = recordedLog();
         await assert.rejects(updateFleet({ ...deps(), log: tagLog.log }, request({ kind: "tag", tagKey: "ses-fleet", tagValue: "nobody", softwareTagKey: "mail-software" })), /matched no servers/);
         assert.deepStrictEqual(tagLog.lines.filter(([m]) => m === "fleet command sent").map(([, f]) => [f.software, f.servers]), [["postfix", "tag-resolved"], ["iis", "tag-resolved"]]);
     });
@@ -141,7 +137,7 @@ describe("fleet fan-out: sending, send concurrency, terminal statuses, poll erro
         serversAnswer(() => UPDATED);
         testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", status: 500, code: "UnknownError", times: 1 });
         testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "drop", times: 1 });
-        const { lines, log } = logged();
+        const { lines, log } = recordedLog();
         const result = await updateFleet({ ...deps(), log }, request(table));
         assert.strictEqual(result.ok, true);
         const skipped = lines.filter(([m]) => m === "fleet poll round failed, will poll again").map(([, f]) => [f.round, f.error.split(":")[0]]);

@@ -9,7 +9,7 @@ import { SendCommandCommand } from "@aws-sdk/client-ssm";
 import { FleetUpdateRequest, updateFleet, validateFleetUpdateRequest } from "../runtime/fleet";
 import { createFleetTable, createTaggedInstances, makeServers } from "../sandbox/ec2-fleet";
 import { testEnv } from "./support/hooks";
-import { useFleetWorld } from "./support/fleet-world";
+import { recordedLog, useFleetWorld } from "./support/fleet-world";
 
 const UPDATED = { status: "Success" as const, responseCode: 0, stdout: "SES-ROTATOR-RESULT: updated\n" };
 
@@ -18,10 +18,6 @@ describe("fleet fan-out: polling and report, call by call (moto + proxy)", () =>
     const { deps, request, ssmCalls, sent, serversAnswer } = world;
     const table = { kind: "table" as const, tableName: "bu-a-fleet" };
     const listings = () => ssmCalls().filter((c) => c.operation === "ListCommands").map((c) => JSON.parse(c.requestBody));
-    const logged = () => {
-        const lines: [string, any][] = [];
-        return { lines, log: (msg: string, fields?: object) => void lines.push([msg, fields]) };
-    };
 
     it("stops polling in the round every command finished; the listing asks for finished commands since the fan-out, whole seconds", async () => {
         await createFleetTable(world.dynamodb, table.tableName, makeServers(120));
@@ -74,7 +70,7 @@ describe("fleet fan-out: polling and report, call by call (moto + proxy)", () =>
         await createFleetTable(world.dynamodb, table.tableName, makeServers(2));
         serversAnswer(() => undefined);
         testEnv().proxy.addFault({ service: "ssm", operation: "ListCommands", kind: "error", code: "ThrottlingException", message: "Rate exceeded", times: 2 });
-        const { lines, log } = logged();
+        const { lines, log } = recordedLog();
         const result = await updateFleet({ ...deps(), log }, request(table, { deadline: new Date(world.clock + 12_000) }));
         assert.strictEqual(result.ok, false);
         const fleet = "table bu-a-fleet";

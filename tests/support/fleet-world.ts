@@ -9,6 +9,7 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import type { FleetDeps, FleetUpdateRequest } from "../../runtime/fleet";
 import type { InvocationResult } from "../../sandbox/aws-proxy";
 import { clientConfig, resetAws, testEnv } from "./hooks";
+import { scannedLogger } from "./leak-scanner";
 
 export const FLEET_START = new Date("2026-11-29T19:00:00Z");
 export const FLEET_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-smtp-AbCdEf";
@@ -31,6 +32,19 @@ export interface FleetWorld {
     sent(): { request: any; command: any }[];
     /** plays the servers: on each sleep, every instance of every sent command answers as `answer` says (undefined = silent) */
     serversAnswer(answer: (instanceId: string, round: number) => InvocationResult | undefined): void;
+}
+
+/** A fleet logger whose lines a test asserts on; every line also reaches the leak scanner. */
+export function recordedLog(): { lines: [string, any][]; log: (msg: string, fields?: object) => void } {
+    const lines: [string, any][] = [];
+    const scanned = scannedLogger("fleet");
+    return {
+        lines,
+        log: (msg, fields) => {
+            lines.push([msg, fields]);
+            scanned(msg, fields);
+        },
+    };
 }
 
 /** Registers a beforeEach that resets moto and the world; returns the world (fields change per test). */
